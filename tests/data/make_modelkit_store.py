@@ -103,9 +103,7 @@ def build(store_dir: str) -> None:
     from modelkit.assets.remote import StorageProvider
 
     os.makedirs(store_dir, exist_ok=True)
-    provider = StorageProvider(
-        provider="local", bucket=os.path.abspath(store_dir), prefix=PREFIX
-    )
+    provider = StorageProvider(provider="local", bucket=os.path.abspath(store_dir), prefix=PREFIX)
     with tempfile.TemporaryDirectory() as tmp:
         # --- file asset: category/vocab 0.0, 0.1, 1.0
         pushed = []
@@ -116,9 +114,7 @@ def build(store_dir: str) -> None:
             if i == 0:
                 got = _cli_new(provider, src, "category/vocab")
             else:
-                got = _cli_update(
-                    provider, src, "category/vocab", bump_major=(want == "1.0")
-                )
+                got = _cli_update(provider, src, "category/vocab", bump_major=(want == "1.0"))
             if got != want:
                 raise RuntimeError(f"modelkit assigned version {got}, expected {want}")
             pushed.append(got)
