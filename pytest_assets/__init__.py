@@ -1,0 +1,57 @@
+"""pytest-assets: the same immutable, versioned files for tests, notebooks and production.
+
+Imports are lazy so that ``import pytest_assets`` (and pytest start-up with the plugin) stays
+cheap: fsspec, gcsfs and s3fs load only when a store is first used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    AssetExistsError,
+    AssetNotFoundError,
+    AssetsError,
+    CacheError,
+    ConfigError,
+    IntegrityError,
+    InvalidAssetSpecError,
+    OfflineError,
+    StoreError,
+)
+from .spec import AssetSpec
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from .assets import Assets
+    from .config import Config, load_config
+
+__all__ = [
+    "AssetExistsError",
+    "AssetNotFoundError",
+    "AssetSpec",
+    "Assets",
+    "AssetsError",
+    "CacheError",
+    "Config",
+    "ConfigError",
+    "IntegrityError",
+    "InvalidAssetSpecError",
+    "OfflineError",
+    "StoreError",
+    "__version__",
+    "load_config",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Assets":
+        from .assets import Assets
+
+        return Assets
+    if name in ("Config", "load_config"):
+        from . import config
+
+        return getattr(config, name)
+    raise AttributeError(f"module 'pytest_assets' has no attribute {name!r}")

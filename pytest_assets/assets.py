@@ -1,0 +1,760 @@
+"""``Assets``: the one resolver-and-cache object every face calls.
+
+fetch: spec -> resolve (one memoised read of ``<name>.versions``) -> cache hit (no network) or
+a locked, verified download renamed into place. push: claim a version with a create-only
+object, upload create-only, write ``.meta``, then merge into ``.versions`` under a store lock.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import os
+import random
+import shutil
+import socket
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .cache import Cache, CachedVersion, cache_error, manifest_from_record
+from .config import Config, load_config
+from .errors import (
+    AssetExistsError,
+    AssetNotFoundError,
+    AssetsError,
+    ConfigError,
+    IntegrityError,
+    InvalidAssetSpecError,
+    OfflineError,
+    StoreError,
+)
+from .locking import version_lock
+from .manifest import FileEntry, Manifest, build_meta, check_file, parse_meta, scan_local
+from .progress import FileProgress
+from .spec import AssetSpec
+from .store import Store
+from .versioning import Versioning, get_versioning, sort_versions
+
+log = logging.getLogger("pytest_assets")
+
+_CLAIM = ".claim"
+_STORE_LOCK_STALE_SECONDS = 60.0
+_STORE_LOCK_WAIT_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What one request resolved to: the summary and the lock file are made of these."""
+
+    requested: str
+    resolved: AssetSpec
+    from_cache: bool
+
+
+@dataclass(frozen=True)
+class Problem:
+    name: str
+    version: str
+    message: str
+    repaired: bool = False
+
+    def __str__(self) -> str:
+        return self.message + (" (repaired: downloaded again)" if self.repaired else "")
+
+
+class Assets:
+    """Resolver and cache over one store; cheap to build, touches nothing until used."""
+
+    def __init__(
+        self,
+        store: str | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        offline: bool = False,
+        versioning: str = "major_minor",
+        storage_options: Mapping[str, Any] | None = None,
+        *,
+        progress: bool = False,
+        notify: Callable[[str], None] | None = None,
+        config: Config | None = None,
+    ) -> None:
+        if cache_dir is None:
+            from .config import default_cache_dir
+
+            cache_dir = default_cache_dir()
+        self.store_url = store
+        self.offline = offline
+        self.versioning_name = versioning
+        self.versioning: Versioning = get_versioning(versioning)
+        self.storage_options = dict(storage_options or {})
+        self.cache = Cache(Path(cache_dir))
+        self.progress = progress
+        self.notify = notify
+        self.config = config
+        self.history: list[Resolution] = []
+        self._store: Store | None = None
+        self._resolved: dict[tuple[str, str | None], str] = {}
+
+    @classmethod
+    def from_config(
+        cls, start_dir: str | os.PathLike[str] | None = None, **overrides: Any
+    ) -> Assets:
+        """Arguments, then environment, then the pytest ini file, then defaults."""
+        progress = overrides.pop("progress", False)
+        notify = overrides.pop("notify", None)
+        config = load_config(start_dir, **overrides)
+        return cls.from_loaded(config, progress=progress, notify=notify)
+
+    @classmethod
+    def from_loaded(
+        cls,
+        config: Config,
+        *,
+        progress: bool = False,
+        notify: Callable[[str], None] | None = None,
+    ) -> Assets:
+        return cls(
+            store=config.store,
+            cache_dir=config.cache_dir,
+            offline=config.offline,
+            versioning=config.versioning,
+            storage_options=config.storage_options,
+            progress=progress,
+            notify=notify,
+            config=config,
+        )
+
+    def __repr__(self) -> str:
+        store = self._store_label()
+        return (
+            f"Assets(store={store!r}, cache_dir='{self.cache.directory}', offline={self.offline})"
+        )
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _store_label(self) -> str:
+        if self.store_url is None:
+            return "(no store)"
+        from .store import redact_url
+
+        return redact_url(self.store_url)
+
+    @property
+    def store(self) -> Store:
+        if self.offline:
+            raise OfflineError(
+                "offline mode is on, so the store is not used: turn it off (drop --offline / "
+                "ASSETS_OFFLINE) to reach the store"
+            )
+        if self._store is None:
+            if not self.store_url:
+                raise ConfigError(
+                    "no asset store is configured: set ASSETS_STORE, the assets_store ini "
+                    "option, --assets-store (pytest) or --store (command line) to a URL such "
+                    "as gs://bucket/prefix, s3://bucket/prefix or a directory"
+                )
+            self._store = Store(self.store_url, self.storage_options)
+        return self._store
+
+    def _say(self, message: str) -> None:
+        if self.notify is not None:
+            self.notify(message)
+        else:
+            log.info(message)
+
+    def parse(self, spec: str | AssetSpec) -> AssetSpec:
+        if isinstance(spec, AssetSpec):
+            if spec.version is not None:
+                try:
+                    self.versioning.check(spec.version)
+                except InvalidAssetSpecError as exc:
+                    raise InvalidAssetSpecError(f"spec {str(spec)!r}: {exc}") from None
+            return spec
+        return AssetSpec.parse(spec, versioning=self.versioning_name)
+
+    def _is_complete(self, spec: AssetSpec) -> bool:
+        return spec.version is not None and self.versioning.is_complete(spec.version)
+
+    # -- versions ---------------------------------------------------------------------------
+
+    def _read_versions(self, name: str) -> list[str] | None:
+        """``<name>.versions`` from the store, newest first; None when the asset is unknown."""
+        store = self.store
+        data = store.read_json(store.versions_path(name), f"reading {name}.versions")
+        if data is None:
+            return None
+        where = f"{store.display_url}/{name}.versions"
+        if not isinstance(data, dict) or not isinstance(data.get("versions"), list):
+            raise StoreError(f'{where} is not of the form {{"versions": [...]}}')
+        versions = data["versions"]
+        for version in versions:
+            try:
+                if not isinstance(version, str):
+                    raise InvalidAssetSpecError(f"{version!r} is not a string")
+                self.versioning.check(version)
+                if not self.versioning.is_complete(version):
+                    raise InvalidAssetSpecError(f"{version!r} is not a complete version")
+            except InvalidAssetSpecError as exc:
+                raise StoreError(
+                    f"{where} lists a version that does not parse under "
+                    f"{self.versioning_name} versioning ({exc}); check assets_versioning, or "
+                    "repair the store"
+                ) from None
+        return sort_versions(self.versioning, versions)
+
+    def versions(self, name: str) -> list[str]:
+        """Every version of ``name``, newest first, read fresh (offline: the cached ones)."""
+        spec = self.parse(name)
+        if self.offline:
+            return sort_versions(self.versioning, self.cache.versions(spec.name))
+        found = self._read_versions(spec.name)
+        if found is None:
+            raise self._unknown_asset(spec.name)
+        return found
+
+    def _unknown_asset(self, name: str) -> AssetNotFoundError:
+        return AssetNotFoundError(
+            f"asset {name} does not exist in store {self.store.display_url} (no "
+            f"{name}.versions there); check the name (pytest-assets ls lists the assets) or "
+            "push it first"
+        )
+
+    def names(self, prefix: str = "") -> list[str]:
+        if self.offline:
+            return sorted(
+                {entry.name for entry in self.cache.entries() if entry.name.startswith(prefix)}
+            )
+        return self.store.find_names(prefix)
+
+    def resolve(self, spec: str | AssetSpec) -> AssetSpec:
+        """Complete the version: one store read per name and partial version per object."""
+        spec = self.parse(spec)
+        if self._is_complete(spec):
+            return spec
+        key = (spec.name, spec.version)
+        if key in self._resolved:
+            return spec.with_version(self._resolved[key])
+        if self.offline:
+            candidates = sort_versions(self.versioning, self.cache.versions(spec.name))
+            where = f"the cache {self.cache.directory} (offline mode)"
+        else:
+            found = self._read_versions(spec.name)
+            if found is None:
+                raise self._unknown_asset(spec.name)
+            candidates = found
+            where = f"store {self.store.display_url}"
+        matching = [v for v in candidates if self.versioning.matches(spec.version, v)]
+        if not matching:
+            shown = ", ".join(candidates[:20]) or "none"
+            wanted = f"{spec.name}:{spec.version}" if spec.version else spec.name
+            hint = (
+                "fetch it once online, or turn offline mode off"
+                if self.offline
+                else "pick one of the versions listed"
+            )
+            raise AssetNotFoundError(
+                f"no version of {wanted} in {where}; versions there: {shown}; {hint}"
+            )
+        self._resolved[key] = matching[0]
+        return spec.with_version(matching[0])
+
+    # -- fetch ------------------------------------------------------------------------------
+
+    def fetch(self, spec: str | AssetSpec) -> Path:
+        """The local path of the asset (or its sub-part), complete and verified."""
+        requested = self.parse(spec)
+        resolved = self.resolve(requested)
+        name, version = resolved.name, resolved.version
+        assert version is not None
+        from_cache = self.cache.has(name, version)
+        path = self.cache.data_path(name, version) if from_cache else self._download(name, version)
+        self.history.append(Resolution(str(requested), resolved, from_cache))
+        if resolved.sub_part is None:
+            return path
+        return self._sub_part_path(resolved, path)
+
+    def _sub_part_path(self, spec: AssetSpec, path: Path) -> Path:
+        assert spec.sub_part is not None and spec.version is not None
+        target = path.joinpath(*spec.sub_part.split("/"))
+        if path.is_dir() and os.path.lexists(target):
+            return target
+        record = self.cache.record(spec.name, spec.version)
+        if path.is_dir() and record is not None:
+            held = manifest_from_record(record, str(spec)).files
+            shown = ", ".join(f.path for f in held[:20]) + (", ..." if len(held) > 20 else "")
+            detail = f"it holds: {shown}"
+        else:
+            detail = "it is a single-file asset, so it has no sub-parts"
+        raise AssetNotFoundError(
+            f"{spec.name}:{spec.version} has no sub-part {spec.sub_part!r}; {detail}"
+        )
+
+    def _download(self, name: str, version: str) -> Path:
+        if self.offline:
+            raise OfflineError(
+                f"{name}:{version} is not in the cache {self.cache.directory} and offline mode "
+                "is on: fetch it once with offline mode off"
+            )
+        store = self.store
+        label = f"{name}:{version}"
+        self.cache.ensure()
+        lock = self.cache.lock_path(name, version)
+        try:
+            with version_lock(
+                lock, label, progress=lambda: self._staged_bytes(name, version), notify=self._say
+            ):
+                if self.cache.has(name, version):
+                    return self.cache.data_path(name, version)
+                self.cache.clean_stale_temps()
+                return self._download_locked(store, name, version)
+        except OSError as exc:
+            raise cache_error(exc, self.cache.directory, f"fetching {label}") from None
+
+    def _staged_bytes(self, name: str, version: str) -> int:
+        flat = name.replace("/", "__")
+        total = 0
+        tmp_root = self.cache.books / "tmp"
+        try:
+            folders = [p for p in tmp_root.iterdir() if p.name.startswith(f"{flat}-{version}-")]
+        except OSError:
+            return 0
+        for folder in folders:
+            for root, _dirs, files in os.walk(folder):
+                for file in files:
+                    try:
+                        total += os.stat(os.path.join(root, file)).st_size
+                    except OSError:
+                        pass
+        return total
+
+    def _read_meta(self, store: Store, name: str, version: str) -> tuple[dict[str, Any], Manifest]:
+        label = f"{name}:{version}"
+        meta = store.read_json(store.meta_path(name, version), f"reading {label}.meta")
+        if meta is None:
+            versions = self._read_versions(name)
+            if versions is None:
+                raise self._unknown_asset(name)
+            raise AssetNotFoundError(
+                f"version {label} does not exist in store {store.display_url}; versions there: "
+                f"{', '.join(versions[:20]) or 'none'}"
+            )
+        where = f"{store.display_url}/{name}/{version}.meta"
+        manifest = parse_meta(meta, where)
+        return meta, manifest
+
+    def _download_locked(self, store: Store, name: str, version: str) -> Path:
+        label = f"{name}:{version}"
+        meta, manifest = self._read_meta(store, name, version)
+        sizes = self._listed_sizes(store, name, version, manifest)
+        staging = self.cache.temp_dir(name, version)
+        try:
+            staged = staging / "data"
+            if manifest.is_directory:
+                staged.mkdir()
+                pairs = [
+                    (store.path(name, version, *f.path.split("/")), str(staged / f.path))
+                    for f in manifest.files
+                ]
+            else:
+                pairs = [(store.object_path(name, version), str(staged))]
+            progress = FileProgress(self.progress, f"fetching {label}", len(pairs))
+            try:
+                store.get_files(pairs, f"downloading {label}", progress)
+            except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+                raise self._incomplete_version(store, name, version, manifest, exc) from None
+            finally:
+                progress.close()
+            files: dict[str, dict[str, Any]] = {}
+            for entry, (_remote, local) in zip(manifest.files, pairs, strict=True):
+                if not os.path.isfile(local):
+                    raise self._incomplete_version(store, name, version, manifest, None)
+                where = f"{label}[{entry.path}]" if entry.path else label
+                checked = (
+                    entry
+                    if entry.size is not None
+                    else FileEntry(entry.path, sizes.get(entry.path), entry.sha256)
+                )
+                size, digest = check_file(local, checked, f"{where} from {store.display_url}")
+                files[entry.path] = {"size": size, "sha256": digest}
+            record = {
+                "meta": meta,
+                "files": files,
+                "integrity": "sha256" if manifest.has_hashes else "size",
+                "store": store.display_url,
+                "fetched_at": _dt.datetime.now(_dt.UTC).isoformat(),
+            }
+            return self.cache.install(name, version, staged, record)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _listed_sizes(
+        self, store: Store, name: str, version: str, manifest: Manifest
+    ) -> dict[str, int]:
+        """modelkit's .meta has no sizes: take them from the store's listing instead."""
+        if all(entry.size is not None for entry in manifest.files):
+            return {}
+        if not manifest.is_directory:
+            info = store.info(store.object_path(name, version))
+            return {"": info.size} if info else {}
+        base = store.object_path(name, version).rstrip("/") + "/"
+        return {
+            obj.path[len(base) :]: obj.size
+            for obj in store.find(store.object_path(name, version))
+            if obj.path.startswith(base)
+        }
+
+    def _incomplete_version(
+        self, store: Store, name: str, version: str, manifest: Manifest, exc: Exception | None
+    ) -> AssetsError:
+        label = f"{name}:{version}"
+        if not manifest.is_directory:
+            info = store.info(store.object_path(name, version))
+            if info is None and store.find(store.object_path(name, version)):
+                return StoreError(
+                    f"{label} in store {store.display_url} is a folder, but its .meta says it "
+                    "is a single file; the store is damaged, nothing was cached"
+                )
+            return IntegrityError(
+                f"{label}: the store {store.display_url} has its .meta but not its object; "
+                "the version is incomplete in the store, nothing was cached"
+            )
+        base = store.object_path(name, version).rstrip("/") + "/"
+        present = {o.path[len(base) :] for o in store.find(store.object_path(name, version))}
+        missing = [f.path for f in manifest.files if f.path not in present]
+        shown = ", ".join(missing[:10]) or str(exc)
+        return IntegrityError(
+            f"{label}: .meta lists objects that the store {store.display_url} does not hold "
+            f"({shown}); the version is incomplete in the store, nothing was cached"
+        )
+
+    # -- info, verify, cache ----------------------------------------------------------------
+
+    def info(self, spec: str | AssetSpec) -> dict[str, Any]:
+        """The version's ``.meta`` plus name, version and how it can be checked."""
+        resolved = self.resolve(spec)
+        assert resolved.version is not None
+        name, version = resolved.name, resolved.version
+        record = self.cache.record(name, version)
+        if record is not None and self.cache.has(name, version):
+            meta, manifest = record["meta"], manifest_from_record(record, str(resolved))
+            cached: str | None = str(self.cache.data_path(name, version))
+        elif self.offline:
+            raise OfflineError(
+                f"{name}:{version} is not in the cache {self.cache.directory} and offline mode "
+                "is on: fetch it once with offline mode off"
+            )
+        else:
+            meta, manifest = self._read_meta(self.store, name, version)
+            cached = None
+        out = dict(meta)
+        out["name"] = name
+        out["version"] = version
+        out["content_sha256"] = manifest.content_hash
+        out["integrity"] = (
+            "sha256"
+            if parse_meta(meta, str(resolved)).has_hashes
+            else "size only: pushed without hashes (modelkit), sizes checked against the store"
+        )
+        out["cached_path"] = cached
+        return out
+
+    def content_hash(self, name: str, version: str) -> str | None:
+        """The content hash of a cached version (for the pytest summary and the lock file)."""
+        record = self.cache.record(name, version)
+        if record is None:
+            return None
+        return manifest_from_record(record, f"{name}:{version}").content_hash
+
+    def cached(self, spec: str | AssetSpec | None = None) -> list[CachedVersion]:
+        entries = list(self.cache.entries())
+        if spec is None:
+            return entries
+        wanted = self.parse(spec)
+        return [
+            e
+            for e in entries
+            if e.name == wanted.name and self.versioning.matches(wanted.version, e.version)
+        ]
+
+    def verify(self, spec: str | AssetSpec | None = None, *, repair: bool = False) -> list[Problem]:
+        """Re-hash cached copies. A version that fails is dropped from the cache, so ``fetch``
+        never hands it out again; with ``repair`` it is downloaded again at once."""
+        problems: list[Problem] = []
+        for entry in self.cached(spec):
+            found = self.cache.verify(entry)
+            if not found:
+                continue
+            self.cache.remove(entry.name, entry.version)
+            repaired = False
+            if repair:
+                self._download(entry.name, entry.version)
+                repaired = True
+            problems.extend(Problem(entry.name, entry.version, msg, repaired) for msg in found)
+        return problems
+
+    def prune(self, keep: int = 1, dry_run: bool = False) -> list[CachedVersion]:
+        """Keep the newest ``keep`` cached versions of each asset, remove the rest."""
+        if keep < 0:
+            raise ConfigError("--keep must be 0 or more")
+        by_name: dict[str, list[CachedVersion]] = {}
+        for entry in self.cache.entries():
+            by_name.setdefault(entry.name, []).append(entry)
+        removed = []
+        for entries in by_name.values():
+            entries.sort(key=lambda e: self.versioning.sort_key(e.version), reverse=True)
+            for entry in entries[keep:]:
+                if not dry_run:
+                    self.cache.remove(entry.name, entry.version)
+                removed.append(entry)
+        return removed
+
+    # -- push -------------------------------------------------------------------------------
+
+    def push(
+        self,
+        path: str | os.PathLike[str],
+        spec: str | AssetSpec,
+        *,
+        bump_major: bool = False,
+        dry_run: bool = False,
+    ) -> AssetSpec:
+        """Push a file or directory as a new, immutable version; returns the version pushed."""
+        target = self.parse(spec)
+        if target.sub_part is not None:
+            raise InvalidAssetSpecError(
+                f"push takes name[:version], not a sub-part: {target} (push the whole folder)"
+            )
+        source = Path(path)
+        if not source.exists():
+            raise AssetNotFoundError(f"nothing to push: {source} does not exist")
+        manifest = scan_local(source)
+        if manifest.is_directory and not manifest.files:
+            raise AssetsError(f"nothing to push: the folder {source} holds no files")
+        store = self.store
+        explicit = self._is_complete(target)
+        if explicit and bump_major:
+            raise InvalidAssetSpecError(
+                f"--bump-major picks the version itself; drop it or the version in {target}"
+            )
+        listed = self._read_versions(target.name) or []
+        metas, claims = self._version_objects(store, target.name)
+        digest = manifest.content_hash
+        if explicit:
+            assert target.version is not None
+            version = target.version
+        else:
+            version = self._resumable(store, target.name, digest, metas - set(listed), claims) or (
+                self.versioning.next_version(
+                    set(listed) | metas | claims, target.version, bump_major
+                )
+            )
+        if dry_run:
+            return target.with_version(version)
+        for _attempt in range(100):
+            taken_by = self._claim(store, target.name, version, digest, explicit)
+            if taken_by is None:
+                break
+            if explicit:
+                raise taken_by
+            version = self.versioning.next_version(
+                set(listed) | metas | claims | {version}, target.version, bump_major
+            )
+            claims.add(version)
+        else:
+            raise StoreError(
+                f"could not claim a version of {target.name}: too many concurrent pushes"
+            )
+        label = f"{target.name}:{version}"
+        meta_path = store.meta_path(target.name, version)
+        if store.read_bytes(meta_path, f"reading {label}.meta") is None:
+            self._upload(store, source, target.name, version, manifest)
+            meta = build_meta(manifest, __version__, source if source.is_dir() else source.parent)
+            try:
+                store.write_bytes(
+                    meta_path, json.dumps(meta).encode(), f"writing {label}.meta", create_only=True
+                )
+            except FileExistsError:
+                self._check_same_content(store, target.name, version, digest)
+        self._add_to_versions(store, target.name, version)
+        store.delete(self._claim_path(store, target.name, version), f"releasing {label}")
+        self._forget(target.name)
+        return target.with_version(version)
+
+    def _forget(self, name: str) -> None:
+        for key in [k for k in self._resolved if k[0] == name]:
+            del self._resolved[key]
+
+    def _version_objects(self, store: Store, name: str) -> tuple[set[str], set[str]]:
+        """Versions with a ``.meta`` and versions with a push in progress (a claim)."""
+        metas, claims = set(), set()
+        for base, _kind in store.list_dir(store.path(name)):
+            if base.endswith(".meta"):
+                metas.add(base[: -len(".meta")])
+            elif base.endswith(_CLAIM):
+                claims.add(base[: -len(_CLAIM)])
+        valid = set(sort_versions(self.versioning, metas | claims))
+        return metas & valid, claims & valid
+
+    def _claim_path(self, store: Store, name: str, version: str) -> str:
+        return store.path(name, f"{version}{_CLAIM}")
+
+    def _resumable(
+        self, store: Store, name: str, digest: str, unlisted: set[str], claims: set[str]
+    ) -> str | None:
+        """An interrupted push of this very content: finish it rather than start another."""
+        for version in sort_versions(self.versioning, unlisted | claims):
+            if version in unlisted:
+                meta = store.read_json(store.meta_path(name, version), "reading .meta")
+                if meta is not None and parse_meta(meta, name).content_hash == digest:
+                    return version
+            else:
+                claim = store.read_json(self._claim_path(store, name, version), "reading claim")
+                if isinstance(claim, dict) and claim.get("content_sha256") == digest:
+                    return version
+        return None
+
+    def _claim(
+        self, store: Store, name: str, version: str, digest: str, explicit: bool
+    ) -> AssetExistsError | None:
+        """Take ``version`` for this content; the reason it is taken otherwise."""
+        label = f"{name}:{version}"
+        meta = store.read_json(store.meta_path(name, version), f"reading {label}.meta")
+        if meta is not None:
+            same = parse_meta(meta, label).content_hash == digest
+            listed = version in (self._read_versions(name) or [])
+            if same and not listed:
+                return None  # interrupted after .meta: only .versions is left to do
+            return self._exists_error(label, store, same)
+        body = {
+            "content_sha256": digest,
+            "by": f"{os.getpid()}@{socket.gethostname()}",
+            "nonce": uuid.uuid4().hex,
+            "time": time.time(),
+        }
+        path = self._claim_path(store, name, version)
+        try:
+            store.write_bytes(
+                path, json.dumps(body).encode(), f"claiming {label}", create_only=True
+            )
+        except FileExistsError:
+            claim = store.read_json(path, f"reading the claim on {label}")
+            if isinstance(claim, dict) and claim.get("content_sha256") == digest:
+                return None
+            by = claim.get("by", "?") if isinstance(claim, dict) else "?"
+            return AssetExistsError(
+                f"{label} is being pushed with other content by {by} (or that push was "
+                f"abandoned: then delete {path} in the store); versions are immutable, push "
+                "without a version to get the next one"
+            )
+        # Backends that ignore create-only writes (the GCS emulator): last writer wins.
+        claim = store.read_json(path, f"reading the claim on {label}")
+        if isinstance(claim, dict) and claim.get("nonce") not in (body["nonce"], None):
+            if claim.get("content_sha256") == digest:
+                return None
+            return AssetExistsError(f"{label} was claimed concurrently by {claim.get('by')}")
+        return None
+
+    def _exists_error(self, label: str, store: Store, same: bool) -> AssetExistsError:
+        content = (
+            "with identical content, so there is nothing to do"
+            if same
+            else "with different content"
+        )
+        return AssetExistsError(
+            f"{label} already exists in store {store.display_url} {content}; versions are "
+            "immutable: push without a version (or with only the major) to get the next one"
+        )
+
+    def _check_same_content(self, store: Store, name: str, version: str, digest: str) -> None:
+        label = f"{name}:{version}"
+        meta = store.read_json(store.meta_path(name, version), f"reading {label}.meta")
+        if meta is None or parse_meta(meta, label).content_hash != digest:
+            raise self._exists_error(label, store, False)
+
+    def _upload(
+        self, store: Store, source: Path, name: str, version: str, manifest: Manifest
+    ) -> None:
+        label = f"{name}:{version}"
+        if manifest.is_directory:
+            existing = {obj.path: obj.size for obj in store.find(store.object_path(name, version))}
+            pairs = []
+            for entry in manifest.files:
+                remote = store.path(name, version, *entry.path.split("/"))
+                if remote in existing:
+                    if existing[remote] != entry.size:
+                        raise self._exists_error(label, store, False)
+                    continue  # uploaded by the interrupted run we are finishing
+                pairs.append((str(source / entry.path), remote))
+        else:
+            info = store.info(store.object_path(name, version))
+            if info is not None:
+                if info.size != manifest.files[0].size:
+                    raise self._exists_error(label, store, False)
+                pairs = []
+            else:
+                pairs = [(str(source), store.object_path(name, version))]
+        progress = FileProgress(self.progress, f"pushing {label}", len(pairs))
+        try:
+            store.put_files(pairs, f"uploading {label}", progress)
+        except FileExistsError:
+            raise self._exists_error(label, store, False) from None
+        finally:
+            progress.close()
+
+    def _add_to_versions(self, store: Store, name: str, version: str) -> None:
+        """Merge under a create-only lock object; also re-adds versions a lost race dropped."""
+        lock_path = store.path(f"{name}.versions.lock")
+        for _round in range(5):
+            token = self._take_store_lock(store, lock_path, name)
+            try:
+                listed = self._read_versions(name) or []
+                metas, _claims = self._version_objects(store, name)
+                merged = sort_versions(self.versioning, set(listed) | metas | {version})
+                store.write_bytes(
+                    store.versions_path(name),
+                    json.dumps({"versions": merged}).encode(),
+                    f"writing {name}.versions",
+                    create_only=False,
+                )
+            finally:
+                self._release_store_lock(store, lock_path, token)
+            if version in (self._read_versions(name) or []):
+                return
+        raise StoreError(
+            f"{name}:{version} was pushed but could not be added to {name}.versions in "
+            f"{store.display_url}; push the same content again to finish it"
+        )
+
+    def _take_store_lock(self, store: Store, lock_path: str, name: str) -> str:
+        token = uuid.uuid4().hex
+        body = json.dumps({"token": token, "time": time.time(), "by": socket.gethostname()})
+        deadline = time.monotonic() + _STORE_LOCK_WAIT_SECONDS
+        while True:
+            try:
+                store.write_bytes(lock_path, body.encode(), "locking .versions", create_only=True)
+                return token
+            except FileExistsError:
+                held = store.read_json(lock_path, "reading the .versions lock")
+                stamp = held.get("time") if isinstance(held, dict) else None
+                if not isinstance(stamp, int | float) or time.time() - stamp > (
+                    _STORE_LOCK_STALE_SECONDS
+                ):
+                    store.delete(lock_path, "breaking a stale .versions lock")
+                    continue
+            if time.monotonic() > deadline:
+                raise StoreError(
+                    f"{name}.versions in {store.display_url} stayed locked for "
+                    f"{_STORE_LOCK_WAIT_SECONDS:.0f} s; if no push is running, delete "
+                    f"{lock_path}"
+                )
+            time.sleep(random.uniform(0.02, 0.2))
+
+    def _release_store_lock(self, store: Store, lock_path: str, token: str) -> None:
+        held = store.read_json(lock_path, "reading the .versions lock")
+        if isinstance(held, dict) and held.get("token") == token:
+            store.delete(lock_path, "unlocking .versions")

@@ -1,0 +1,276 @@
+"""The local cache: ``<cache>/<name>/<version>`` for people, ``<cache>/.pytest-assets/`` for us.
+
+A version is in the cache when its data path exists *and* our record of it does; the record is
+written before the data is renamed into place, so a data path without a record is never ours
+(a crash, a hand-made folder, modelkit's cache) and is never handed out. Correctness rests on
+atomic renames within one filesystem, never on the lock.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import stat
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import CacheError
+from .manifest import FileEntry, Manifest, parse_meta, sha256_file
+
+BOOKKEEPING = ".pytest-assets"
+_CACHEDIR_TAG = (
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This file is a cache directory tag created by pytest-assets.\n"
+    "# For information about cache directory tags see https://bford.info/cachedir/\n"
+)
+_STALE_TMP_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class CachedVersion:
+    name: str
+    version: str
+    path: Path
+    size: int
+    record: dict[str, Any]
+
+    @property
+    def manifest(self) -> Manifest:
+        return manifest_from_record(self.record, f"cached {self.name}:{self.version}")
+
+
+def manifest_from_record(record: dict[str, Any], where: str) -> Manifest:
+    """Our record holds the hashes we computed at download, also for modelkit's hashless assets."""
+    base = parse_meta(record["meta"], where)
+    files = record.get("files", {})
+    entries = tuple(
+        FileEntry(e.path, files.get(e.path, {}).get("size"), files.get(e.path, {}).get("sha256"))
+        for e in base.files
+    )
+    return Manifest(base.is_directory, entries, base.raw)
+
+
+def cache_error(exc: OSError, directory: Path, what: str) -> CacheError:
+    """Name the directory and the fix; a full disk and a read-only cache are common and clear."""
+    if exc.errno == errno.ENOSPC:
+        hint = "the disk is full: free space, prune the cache (pytest-assets cache prune) or "
+        hint += "point ASSETS_DIR elsewhere"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = "it is not writable: fix its permissions or point ASSETS_DIR / --assets-dir "
+        hint += "at a writable directory"
+    elif exc.errno == errno.ENOENT:
+        hint = "it (or part of it) disappeared while in use: run again; nothing was kept"
+    else:
+        hint = "check the directory, or point ASSETS_DIR at another one"
+    return CacheError(f"cache directory {directory}: {what} failed ({exc.strerror or exc}); {hint}")
+
+
+class Cache:
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory).expanduser().absolute()
+        self.books = self.directory / BOOKKEEPING
+
+    # -- paths ------------------------------------------------------------------------------
+
+    def data_path(self, name: str, version: str) -> Path:
+        return self.directory.joinpath(*name.split("/"), version)
+
+    def record_path(self, name: str, version: str) -> Path:
+        return self.books.joinpath("meta", *name.split("/"), f"{version}.json")
+
+    def lock_path(self, name: str, version: str) -> Path:
+        return self.books.joinpath("locks", *name.split("/"), f"{version}.lock")
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def has(self, name: str, version: str) -> bool:
+        """The hot path of a warm fetch: two stats, no reads."""
+        return self.record_path(name, version).exists() and os.path.lexists(
+            self.data_path(name, version)
+        )
+
+    def record(self, name: str, version: str) -> dict[str, Any] | None:
+        try:
+            with open(self.record_path(name, version), encoding="utf-8") as handle:
+                data = json.load(handle)
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) and "meta" in data else None
+
+    def versions(self, name: str) -> list[str]:
+        """Versions of ``name`` complete in the cache (unsorted)."""
+        folder = self.books.joinpath("meta", *name.split("/"))
+        try:
+            entries = os.listdir(folder)
+        except OSError:
+            return []
+        return [
+            e[: -len(".json")]
+            for e in entries
+            if e.endswith(".json") and os.path.lexists(self.data_path(name, e[: -len(".json")]))
+        ]
+
+    def entries(self) -> Iterator[CachedVersion]:
+        meta_root = self.books / "meta"
+        if not meta_root.is_dir():
+            return
+        for record_file in sorted(meta_root.rglob("*.json")):
+            rel = record_file.relative_to(meta_root)
+            name = "/".join(rel.parts[:-1])
+            version = rel.name[: -len(".json")]
+            record = self.record(name, version)
+            data = self.data_path(name, version)
+            if record is None or not os.path.lexists(data):
+                continue
+            yield CachedVersion(name, version, data, _disk_size(data), record)
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def ensure(self) -> None:
+        """Create the cache on first use (not before: an unused plugin creates nothing)."""
+        try:
+            self.books.mkdir(parents=True, exist_ok=True)
+            tag = self.directory / "CACHEDIR.TAG"
+            if not tag.exists():
+                tag.write_text(_CACHEDIR_TAG)
+        except OSError as exc:
+            raise cache_error(exc, self.directory, "creating the cache") from None
+
+    def temp_dir(self, name: str, version: str) -> Path:
+        """A private folder on the cache's filesystem, so the final rename is atomic."""
+        self.ensure()
+        flat = name.replace("/", "__")
+        path = self.books / "tmp" / f"{flat}-{version}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        try:
+            path.mkdir(parents=True)
+        except OSError as exc:
+            raise cache_error(exc, self.directory, "creating a download folder") from None
+        return path
+
+    def install(self, name: str, version: str, staged: Path, record: dict[str, Any]) -> Path:
+        """Move a verified download into place: record first, then one rename of the data."""
+        target = self.data_path(name, version)
+        if self.has(name, version):
+            # Another process (no lock on NFS, or a lock that timed out) got here first with
+            # the same verified bytes: keep its copy, readers may hold it open.
+            _force_rmtree(staged)
+            return target
+        try:
+            _make_read_only(staged)
+            record_path = self.record_path(name, version)
+            record_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp_record = record_path.with_name(f".{record_path.name}.{uuid.uuid4().hex[:8]}")
+            tmp_record.write_text(json.dumps(record, sort_keys=True), encoding="utf-8")
+            os.replace(tmp_record, record_path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if os.path.lexists(target) and (staged.is_dir() or target.is_dir()):
+                # Data without a record is a leftover (a crash mid-removal, a hand-made
+                # folder): never ours to hand out, so replace it.
+                _remove_tree(target, self.books)
+            os.rename(staged, target)
+        except OSError as exc:
+            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST) and self.has(name, version):
+                _force_rmtree(staged)
+                return target
+            raise cache_error(exc, self.directory, f"storing {name}:{version}") from None
+        return target
+
+    def remove(self, name: str, version: str) -> None:
+        """Forget a version: record first, so a half-removed version is never taken as whole."""
+        try:
+            self.record_path(name, version).unlink(missing_ok=True)
+        except OSError as exc:
+            raise cache_error(exc, self.directory, f"removing {name}:{version}") from None
+        data = self.data_path(name, version)
+        if os.path.lexists(data):
+            _remove_tree(data, self.books)
+
+    def clean_stale_temps(self) -> None:
+        """Drop download folders that a killed process left behind long ago."""
+        tmp_root = self.books / "tmp"
+        try:
+            children = list(tmp_root.iterdir())
+        except OSError:
+            return
+        now = time.time()
+        for child in children:
+            try:
+                if now - child.stat().st_mtime > _STALE_TMP_SECONDS:
+                    _force_rmtree(child)
+            except OSError:
+                continue
+
+    # -- checks -----------------------------------------------------------------------------
+
+    def verify(self, entry: CachedVersion) -> list[str]:
+        """Re-hash a cached version against our record: one sentence per problem."""
+        problems: list[str] = []
+        label = f"{entry.name}:{entry.version}"
+        manifest = entry.manifest
+        for file in manifest.files:
+            local = entry.path / file.path if file.path else entry.path
+            where = f"{label}[{file.path}]" if file.path else label
+            if not local.is_file():
+                problems.append(f"{where}: missing from the cache at {local}")
+                continue
+            size, digest = sha256_file(local)
+            if file.size is not None and size != file.size:
+                problems.append(f"{where}: size {size}, expected {file.size} ({local})")
+            elif file.sha256 is not None and digest != file.sha256:
+                problems.append(f"{where}: sha256 mismatch ({local})")
+        if manifest.is_directory and entry.path.is_dir():
+            expected = {f.path for f in manifest.files}
+            for extra in sorted(p for p in entry.path.rglob("*") if p.is_file()):
+                rel = extra.relative_to(entry.path).as_posix()
+                if rel not in expected:
+                    problems.append(f"{label}[{rel}]: not part of the version ({extra})")
+        return problems
+
+
+def _disk_size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _make_read_only(path: Path) -> None:
+    """Cached files are read-only so a test cannot edit the shared copy by accident."""
+    mode = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+    if path.is_dir():
+        for item in path.rglob("*"):
+            if item.is_file():
+                item.chmod(mode)
+    else:
+        path.chmod(mode)
+
+
+def _force_rmtree(path: Path) -> None:
+    def onerror(func: Any, target: str, _exc: Any) -> None:
+        try:
+            os.chmod(os.path.dirname(target), 0o700)
+            os.chmod(target, 0o700)
+            func(target)
+        except OSError:
+            pass
+
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, onerror=onerror)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _remove_tree(path: Path, books: Path) -> None:
+    """Rename aside first (atomic), then delete at leisure: no reader sees a half-deleted tree."""
+    aside = books / "tmp" / f"trash-{uuid.uuid4().hex}"
+    aside.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.rename(path, aside)
+    except OSError:
+        aside = path
+    _force_rmtree(aside)

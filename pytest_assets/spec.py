@@ -1,0 +1,162 @@
+"""Asset specs: ``name[:version][[sub/part]]`` (modelkit's grammar) and ``name:1.2/sub/part``.
+
+Names and sub-parts become object names in the store and paths in the cache, so anything that
+could climb out of either (``..``, absolute paths, backslashes, empty segments, control
+characters) is refused here, once, for every face."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .errors import InvalidAssetSpecError
+from .versioning import get_versioning
+
+_NAME_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
+_VERSION_CHARS = re.compile(r"^[A-Za-z0-9._-]+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _check_path(text: str, what: str, original: str) -> None:
+    """Shared rules for names and sub-parts: relative, slash-separated, no climbing."""
+    if not text:
+        raise InvalidAssetSpecError(f"{what} is empty in spec {original!r}")
+    if "\\" in text:
+        raise InvalidAssetSpecError(
+            f"{what} {text!r} in spec {original!r} holds a backslash: separate parts with '/'"
+        )
+    if text.startswith("/"):
+        raise InvalidAssetSpecError(
+            f"{what} {text!r} in spec {original!r} starts with '/': it must be a relative "
+            "object name, not an absolute path"
+        )
+    if text.endswith("/"):
+        raise InvalidAssetSpecError(f"{what} {text!r} in spec {original!r} ends with '/'")
+    for segment in text.split("/"):
+        if segment == "":
+            raise InvalidAssetSpecError(
+                f"{what} {text!r} in spec {original!r} has an empty segment ('//')"
+            )
+        if segment in (".", ".."):
+            raise InvalidAssetSpecError(
+                f"{what} {text!r} in spec {original!r} has a {segment!r} segment, which could "
+                "escape the store or the cache"
+            )
+
+
+def check_name(name: str, original: str | None = None) -> None:
+    original = name if original is None else original
+    _check_path(name, "asset name", original)
+    for segment in name.split("/"):
+        if not _NAME_SEGMENT.match(segment):
+            raise InvalidAssetSpecError(
+                f"asset name {name!r} in spec {original!r}: segment {segment!r} may only hold "
+                "letters, digits, '.', '-' and '_', and must not start with '.' or '-'"
+            )
+
+
+def check_sub_part(sub_part: str, original: str | None = None) -> None:
+    """Sub-parts name files inside a directory asset: any printable name, no climbing."""
+    original = sub_part if original is None else original
+    if _CONTROL.search(sub_part):
+        raise InvalidAssetSpecError(f"sub-part in spec {original!r} holds a control character")
+    if "[" in sub_part or "]" in sub_part:
+        raise InvalidAssetSpecError(
+            f"sub-part {sub_part!r} in spec {original!r} holds a square bracket"
+        )
+    _check_path(sub_part, "sub-part", original)
+
+
+@dataclass(frozen=True)
+class AssetSpec:
+    """A request for an asset: ``version`` None means the newest, a partial one its newest match."""
+
+    name: str
+    version: str | None = None
+    sub_part: str | None = None
+
+    def __post_init__(self) -> None:
+        check_name(self.name, str(self))
+        if self.version is not None and not _VERSION_CHARS.match(self.version):
+            raise InvalidAssetSpecError(
+                f"version {self.version!r} in spec {str(self)!r} may only hold letters, "
+                "digits, '.', '-' and '_'"
+            )
+        if self.sub_part is not None:
+            check_sub_part(self.sub_part, str(self))
+
+    @classmethod
+    def parse(cls, text: str, versioning: str = "major_minor") -> AssetSpec:
+        if not isinstance(text, str):
+            raise InvalidAssetSpecError(
+                f"an asset spec must be a string, not {type(text).__name__}"
+            )
+        original = text
+        if not text:
+            raise InvalidAssetSpecError("the asset spec is empty: write name[:version][[sub/part]]")
+        if _CONTROL.search(text):
+            raise InvalidAssetSpecError(f"spec {original!r} holds a control character")
+        sub_part: str | None = None
+        head = text
+        if text.endswith("]"):
+            start = text.find("[")
+            if start == -1:
+                raise InvalidAssetSpecError(f"spec {original!r} has ']' without '['")
+            head, sub_part = text[:start], text[start + 1 : -1]
+            if not sub_part:
+                raise InvalidAssetSpecError(f"spec {original!r} has an empty sub-part '[]'")
+            sub_part = sub_part.removeprefix("/")
+        elif "[" in text or "]" in text:
+            raise InvalidAssetSpecError(
+                f"spec {original!r} has a '[' that is not closed at the end: the sub-part goes "
+                "last, as in name:1.2[dir/file.txt]"
+            )
+        name, colon, version_text = head.partition(":")
+        version: str | None = None
+        if colon:
+            if not version_text:
+                raise InvalidAssetSpecError(
+                    f"spec {original!r} has ':' but no version after it: write name:1.2 or name"
+                )
+            version, slash, slash_sub = version_text.partition("/")
+            if slash:
+                if sub_part is not None:
+                    raise InvalidAssetSpecError(
+                        f"spec {original!r} gives two sub-parts: use either name:1.2/sub or "
+                        "name:1.2[sub]"
+                    )
+                if not slash_sub:
+                    raise InvalidAssetSpecError(
+                        f"spec {original!r} ends with '/' after the version"
+                    )
+                sub_part = slash_sub
+            if not version:
+                raise InvalidAssetSpecError(f"spec {original!r} has an empty version")
+        check_name(name, original)
+        if version is not None:
+            if not _VERSION_CHARS.match(version):
+                raise InvalidAssetSpecError(
+                    f"version {version!r} in spec {original!r} may only hold letters, digits, "
+                    "'.', '-' and '_'"
+                )
+            try:
+                get_versioning(versioning).check(version)
+            except InvalidAssetSpecError as exc:
+                raise InvalidAssetSpecError(f"spec {original!r}: {exc}") from None
+        if sub_part is not None:
+            check_sub_part(sub_part, original)
+        return cls(name=name, version=version, sub_part=sub_part)
+
+    def __str__(self) -> str:
+        text = self.name
+        if self.version is not None:
+            text += f":{self.version}"
+        if self.sub_part is not None:
+            text += f"[{self.sub_part}]"
+        return text
+
+    def with_version(self, version: str | None) -> AssetSpec:
+        return AssetSpec(self.name, version, self.sub_part)
+
+    def without_sub_part(self) -> AssetSpec:
+        return AssetSpec(self.name, self.version, None)

@@ -1,0 +1,351 @@
+"""The object store, reached through fsspec, in modelkit's layout.
+
+Every call into fsspec goes through :meth:`Store._call`, which turns the zoo of backend
+exceptions (aiohttp, botocore, gcsfs' HttpError, OSError) into our :class:`StoreError` with the
+store's URL, the cause and the next step, with credentials scrubbed. ``FileNotFoundError`` and
+``FileExistsError`` pass through: callers give them meaning (a missing version, a taken one).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
+
+from .errors import AssetsError, StoreError
+from .progress import FileProgress
+
+T = TypeVar("T")
+
+_LOCAL_PROTOCOLS = {"file", "local"}
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
+_THREADS = 16
+_LOCAL_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+
+
+def redact_url(url: str) -> str:
+    """Drop ``user:password@`` from a URL so it can be printed."""
+    return _URL_CREDENTIALS.sub("***@", url)
+
+
+def _secrets(options: Mapping[str, Any]) -> list[str]:
+    """Every string value in storage_options that could be a credential, longest first."""
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str) and len(value) >= 4 and not value.startswith("http"):
+            found.append(value)
+        elif isinstance(value, Mapping):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+
+    walk(options)
+    return sorted(set(found), key=len, reverse=True)
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    path: str
+    size: int
+
+
+class Store:
+    """One store root: ``gs://bucket/prefix``, ``s3://...``, ``memory://x``, a directory."""
+
+    def __init__(self, url: str, storage_options: Mapping[str, Any] | None = None) -> None:
+        self.url = url
+        self.display_url = redact_url(url)
+        self.storage_options = dict(storage_options or {})
+        self._secrets = _secrets(self.storage_options)
+        self._fs: Any = None
+        self._root = ""
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def fs(self) -> Any:
+        if self._fs is None:
+            self._connect()
+        return self._fs
+
+    @property
+    def root(self) -> str:
+        if self._fs is None:
+            self._connect()
+        return self._root
+
+    def _connect(self) -> None:
+        import fsspec.core
+
+        try:
+            fs, root = fsspec.core.url_to_fs(self.url, **self.storage_options)
+        except ImportError as exc:
+            raise StoreError(
+                f"store {self.display_url} needs a backend that is not installed ({exc}); "
+                "install it, e.g. pip install 'pytest-assets[s3]' for s3:// stores"
+            ) from None
+        except ValueError as exc:
+            raise StoreError(
+                f"store {self.display_url} is not a URL fsspec understands: {self.scrub(str(exc))}"
+            ) from None
+        self._fs = fs
+        self._root = str(root).rstrip("/")
+
+    @property
+    def is_local(self) -> bool:
+        protocol = self.fs.protocol
+        protocols = {protocol} if isinstance(protocol, str) else set(protocol)
+        return bool(protocols & _LOCAL_PROTOCOLS)
+
+    @property
+    def is_async(self) -> bool:
+        return bool(getattr(self.fs, "async_impl", False))
+
+    def scrub(self, text: str) -> str:
+        text = redact_url(text)
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        try:
+            return fn(*args, **kwargs)
+        except (FileNotFoundError, FileExistsError, AssetsError):
+            raise
+        except OSError as exc:
+            if exc.errno in _LOCAL_DISK_ERRNOS:
+                raise  # our disk, not the store: the caller names the cache directory
+            raise self._wrap(what, exc) from None
+        except Exception as exc:
+            raise self._wrap(what, exc) from None
+
+    def _wrap(self, what: str, exc: Exception) -> Exception:
+        if isinstance(exc, PermissionError) or _looks_like_forbidden(exc):
+            return StoreError(
+                f"store {self.display_url} refused access while {what}: "
+                f"{self.scrub(str(exc)) or type(exc).__name__}; check the credentials and "
+                "permissions for this bucket"
+            )
+        if _looks_like_not_found(exc):
+            return FileNotFoundError(str(exc))
+        return StoreError(
+            f"could not reach store {self.display_url} while {what}: "
+            f"{type(exc).__name__}: {self.scrub(str(exc))[:300]}; check the URL and the "
+            "network, or work from the cache with offline mode (--offline, ASSETS_OFFLINE=1)"
+        )
+
+    # -- layout -----------------------------------------------------------------------------
+
+    def path(self, *parts: str) -> str:
+        return "/".join([self.root, *parts]) if self.root else "/".join(parts)
+
+    def versions_path(self, name: str) -> str:
+        return self.path(f"{name}.versions")
+
+    def object_path(self, name: str, version: str) -> str:
+        return self.path(name, version)
+
+    def meta_path(self, name: str, version: str) -> str:
+        return self.path(name, f"{version}.meta")
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def read_bytes(self, path: str, what: str) -> bytes | None:
+        """The object's bytes, or None when it does not exist."""
+        try:
+            data = self._call(what, self.fs.cat_file, path)
+        except FileNotFoundError:
+            return None
+        except IsADirectoryError:
+            return None
+        return bytes(data)
+
+    def read_json(self, path: str, what: str) -> Any | None:
+        data = self.read_bytes(path, what)
+        if data is None:
+            return None
+        try:
+            return json.loads(data)
+        except ValueError as exc:
+            raise StoreError(
+                f"{self.display_url}: {path.removeprefix(self.root + '/')} is not valid JSON "
+                f"({exc}); the store is damaged, ask whoever pushed it to repair it"
+            ) from None
+
+    def list_dir(self, path: str) -> list[tuple[str, str]]:
+        """Direct children of ``path`` as (basename, type) pairs; empty when there is none."""
+        try:
+            entries = self._call(f"listing {path}", self.fs.ls, path, detail=True)
+        except FileNotFoundError:
+            return []
+        out = []
+        for entry in entries:
+            base = str(entry["name"]).rstrip("/").rsplit("/", 1)[-1]
+            out.append((base, str(entry.get("type", "file"))))
+        return out
+
+    def find(self, path: str) -> list[ObjectInfo]:
+        """Every object below ``path`` with its size (for assets whose .meta has no sizes)."""
+        try:
+            found = self._call(f"listing {path}", self.fs.find, path, detail=True)
+        except FileNotFoundError:
+            return []
+        return [
+            ObjectInfo(str(info["name"]), int(info.get("size") or 0))
+            for info in found.values()
+            if info.get("type", "file") != "directory"
+        ]
+
+    def info(self, path: str) -> ObjectInfo | None:
+        try:
+            info = self._call(f"reading {path}", self.fs.info, path)
+        except FileNotFoundError:
+            return None
+        return ObjectInfo(str(info["name"]), int(info.get("size") or 0))
+
+    def find_names(self, prefix: str = "") -> list[str]:
+        """Asset names: every ``<name>.versions`` object below the root (modelkit's listing)."""
+        base = self.path(prefix.rstrip("/")) if prefix.strip("/") else self.root
+        if prefix and not prefix.endswith("/"):
+            base = self.path(prefix).rsplit("/", 1)[0]
+        try:
+            found = self._call("listing assets", self.fs.find, base)
+        except FileNotFoundError:
+            return []
+        names = []
+        root = self.root.rstrip("/") + "/" if self.root else ""
+        for path in found:
+            path = str(path)
+            if path.endswith(".versions") and path.startswith(root):
+                name = path[len(root) : -len(".versions")]
+                if name.startswith(prefix):
+                    names.append(name)
+        return sorted(names)
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def write_bytes(self, path: str, data: bytes, what: str, *, create_only: bool) -> None:
+        """Write one object whole; with ``create_only`` raise FileExistsError when taken."""
+        if self.is_local:
+            self._call(what, _local_write, path, data, create_only)
+            return
+        mode = "create" if create_only else "overwrite"
+        self._call(what, self.fs.pipe_file, path, data, mode=mode)
+
+    def delete(self, path: str, what: str) -> None:
+        try:
+            self._call(what, self.fs.rm_file, path)
+        except FileNotFoundError:
+            pass
+
+    def put_files(
+        self, pairs: Sequence[tuple[str, str]], what: str, progress: FileProgress | None = None
+    ) -> None:
+        """Upload (local, remote) pairs concurrently, each create-only."""
+        if self.is_local:
+            self._threads(what, _local_copy, pairs, progress)
+        elif self.is_async:
+            self._bulk(what, self.fs.put, pairs, progress, mode="create")
+        else:
+            self._threads(what, partial(self.fs.put_file, mode="create"), pairs, progress)
+
+    def get_files(
+        self, pairs: Sequence[tuple[str, str]], what: str, progress: FileProgress | None = None
+    ) -> None:
+        """Download (remote, local) pairs concurrently: fsspec's bulk get on async backends."""
+        for _, local in pairs:
+            os.makedirs(os.path.dirname(local), exist_ok=True)
+        if self.is_local:
+            self._threads(what, shutil.copyfile, pairs, progress)
+        elif self.is_async:
+            self._bulk(what, self.fs.get, pairs, progress)
+        else:
+            self._threads(what, self.fs.get_file, pairs, progress)
+
+    def _bulk(
+        self,
+        what: str,
+        fn: Callable[..., Any],
+        pairs: Sequence[tuple[str, str]],
+        progress: FileProgress | None,
+        **kwargs: Any,
+    ) -> None:
+        if not pairs:
+            return
+        callback = progress.fsspec_callback() if progress else None
+        if callback is not None:
+            kwargs["callback"] = callback
+        self._call(what, fn, [a for a, _ in pairs], [b for _, b in pairs], **kwargs)
+
+    def _threads(
+        self,
+        what: str,
+        fn: Callable[[str, str], Any],
+        pairs: Sequence[tuple[str, str]],
+        progress: FileProgress | None,
+    ) -> None:
+        def job(source: str, target: str) -> None:
+            self._call(what, fn, source, target)
+            if progress is not None:
+                progress.advance()
+
+        if len(pairs) == 1:
+            job(*pairs[0])
+            return
+        with ThreadPoolExecutor(max_workers=min(_THREADS, max(1, len(pairs)))) as pool:
+            for future in [pool.submit(job, a, b) for a, b in pairs]:
+                future.result()
+
+
+def _looks_like_not_found(exc: Exception) -> bool:
+    code = getattr(exc, "code", None) or getattr(exc, "status", None)
+    return code == 404
+
+
+def _looks_like_forbidden(exc: Exception) -> bool:
+    code = getattr(exc, "code", None) or getattr(exc, "status", None)
+    return code in (401, 403)
+
+
+def _local_write(path: str, data: bytes, create_only: bool) -> None:
+    """Whole-or-nothing local write: temp file, then link (create-only) or replace."""
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if create_only:
+            os.link(tmp, path)
+        else:
+            os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _local_copy(source: str, target: str) -> None:
+    """Create-only, whole-or-nothing copy into a local store: temp file, then link."""
+    directory = os.path.dirname(target)
+    os.makedirs(directory, exist_ok=True)
+    tmp = os.path.join(directory, f".tmp-{uuid.uuid4().hex}")
+    try:
+        shutil.copyfile(source, tmp)
+        os.link(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
