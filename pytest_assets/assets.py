@@ -7,6 +7,7 @@ object, upload create-only, write ``.meta``, then merge into ``.versions`` under
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import logging
@@ -326,10 +327,8 @@ class Assets:
         for folder in folders:
             for root, _dirs, files in os.walk(folder):
                 for file in files:
-                    try:
+                    with contextlib.suppress(OSError):
                         total += os.stat(os.path.join(root, file)).st_size
-                    except OSError:
-                        pass
         return total
 
     def _read_meta(self, store: Store, name: str, version: str) -> tuple[dict[str, Any], Manifest]:

@@ -132,7 +132,7 @@ def _ini_in(directory: Path) -> IniFile | None:
     return None
 
 
-def find_ini(start_dir: Path | str | None = None) -> IniFile | None:
+def find_ini(start_dir: os.PathLike[str] | str | None = None) -> IniFile | None:
     directory = Path(start_dir or os.getcwd()).absolute()
     for candidate in (directory, *directory.parents):
         found = _ini_in(candidate)
@@ -178,8 +178,19 @@ def _resolve_path(value: str, base: Path) -> str:
     return str(path if path.is_absolute() else (base / path).absolute())
 
 
+def _base_dir(ini_file: IniFile | None, source: str, cwd: Path) -> Path:
+    """Relative paths from the ini file are relative to it; any other, to the working dir."""
+    if (
+        ini_file is not None
+        and source.startswith("assets_")
+        and source.endswith(str(ini_file.path))
+    ):
+        return ini_file.directory
+    return cwd
+
+
 def load_config(
-    start_dir: Path | str | None = None,
+    start_dir: os.PathLike[str] | str | None = None,
     *,
     store: str | None = None,
     cache_dir: Path | str | None = None,
@@ -215,19 +226,14 @@ def load_config(
         if modelkit is not None:
             store_value, sources["store"] = modelkit, "environment MODELKIT_STORAGE_*"
     if store_value is not None:
-        base = ini_file.directory if sources["store"].startswith("assets_store in") else cwd
-        assert ini_file is not None or base == cwd
+        base = _base_dir(ini_file, sources["store"], cwd)
         store_value = _resolve_path(str(store_value).strip(), base)
 
     dir_value, sources["cache_dir"] = pick("dir", cache_dir, "ASSETS_DIR")
     if dir_value is None:
         cache_path = default_cache_dir()
     else:
-        base = (
-            ini_file.directory
-            if ini_file and sources["cache_dir"].startswith("assets_dir in")
-            else cwd
-        )
+        base = _base_dir(ini_file, sources["cache_dir"], cwd)
         cache_path = Path(_resolve_path(str(dir_value).strip(), base))
 
     offline_value, sources["offline"] = pick("offline", offline, "ASSETS_OFFLINE")

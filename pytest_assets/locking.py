@@ -13,7 +13,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import filelock
@@ -77,12 +77,10 @@ def version_lock(
             break
     try:
         if acquired:
-            try:
+            with suppress(OSError):
                 _owner_path(lock).write_text(
                     json.dumps({"pid": os.getpid(), "host": socket.gethostname()})
                 )
-            except OSError:
-                pass
         yield acquired
     finally:
         if acquired:

@@ -8,6 +8,7 @@ store's URL, the cause and the next step, with credentials scrubbed. ``FileNotFo
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -245,10 +246,8 @@ class Store:
         self._call(what, self.fs.pipe_file, path, data, mode=mode)
 
     def delete(self, path: str, what: str) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             self._call(what, self.fs.rm_file, path)
-        except FileNotFoundError:
-            pass
 
     def put_files(
         self, pairs: Sequence[tuple[str, str]], what: str, progress: FileProgress | None = None

@@ -1,0 +1,74 @@
+"""The main job: push example assets into a local directory store, then resolve and use them
+from the command line, from pytest and from a notebook, exactly as a user would.
+
+The demo store is ``examples/.store`` and its cache ``examples/.cache``, both rebuilt each run so
+the versions it prints are the same every time. ``examples/pytest.ini`` names the same store, so
+the example tests and the notebook see what this script pushed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parent
+STORE = EXAMPLES / ".store"
+CACHE = EXAMPLES / ".cache"
+DATA = EXAMPLES / "data"
+
+
+def step(title: str) -> None:
+    print(f"\n=== {title}", flush=True)
+
+
+def run(*args: str, cwd: Path = EXAMPLES) -> str:
+    """Run a command as a user would type it, echo it and its output, stop on failure."""
+    print(f"$ {' '.join(args)}", flush=True)
+    env = dict(os.environ, ASSETS_STORE=str(STORE), ASSETS_DIR=str(CACHE))
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    sys.stdout.write(result.stdout)
+    sys.stdout.write(result.stderr)
+    if result.returncode != 0:
+        sys.exit(f"demo failed: {' '.join(args)} exited {result.returncode}")
+    return result.stdout
+
+
+def cli(*args: str) -> str:
+    return run(sys.executable, "-m", "pytest_assets", *args)
+
+
+def main() -> None:
+    shutil.rmtree(STORE, ignore_errors=True)
+    shutil.rmtree(CACHE, ignore_errors=True)
+    STORE.mkdir()
+
+    step("push: a file asset twice (0.0 then 0.1) and a directory asset")
+    cli("push", str(DATA / "vocab.txt"), "demo/vocab")
+    extended = CACHE.parent / ".vocab-extended.txt"
+    extended.write_text((DATA / "vocab.txt").read_text() + "jumps\n")
+    cli("push", str(extended), "demo/vocab")
+    extended.unlink()
+    cli("push", str(DATA / "tiny-model"), "demo/tiny-model")
+
+    step("inspect: names, versions, metadata")
+    cli("ls")
+    cli("versions", "demo/vocab")
+    cli("info", "demo/tiny-model:0")
+
+    step("resolve and use: demo/vocab:0 means the newest 0.x")
+    path = Path(cli("fetch", "demo/vocab:0").strip())
+    print(f"words in {path}: {path.read_text().split()}")
+    labels = Path(cli("fetch", "demo/tiny-model:0.0[labels/labels.txt]").strip())
+    print(f"labels: {labels.read_text().split()}")
+
+    step("verify the cache")
+    cli("verify")
+    cli("cache", "ls")
+    print("\ndemo finished: every step above ran against", STORE)
+
+
+if __name__ == "__main__":
+    main()

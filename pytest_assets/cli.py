@@ -1,0 +1,174 @@
+"""``pytest-assets``: push, inspect and fetch assets from a shell.
+
+Translates arguments into calls on :class:`Assets`, nothing more. Exit 0 on success, 1 on any
+asset error (one line on stderr, no traceback), 2 on wrong usage (argparse's own rule).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import AssetsError
+
+
+def _human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TB"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pytest-assets",
+        description="Versioned, immutable assets in one object store (modelkit's layout).",
+    )
+    parser.add_argument("--version", action="version", version=f"pytest-assets {__version__}")
+    parser.add_argument("--store", help="store URL (gs://, s3://, memory://, a directory)")
+    parser.add_argument("--cache-dir", help="local cache directory (ASSETS_DIR)")
+    parser.add_argument(
+        "--offline", action="store_true", default=None, help="never contact the store"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    push = commands.add_parser("push", help="push a file or directory as a new version")
+    push.add_argument("path", help="file or directory to push")
+    push.add_argument("spec", help="name, name:MAJOR or name:MAJOR.MINOR")
+    push.add_argument("--bump-major", action="store_true", help="start a new major version")
+    push.add_argument("--dry-run", action="store_true", help="say what would be pushed")
+
+    versions = commands.add_parser("versions", help="list the versions of an asset")
+    versions.add_argument("name")
+
+    fetch = commands.add_parser("fetch", help="download (if needed) and print the local path")
+    fetch.add_argument("spec")
+
+    info = commands.add_parser("info", help="show a version's metadata")
+    info.add_argument("spec")
+    info.add_argument("--json", action="store_true", help="print JSON")
+
+    ls = commands.add_parser("ls", help="list asset names")
+    ls.add_argument("prefix", nargs="?", default="")
+
+    verify = commands.add_parser("verify", help="re-hash cached copies against their metadata")
+    verify.add_argument("spec", nargs="?")
+    verify.add_argument("--repair", action="store_true", help="download failing versions again")
+
+    cache = commands.add_parser("cache", help="inspect or prune the local cache")
+    cache_commands = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
+    cache_commands.add_parser("ls", help="cached versions with sizes")
+    prune = cache_commands.add_parser("prune", help="keep the newest N versions of each asset")
+    prune.add_argument("--keep", type=_non_negative, default=1)
+    prune.add_argument("--dry-run", action="store_true")
+    return parser
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .assets import Assets
+
+    progress = sys.stderr.isatty()
+    assets = Assets.from_config(
+        store=args.store,
+        cache_dir=args.cache_dir,
+        offline=args.offline,
+        progress=progress,
+        notify=lambda message: print(message, file=sys.stderr),
+    )
+    out = sys.stdout
+    if args.command == "push":
+        pushed = assets.push(
+            Path(args.path), args.spec, bump_major=args.bump_major, dry_run=args.dry_run
+        )
+        prefix = "would push" if args.dry_run else "pushed"
+        print(f"{prefix} {args.path} as {pushed}", file=out)
+    elif args.command == "versions":
+        for version in assets.versions(args.name):
+            print(version, file=out)
+    elif args.command == "fetch":
+        print(assets.fetch(args.spec), file=out)
+    elif args.command == "info":
+        data = assets.info(args.spec)
+        if args.json:
+            print(json.dumps(data, indent=2, sort_keys=True, default=str), file=out)
+        else:
+            _print_info(data)
+    elif args.command == "ls":
+        for name in assets.names(args.prefix):
+            print(name, file=out)
+    elif args.command == "verify":
+        problems = assets.verify(args.spec, repair=args.repair)
+        for problem in problems:
+            print(problem, file=out)
+        if problems and not all(p.repaired for p in problems):
+            print(
+                f"{len(problems)} problem(s) in the cache; the versions concerned were dropped "
+                "and will be downloaded again (or run verify --repair)",
+                file=sys.stderr,
+            )
+            return 1
+        if not problems:
+            print(f"cache {assets.cache.directory} is clean", file=out)
+    elif args.command == "cache":
+        if args.cache_command == "ls":
+            for entry in assets.cached():
+                print(f"{entry.name}:{entry.version}\t{_human(entry.size)}\t{entry.path}", file=out)
+        else:
+            removed = assets.prune(keep=args.keep, dry_run=args.dry_run)
+            verb = "would remove" if args.dry_run else "removed"
+            for entry in removed:
+                print(f"{verb} {entry.name}:{entry.version} ({_human(entry.size)})", file=out)
+    return 0
+
+
+def _print_info(data: dict[str, Any]) -> None:
+    skip = {"files", "contents", "size", "sha256"}
+    for key in sorted(data):
+        if key not in skip:
+            print(f"{key}: {data[key]}")
+    if data.get("is_directory"):
+        files = data.get("files") or {}
+        print("files:")
+        for rel in data.get("contents", []):
+            detail = files.get(rel, {}) if isinstance(files, dict) else {}
+            size = detail.get("size")
+            digest = detail.get("sha256") or "-"
+            shown = _human(size) if isinstance(size, int) else "?"
+            print(f"  {rel}\t{shown}\t{digest}")
+    else:
+        size = data.get("size")
+        print(f"size: {_human(size) if isinstance(size, int) else '?'}")
+        print(f"sha256: {data.get('sha256') or '-'}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except AssetsError as exc:
+        print(f"pytest-assets: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("pytest-assets: interrupted; nothing partial was kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
