@@ -90,8 +90,12 @@ class Store:
     def _connect(self) -> None:
         import fsspec.core
 
+        options = dict(self.storage_options)
+        if "://" in self.url and not self.url.startswith(("file://", "local://", "memory://")):
+            # Listings must be fresh: other processes push and claim versions behind our back.
+            options.setdefault("use_listings_cache", False)
         try:
-            fs, root = fsspec.core.url_to_fs(self.url, **self.storage_options)
+            fs, root = fsspec.core.url_to_fs(self.url, **options)
         except ImportError as exc:
             raise StoreError(
                 f"store {self.display_url} needs a backend that is not installed ({exc}); "
