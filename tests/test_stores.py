@@ -1,0 +1,166 @@
+"""The core against real servers on loopback: the GCS emulator (gcsfs) and moto (s3fs).
+
+Each behaviour runs on both; where a backend differs (the emulator ignores create-only writes)
+the test says so."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import StoreUnderTest
+from servers import Server
+
+from pytest_assets import (
+    AssetExistsError,
+    AssetNotFoundError,
+    Assets,
+    IntegrityError,
+    StoreError,
+)
+
+pytestmark = pytest.mark.servers
+
+
+@pytest.fixture(params=["gcs", "s3"])
+def remote(request: pytest.FixtureRequest) -> StoreUnderTest:
+    store: StoreUnderTest = request.getfixturevalue(f"{request.param}_store")
+    return store
+
+
+@pytest.fixture
+def assets(remote: StoreUnderTest, tmp_path: Path) -> Assets:
+    return Assets(
+        store=remote.url, cache_dir=tmp_path / "cache", storage_options=remote.storage_options
+    )
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    src = tmp_path / "model"
+    (src / "sub").mkdir(parents=True)
+    (src / "weights.bin").write_bytes(bytes(range(256)) * 40)
+    (src / "sub" / "labels.txt").write_text("cat\ndog\n")
+    return src
+
+
+def _fs(assets: Assets):  # type: ignore[no-untyped-def]
+    return assets.store.fs
+
+
+def test_push_writes_modelkit_layout_on_the_server(
+    assets: Assets, remote: StoreUnderTest, folder: Path
+) -> None:
+    assert str(assets.push(folder, "models/tiny")) == "models/tiny:0.0"
+    root = assets.store.root
+    fs = _fs(assets)
+    versions = json.loads(fs.cat_file(f"{root}/models/tiny.versions"))
+    meta = json.loads(fs.cat_file(f"{root}/models/tiny/0.0.meta"))
+    assert versions == {"versions": ["0.0"]}
+    assert meta["is_directory"] is True
+    assert meta["contents"] == ["sub/labels.txt", "weights.bin"]
+    assert meta["files"]["weights.bin"]["size"] == 10240
+    assert fs.cat_file(f"{root}/models/tiny/0.0/sub/labels.txt") == b"cat\ndog\n"
+
+
+def test_fetch_from_server_returns_verified_bytes(
+    assets: Assets, folder: Path, tmp_path: Path
+) -> None:
+    assets.push(folder, "models/tiny")
+    fresh = Assets(
+        store=assets.store_url,
+        cache_dir=tmp_path / "other-cache",
+        storage_options=assets.storage_options,
+    )
+    path = fresh.fetch("models/tiny:0[sub/labels.txt]")
+    assert path.read_text() == "cat\ndog\n"
+    assert (path.parent.parent / "weights.bin").read_bytes() == (
+        folder / "weights.bin"
+    ).read_bytes()
+
+
+def test_partial_spec_resolves_newest_minor_on_server(assets: Assets, tmp_path: Path) -> None:
+    source = tmp_path / "v.txt"
+    for text in ("a", "b"):
+        source.write_text(text)
+        assets.push(source, "vocab")
+    source.write_text("c")
+    assets.push(source, "vocab", bump_major=True)
+    assert assets.versions("vocab") == ["1.0", "0.1", "0.0"]
+    assert assets.fetch("vocab:0").read_text() == "b"
+    assert assets.fetch("vocab").read_text() == "c"
+
+
+def test_push_to_existing_version_is_refused_on_server(assets: Assets, tmp_path: Path) -> None:
+    source = tmp_path / "v.txt"
+    source.write_text("a")
+    assets.push(source, "vocab:1.0")
+    source.write_text("b")
+    with pytest.raises(AssetExistsError, match="different content"):
+        assets.push(source, "vocab:1.0")
+    assert assets.fetch("vocab:1.0").read_text() == "a"
+
+
+def test_directory_push_to_existing_version_is_refused_on_server(
+    assets: Assets, folder: Path
+) -> None:
+    assets.push(folder, "models/tiny:2.0")
+    with pytest.raises(AssetExistsError, match="identical content"):
+        assets.push(folder, "models/tiny:2.0")
+
+
+def test_object_changed_in_store_gives_integrity_error(assets: Assets, tmp_path: Path) -> None:
+    source = tmp_path / "v.txt"
+    source.write_text("original")
+    assets.push(source, "vocab")
+    _fs(assets).pipe_file(assets.store.object_path("vocab", "0.0"), b"tampered")
+    with pytest.raises(IntegrityError, match=r"vocab:0\.0.*sha256"):
+        assets.fetch("vocab:0.0")
+    assert not assets.cache.has("vocab", "0.0")
+
+
+def test_missing_asset_on_server_is_not_found(assets: Assets) -> None:
+    with pytest.raises(AssetNotFoundError, match="does not exist in store"):
+        assets.fetch("nothing/here:1")
+
+
+def test_names_lists_assets_on_server(assets: Assets, folder: Path, tmp_path: Path) -> None:
+    assets.push(folder, "models/tiny")
+    (tmp_path / "v.txt").write_text("a")
+    assets.push(tmp_path / "v.txt", "vocab")
+    assert assets.names() == ["models/tiny", "vocab"]
+    assert assets.names("models/") == ["models/tiny"]
+
+
+def test_stopped_server_is_a_store_error_naming_the_store(
+    tmp_path: Path, s3_server: Server, s3_store: StoreUnderTest
+) -> None:
+    options = dict(s3_store.storage_options)
+    options["config_kwargs"] = {"retries": {"max_attempts": 1}, "connect_timeout": 1}
+    assets = Assets(store=s3_store.url, cache_dir=tmp_path / "c", storage_options=options)
+    s3_server.stop()
+    try:
+        with pytest.raises(StoreError) as caught:
+            assets.versions("vocab")
+    finally:
+        s3_server.start()
+    message = str(caught.value)
+    assert s3_store.url in message
+    assert "offline" in message
+
+
+def test_credentials_never_appear_in_store_errors(
+    tmp_path: Path, s3_server: Server, s3_store: StoreUnderTest
+) -> None:
+    options = dict(s3_store.storage_options, key="AKIASECRETKEYID", secret="sup3r-s3cret-value")
+    options["config_kwargs"] = {"retries": {"max_attempts": 1}, "connect_timeout": 1}
+    assets = Assets(store=s3_store.url, cache_dir=tmp_path / "c", storage_options=options)
+    s3_server.stop()
+    try:
+        with pytest.raises(StoreError) as caught:
+            assets.versions("vocab")
+    finally:
+        s3_server.start()
+    assert "sup3r-s3cret-value" not in str(caught.value)
+    assert "AKIASECRETKEYID" not in str(caught.value)
