@@ -1,7 +1,7 @@
 """Production compatibility: a store written by modelkit 0.1.3 reads byte-identically through
 us, and a store we write is fetched by modelkit's own ``AssetsManager``.
 
-``tests/data/modelkit_store`` was written by modelkit itself (``tests/data/make_modelkit_store.py``);
+``tests/data/modelkit_store`` was written by modelkit itself (see make_modelkit_store.py);
 the reverse direction runs modelkit's reader (``tests/data/modelkit_fetch.py``) in a subprocess."""
 
 from __future__ import annotations
