@@ -114,7 +114,7 @@ def _ini_in(directory: Path) -> IniFile | None:
     if path.is_file():
         tool = (_read_toml(path) or {}).get("tool", {})
         pytest_table = tool.get("pytest") if isinstance(tool, dict) else None
-        if isinstance(pytest_table, dict):
+        if isinstance(pytest_table, dict) and pytest_table:  # pytest skips an empty table
             options = pytest_table.get("ini_options")
             if isinstance(options, dict):
                 return IniFile(path, options)
@@ -207,7 +207,7 @@ def load_config(
     ini_file = ini if ini is not None else find_ini(start_dir)
     ini_values = dict(ini_file.values) if ini_file else {}
     ini_label = f"{ini_file.path}" if ini_file else ""
-    cwd = Path(start_dir or os.getcwd()).absolute()
+    cwd = Path.cwd()  # relative arguments and environment values mean the working directory
     sources: dict[str, str] = {}
 
     def pick(key: str, explicit: Any, env_key: str) -> tuple[Any, str]:
@@ -221,7 +221,8 @@ def load_config(
         return None, "default"
 
     store_value, sources["store"] = pick("store", store, "ASSETS_STORE")
-    if store_value is None:
+    if store is None and environ.get("ASSETS_STORE", "") == "":
+        # modelkit's variables are environment too: they beat the ini file
         modelkit = _modelkit_store(environ)
         if modelkit is not None:
             store_value, sources["store"] = modelkit, "environment MODELKIT_STORAGE_*"
