@@ -1,0 +1,186 @@
+"""The ``%asset`` line magic: the line becomes calls on the session's one ``Assets`` object.
+
+The configuration comes from the core's loader, started in the working directory, so a notebook
+sees the environment and the pytest ini file that the repository's tests see. Options only add
+explicit settings on top, as ``Assets(...)`` arguments would.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from IPython.core import magic_arguments as _margs
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_magic, magics_class
+
+from pytest_assets.assets import Assets
+from pytest_assets.config import load_config
+from pytest_assets.errors import AssetsError
+
+from .views import ConfigView, InfoView, VersionsView, push_date, shown_path
+
+# IPython's magic_arguments is untyped; these typed names are the same functions.
+_Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+magic_arguments: Callable[[], _Decorator] = _margs.magic_arguments
+argument: Callable[..., _Decorator] = _margs.argument
+parse_argstring: Callable[[Callable[..., Any], str], Any] = _margs.parse_argstring
+
+# The option each explicit setting came from, for "where it came from" in ``%asset``.
+_FLAGS = {"store": "--store", "cache_dir": "--cache-dir"}
+
+
+def _say(message: str) -> None:
+    """Core notices (e.g. whom a download waits for) go to stderr, like the CLI's."""
+    print(message, file=sys.stderr, flush=True)
+
+
+class Session:
+    """The ``Assets`` of one IPython session plus what its options changed.
+
+    Built on first use, so loading the extension costs nothing and reads no file; kept for the
+    session, so "latest" resolves once (the core memoises per object) and completion lists the
+    store once. Changing a setting rebuilds it and forgets both.
+    """
+
+    def __init__(self) -> None:
+        self.overrides: dict[str, Any] = {}
+        self._assets: Assets | None = None
+        self._names: list[str] | None = None
+        self._versions: dict[str, list[str]] = {}
+
+    @property
+    def assets(self) -> Assets:
+        if self._assets is None:
+            config = load_config(os.getcwd(), **self.overrides)
+            sources = dict(config.sources)
+            for key in self.overrides:
+                sources[key] = f"%asset {self._flag(key)}"
+            config = dataclasses.replace(config, sources=sources)
+            self._assets = Assets.from_loaded(config, progress=True, notify=_say)
+        return self._assets
+
+    def _flag(self, key: str) -> str:
+        if key == "offline":
+            return "--offline" if self.overrides[key] else "--online"
+        return _FLAGS[key]
+
+    def configure(self, **changes: Any) -> None:
+        """Add explicit settings (keeping earlier ones) and start a fresh ``Assets``."""
+        self.overrides.update(changes)
+        self._assets = None
+        self._names = None
+        self._versions.clear()
+
+    def config_view(self) -> ConfigView:
+        config = self.assets.config
+        assert config is not None  # from_loaded always keeps it
+        rows = [
+            (key, shown_path(value), shown_path(source)) for key, value, source in config.describe()
+        ]
+        return ConfigView(rows)
+
+    # -- for completion: errors mean "nothing to offer", never a traceback under the cursor --
+
+    def names(self) -> list[str]:
+        """Every asset name, listed once per session."""
+        if self._names is None:
+            try:
+                self._names = self.assets.names()
+            except AssetsError:
+                self._names = []
+        return self._names
+
+    def versions(self, name: str) -> list[str]:
+        """The versions of ``name`` newest first, read once per name per session."""
+        if name not in self._versions:
+            try:
+                self._versions[name] = self.assets.versions(name)
+            except AssetsError:
+                self._versions[name] = []
+        return self._versions[name]
+
+    def remember_versions(self, name: str, versions: list[str]) -> None:
+        self._versions[name] = list(versions)
+
+
+@magics_class
+class AssetMagics(Magics):
+    """Holds the session; ``load_ipython_extension`` registers one instance per shell."""
+
+    def __init__(self, shell: Any) -> None:
+        super().__init__(shell)
+        self.session = Session()
+
+    @magic_arguments()
+    @argument("spec", nargs="?", help="asset spec: name[:version][[sub/part]] or name:1.2/sub/part")
+    @argument("--versions", metavar="NAME", help="list the versions of NAME, newest first")
+    @argument("--info", metavar="SPEC", help="show a version's metadata, files, sizes, hashes")
+    @argument("--store", metavar="URL", help="use this store for the rest of the session")
+    @argument("--cache-dir", metavar="PATH", help="use this cache for the rest of the session")
+    @argument("--offline", action="store_true", help="never contact the store (cached only)")
+    @argument("--online", action="store_true", help="turn offline mode off")
+    @line_magic
+    def asset(self, line: str = "") -> Any:
+        """Fetch an asset and return its local path, with the configuration the tests use.
+
+        ``path = %asset test/asset:1`` gives the ``pathlib.Path`` of the newest 1.x, downloaded
+        once into the verified cache. Without arguments, shows the configuration in force and
+        where each setting came from (environment, pytest ini file, option, default).
+        """
+        args = parse_argstring(self.asset, line)
+        chosen = [flag for flag in ("spec", "versions", "info") if getattr(args, flag)]
+        if len(chosen) > 1:
+            raise UsageError(f"give one of SPEC, --versions, --info (got {', '.join(chosen)})")
+        if args.offline and args.online:
+            raise UsageError("give --offline or --online, not both")
+        try:
+            return self._run(args)
+        except AssetsError as exc:
+            print(f"asset: {' '.join(str(exc).split())}", file=sys.stderr, flush=True)
+            return None
+
+    def _run(self, args: Any) -> Any:
+        session = self.session
+        changes: dict[str, Any] = {}
+        if args.store is not None:
+            changes["store"] = args.store
+        if args.cache_dir is not None:
+            changes["cache_dir"] = Path(args.cache_dir).expanduser().absolute()
+        if args.offline or args.online:
+            changes["offline"] = bool(args.offline)
+        if changes:
+            session.configure(**changes)
+        if args.spec:
+            return session.assets.fetch(args.spec)
+        if args.versions:
+            return self._versions(args.versions)
+        if args.info:
+            return InfoView(session.assets.info(args.info), os.getcwd())
+        return session.config_view()
+
+    def _versions(self, name: str) -> VersionsView:
+        assets = self.session.assets
+        spec = assets.parse(name)
+        versions = assets.versions(spec.name)
+        self.session.remember_versions(spec.name, versions)
+
+        def dated(version: str) -> tuple[str, str, str]:
+            try:
+                meta = assets.info(spec.with_version(version))
+            except AssetsError:
+                return (version, "?", "?")
+            return (version, push_date(meta.get("push_date")), str(meta.get("pushed_by", "?")))
+
+        if len(versions) > 1 and not assets.offline:
+            assets.store  # noqa: B018 -- build the store once, before threads share it
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                rows = list(pool.map(dated, versions))
+        else:
+            rows = [dated(version) for version in versions]
+        return VersionsView(spec.name, rows)
