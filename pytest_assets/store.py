@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import logging
 import os
 import re
 import shutil
@@ -30,6 +31,7 @@ T = TypeVar("T")
 _LOCAL_PROTOCOLS = {"file", "local"}
 _URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
 _THREADS = 16
+_FORBIDDEN_WORDS = ("Forbidden", "Unauthorized", "Access Denied", "AccessDenied")
 _LOCAL_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
 
@@ -90,6 +92,8 @@ class Store:
     def _connect(self) -> None:
         import fsspec.core
 
+        # gcsfs logs every exhausted retry with a traceback; our error says it in one line.
+        logging.getLogger("gcsfs").addHandler(logging.NullHandler())
         options = dict(self.storage_options)
         if "://" in self.url and not self.url.startswith(("file://", "local://", "memory://")):
             # Listings must be fresh: other processes push and claim versions behind our back.
@@ -119,7 +123,8 @@ class Store:
         return bool(getattr(self.fs, "async_impl", False))
 
     def scrub(self, text: str) -> str:
-        text = redact_url(text)
+        """One line, no credentials: what goes into our error messages."""
+        text = " ".join(redact_url(text).split())
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
@@ -318,8 +323,10 @@ def _looks_like_not_found(exc: Exception) -> bool:
 
 
 def _looks_like_forbidden(exc: Exception) -> bool:
+    """401/403 under the names backends give them (gcsfs raises a bare "Forbidden" OSError)."""
     code = getattr(exc, "code", None) or getattr(exc, "status", None)
-    return code in (401, 403)
+    text = str(exc)
+    return code in (401, 403) or text.startswith(_FORBIDDEN_WORDS) or "AccessDenied" in text
 
 
 def _local_write(path: str, data: bytes, create_only: bool) -> None:

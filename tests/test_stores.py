@@ -6,6 +6,9 @@ the test says so."""
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -164,3 +167,47 @@ def test_credentials_never_appear_in_store_errors(
         s3_server.start()
     assert "sup3r-s3cret-value" not in str(caught.value)
     assert "AKIASECRETKEYID" not in str(caught.value)
+
+
+class _Denying(BaseHTTPRequestHandler):
+    """A store front that refuses every request, as a bucket without permission does."""
+
+    def _deny(self) -> None:
+        if "Amz" in str(self.headers):
+            body = b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
+        else:
+            body = json.dumps({"error": {"code": 403, "message": "Access denied."}}).encode()
+        self.send_response(403)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_HEAD = do_PUT = do_POST = _deny
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def denying_endpoint() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Denying)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.mark.parametrize("kind", ["gcs", "s3"])
+def test_access_denied_is_not_reported_as_not_found(
+    kind: str, denying_endpoint: str, tmp_path: Path
+) -> None:
+    if kind == "gcs":
+        url, options = "gs://bucket/x", {"endpoint_url": denying_endpoint, "token": "anon"}
+    else:
+        url = "s3://bucket/x"
+        options = {"key": "k", "secret": "s", "client_kwargs": {"endpoint_url": denying_endpoint}}
+    assets = Assets(store=url, cache_dir=tmp_path / "c", storage_options=options)
+    with pytest.raises(StoreError, match="refused access") as caught:
+        assets.fetch("vocab:1")
+    assert url in str(caught.value)
+    assert "\n" not in str(caught.value)
