@@ -100,6 +100,7 @@ class Assets:
         self.history: list[Resolution] = []
         self._store: Store | None = None
         self._resolved: dict[tuple[str, str | None], str] = {}
+        self._listed: dict[str, list[str]] = {}  # <name>.versions, read once per object
 
     @classmethod
     def from_config(
@@ -233,7 +234,7 @@ class Assets:
         return self.store.find_names(prefix)
 
     def resolve(self, spec: str | AssetSpec) -> AssetSpec:
-        """Complete the version: one store read per name and partial version per object."""
+        """Complete the version: one read of ``<name>.versions`` per name per object."""
         spec = self.parse(spec)
         if self._is_complete(spec):
             return spec
@@ -244,9 +245,12 @@ class Assets:
             candidates = sort_versions(self.versioning, self.cache.versions(spec.name))
             where = f"the cache {self.cache.directory} (offline mode)"
         else:
-            found = self._read_versions(spec.name)
+            found = self._listed.get(spec.name)
+            if found is None:
+                found = self._read_versions(spec.name)
             if found is None:
                 raise self._unknown_asset(spec.name)
+            self._listed[spec.name] = found
             candidates = found
             where = f"store {self.store.display_url}"
         matching = [v for v in candidates if self.versioning.matches(spec.version, v)]
@@ -258,9 +262,8 @@ class Assets:
                 if self.offline
                 else "pick one of the versions listed"
             )
-            raise AssetNotFoundError(
-                f"no version of {wanted} in {where}; versions there: {shown}; {hint}"
-            )
+            error = OfflineError if self.offline else AssetNotFoundError
+            raise error(f"no version of {wanted} in {where}; versions there: {shown}; {hint}")
         self._resolved[key] = matching[0]
         return spec.with_version(matching[0])
 
@@ -572,7 +575,7 @@ class Assets:
         meta_path = store.meta_path(target.name, version)
         if store.read_bytes(meta_path, f"reading {label}.meta") is None:
             self._upload(store, source, target.name, version, manifest)
-            meta = build_meta(manifest, __version__, source if source.is_dir() else source.parent)
+            meta = build_meta(manifest, __version__)  # the current repository's commit
             try:
                 store.write_bytes(
                     meta_path, json.dumps(meta).encode(), f"writing {label}.meta", create_only=True
@@ -587,6 +590,7 @@ class Assets:
     def _forget(self, name: str) -> None:
         for key in [k for k in self._resolved if k[0] == name]:
             del self._resolved[key]
+        self._listed.pop(name, None)
 
     def _version_objects(self, store: Store, name: str) -> tuple[set[str], set[str]]:
         """Versions with a ``.meta`` and versions with a push in progress (a claim)."""

@@ -1,0 +1,933 @@
+"""Push and fetch through ``Assets`` on ``memory://``, plain-directory and ``file://`` stores.
+
+The GCS and S3 servers, modelkit compatibility and concurrency have their own test files.
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import fsspec
+import fsspec.core
+import pytest
+
+from pytest_assets import (
+    AssetExistsError,
+    AssetNotFoundError,
+    Assets,
+    AssetsError,
+    AssetSpec,
+    ConfigError,
+    IntegrityError,
+    InvalidAssetSpecError,
+    OfflineError,
+    StoreError,
+)
+from pytest_assets import assets as assets_module
+from pytest_assets.manifest import sha256_file
+from pytest_assets.store import Store
+
+MakeAssets = Callable[..., Assets]
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["memory", "directory", "file-url"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty store of each local kind."""
+    if request.param == "memory":
+        url = f"memory://pytest-assets-{uuid.uuid4().hex[:12]}"
+        yield url
+        fs, root = fsspec.core.url_to_fs(url)
+        if fs.exists(root):
+            fs.rm(root, recursive=True)
+    elif request.param == "directory":
+        yield str(tmp_path / "store")
+    else:
+        yield (tmp_path / "store").as_uri()
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path) -> Path:
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def make_assets(store_url: str, cache_dir: Path) -> MakeAssets:
+    """A new ``Assets`` on the test's store and cache (a new object: a new memo)."""
+
+    def make(**kwargs: Any) -> Assets:
+        kwargs.setdefault("store", store_url)
+        kwargs.setdefault("cache_dir", cache_dir)
+        return Assets(**kwargs)
+
+    return make
+
+
+@pytest.fixture
+def assets(make_assets: MakeAssets) -> Assets:
+    return make_assets()
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """A directory asset: two files, one in a sub-folder."""
+    root = tmp_path / "src" / "folder"
+    write(root / "a.txt", b"alpha\n")
+    write(root / "sub" / "b.bin", bytes(range(256)))
+    return root
+
+
+@pytest.fixture
+def model(tmp_path: Path) -> Path:
+    """A file asset."""
+    return write(tmp_path / "src" / "model.bin", b"weights v1" * 100)
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def raw(url: str) -> tuple[Any, str]:
+    """The store's fsspec filesystem and root, to look at (or tamper with) it behind our back."""
+    fs, root = fsspec.core.url_to_fs(url)
+    return fs, str(root).rstrip("/")
+
+
+def read_json(url: str, rel: str) -> Any:
+    fs, root = raw(url)
+    return json.loads(fs.cat_file(f"{root}/{rel}"))
+
+
+def store_files(url: str) -> list[str]:
+    fs, root = raw(url)
+    if not fs.exists(root):
+        return []
+    return sorted(str(p)[len(root) + 1 :] for p in fs.find(root))
+
+
+def cached_files(cache: Path) -> list[str]:
+    """Files of the cache outside its bookkeeping folder."""
+    if not cache.exists():
+        return []
+    return sorted(
+        p.relative_to(cache).as_posix()
+        for p in cache.rglob("*")
+        if p.is_file() and ".pytest-assets" not in p.parts and p.name != "CACHEDIR.TAG"
+    )
+
+
+def tree(path: Path) -> dict[str, bytes]:
+    return {p.relative_to(path).as_posix(): p.read_bytes() for p in path.rglob("*") if p.is_file()}
+
+
+def delete_store(url: str) -> None:
+    fs, root = raw(url)
+    fs.rm(root, recursive=True)
+
+
+# -- push: versions ---------------------------------------------------------------------------
+
+
+def test_the_first_push_of_a_new_asset_is_0_0(assets: Assets, model: Path) -> None:
+    assert assets.push(model, "models/m") == AssetSpec("models/m", "0.0")
+
+
+def test_a_second_push_bumps_the_minor(assets: Assets, model: Path) -> None:
+    assets.push(model, "m")
+    write(model, b"weights v2")
+    assert assets.push(model, "m").version == "0.1"
+
+
+def test_a_push_with_a_major_bumps_the_minor_within_that_major(assets: Assets, model: Path) -> None:
+    for content, spec in [(b"1", "m"), (b"2", "m:1.0"), (b"3", "m:1.1"), (b"4", "m:2.0")]:
+        assets.push(write(model, content), spec)
+    assert assets.push(write(model, b"5"), "m:1").version == "1.2"
+
+
+def test_a_push_with_a_major_that_has_no_version_yet_starts_it_at_0(
+    assets: Assets, model: Path
+) -> None:
+    assets.push(model, "m")
+    assert assets.push(write(model, b"other"), "m:3").version == "3.0"
+
+
+def test_bump_major_starts_the_next_major(assets: Assets, model: Path) -> None:
+    assets.push(model, "m")
+    assets.push(write(model, b"2"), "m")
+    assert assets.push(write(model, b"3"), "m", bump_major=True).version == "1.0"
+
+
+def test_bump_major_with_a_complete_version_is_refused(assets: Assets, model: Path) -> None:
+    with pytest.raises(InvalidAssetSpecError, match="--bump-major picks the version"):
+        assets.push(model, "m:1.0", bump_major=True)
+
+
+def test_a_push_with_an_explicit_complete_version_uses_it(assets: Assets, model: Path) -> None:
+    assert assets.push(model, "m:4.2").version == "4.2"
+    assert assets.versions("m") == ["4.2"]
+
+
+def test_versions_file_lists_every_version_newest_first(
+    assets: Assets, model: Path, store_url: str
+) -> None:
+    for i in range(11):
+        assets.push(write(model, str(i).encode()), "m")
+    expected = [f"0.{i}" for i in range(10, -1, -1)]
+    assert read_json(store_url, "m.versions") == {"versions": expected}
+    assert assets.versions("m") == expected
+
+
+def test_push_writes_modelkits_layout_and_leaves_no_claim_or_lock(
+    assets: Assets, folder: Path, model: Path, store_url: str
+) -> None:
+    assets.push(folder, "cat/dir")
+    assets.push(model, "cat/file")
+    assert store_files(store_url) == [
+        "cat/dir.versions",
+        "cat/dir/0.0.meta",
+        "cat/dir/0.0/a.txt",
+        "cat/dir/0.0/sub/b.bin",
+        "cat/file.versions",
+        "cat/file/0.0",
+        "cat/file/0.0.meta",
+    ]
+
+
+def test_a_push_refuses_a_sub_part(assets: Assets, folder: Path) -> None:
+    with pytest.raises(InvalidAssetSpecError, match="not a sub-part"):
+        assets.push(folder, "d:1.0[a.txt]")
+
+
+def test_a_push_of_a_missing_path_is_refused(assets: Assets, tmp_path: Path) -> None:
+    with pytest.raises(AssetNotFoundError, match="does not exist"):
+        assets.push(tmp_path / "nope", "m")
+
+
+def test_a_push_of_an_empty_folder_is_refused(assets: Assets, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(AssetsError, match="holds no files"):
+        assets.push(tmp_path / "empty", "m")
+
+
+# -- push: immutability -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["file", "directory"])
+def test_a_push_to_an_existing_version_with_the_same_content_is_refused_as_identical(
+    assets: Assets, folder: Path, model: Path, kind: str
+) -> None:
+    source = model if kind == "file" else folder
+    assets.push(source, "m:1.0")
+    with pytest.raises(AssetExistsError, match=r"m:1\.0 already exists.*with identical content"):
+        assets.push(source, "m:1.0")
+
+
+@pytest.mark.parametrize("kind", ["file", "directory"])
+def test_a_push_to_an_existing_version_with_other_content_is_refused_as_different(
+    assets: Assets, folder: Path, model: Path, store_url: str, kind: str
+) -> None:
+    source = model if kind == "file" else folder
+    assets.push(source, "m:1.0")
+    before = {rel: raw(store_url)[0].cat_file(f"{raw(store_url)[1]}/{rel}") for rel in
+              store_files(store_url)}  # fmt: skip
+    changed = write(model, b"other") if kind == "file" else write(folder / "a.txt", b"other")
+    assert changed.exists()
+    with pytest.raises(AssetExistsError, match="with different content"):
+        assets.push(source, "m:1.0")
+    fs, root = raw(store_url)
+    assert {rel: fs.cat_file(f"{root}/{rel}") for rel in store_files(store_url)} == before
+
+
+def test_a_push_without_version_never_overwrites_it_takes_the_next(
+    assets: Assets, model: Path
+) -> None:
+    assets.push(model, "m")
+    assert assets.push(model, "m").version == "0.1"
+
+
+# -- push: dry run and metadata ---------------------------------------------------------------
+
+
+def test_dry_run_returns_the_version_and_writes_nothing(
+    assets: Assets, folder: Path, store_url: str, cache_dir: Path
+) -> None:
+    assert assets.push(folder, "m", dry_run=True) == AssetSpec("m", "0.0")
+    assert store_files(store_url) == []
+    assets.push(folder, "m")
+    before = store_files(store_url)
+    assert assets.push(folder, "m", bump_major=True, dry_run=True).version == "1.0"
+    assert store_files(store_url) == before
+    assert cached_files(cache_dir) == []
+
+
+def test_meta_of_a_directory_holds_modelkits_keys_and_our_hashes(
+    assets: Assets, folder: Path, store_url: str
+) -> None:
+    assets.push(folder, "d")
+    meta = read_json(store_url, "d/0.0.meta")
+    assert meta["is_directory"] is True
+    assert meta["contents"] == ["a.txt", "sub/b.bin"]
+    size, digest = sha256_file(folder / "sub" / "b.bin")
+    assert meta["files"]["sub/b.bin"] == {"size": size, "sha256": digest}
+    assert meta["files"]["a.txt"]["size"] == 6
+
+
+def test_meta_of_a_file_holds_its_size_and_sha256(
+    assets: Assets, model: Path, store_url: str
+) -> None:
+    assets.push(model, "m")
+    meta = read_json(store_url, "m/0.0.meta")
+    assert meta["is_directory"] is False
+    assert "contents" not in meta
+    assert (meta["size"], meta["sha256"]) == sha256_file(model)
+
+
+def test_meta_says_who_pushed_when_and_with_which_tool(
+    assets: Assets, model: Path, store_url: str
+) -> None:
+    import datetime as dt
+    import getpass
+    import socket
+
+    import pytest_assets
+
+    assets.push(model, "m")
+    meta = read_json(store_url, "m/0.0.meta")
+    assert meta["pushed_by"] == f"{getpass.getuser()}@{socket.gethostname()}"
+    assert meta["tool"] == f"pytest-assets {pytest_assets.__version__}"
+    pushed = dt.datetime.fromisoformat(meta["push_date"])
+    assert pushed.utcoffset() == dt.timedelta(0)
+    assert abs((dt.datetime.now(dt.UTC) - pushed).total_seconds()) < 60
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+def test_meta_records_the_git_commit_of_the_current_repository(
+    assets: Assets, model: Path, store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    write(repo / "train.py", b"print('train')\n")
+    _git(repo, "add", "train.py")
+    _git(repo, "commit", "-q", "-m", "train")
+    monkeypatch.chdir(repo)
+    assets.push(model, "m")
+    assert read_json(store_url, "m/0.0.meta")["git_commit"] == _git(repo, "rev-parse", "HEAD")
+
+
+def test_meta_has_no_git_commit_outside_a_git_repository(
+    assets: Assets, model: Path, store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    assets.push(model, "m")
+    assert "git_commit" not in read_json(store_url, "m/0.0.meta")
+
+
+def test_info_gives_the_meta_with_name_version_and_integrity(assets: Assets, model: Path) -> None:
+    assets.push(model, "m")
+    info = assets.info("m")
+    assert (info["name"], info["version"], info["integrity"]) == ("m", "0.0", "sha256")
+    assert info["sha256"] == sha256_file(model)[1]
+    assert info["cached_path"] is None
+    assets.fetch("m")
+    assert assets.info("m:0.0")["cached_path"] == str(assets.fetch("m:0.0"))
+
+
+# -- fetch ------------------------------------------------------------------------------------
+
+
+def test_fetch_of_a_file_asset_gives_a_path_with_the_pushed_bytes(
+    assets: Assets, model: Path, cache_dir: Path
+) -> None:
+    assets.push(model, "models/m")
+    path = assets.fetch("models/m")
+    assert path == cache_dir / "models" / "m" / "0.0"
+    assert path.read_bytes() == model.read_bytes()
+
+
+def test_fetch_of_a_directory_asset_gives_the_whole_tree(
+    assets: Assets, folder: Path, cache_dir: Path
+) -> None:
+    assets.push(folder, "d")
+    path = assets.fetch("d:0")
+    assert path == cache_dir / "d" / "0.0"
+    assert tree(path) == tree(folder)
+
+
+def test_fetch_of_a_partial_spec_gives_the_newest_match(assets: Assets, model: Path) -> None:
+    assets.push(write(model, b"0.0"), "m")
+    assets.push(write(model, b"1.0"), "m", bump_major=True)
+    assets.push(write(model, b"0.1"), "m:0")
+    fresh = Assets(store=assets.store_url, cache_dir=assets.cache.directory)
+    assert fresh.fetch("m:0").read_bytes() == b"0.1"
+    assert fresh.fetch("m").read_bytes() == b"1.0"
+    assert fresh.resolve("m:1") == AssetSpec("m", "1.0")
+
+
+@pytest.mark.parametrize(
+    "spec", ["d:0.0[sub/b.bin]", "d:0.0/sub/b.bin", "d[/sub/b.bin]", "d:0/sub/b.bin"]
+)
+def test_fetch_of_a_sub_part_gives_that_file(assets: Assets, folder: Path, spec: str) -> None:
+    assets.push(folder, "d")
+    path = assets.fetch(spec)
+    assert path.name == "b.bin"
+    assert path.read_bytes() == bytes(range(256))
+
+
+def test_fetch_of_a_sub_folder_gives_that_folder(assets: Assets, folder: Path) -> None:
+    assets.push(folder, "d")
+    assert assets.fetch("d[sub]").is_dir()
+
+
+def test_a_sub_part_the_version_lacks_is_not_found_naming_what_it_holds(
+    assets: Assets, folder: Path
+) -> None:
+    assets.push(folder, "d")
+    with pytest.raises(
+        AssetNotFoundError, match=r"no sub-part 'nope.txt'; it holds: a.txt, sub/b.bin"
+    ):
+        assets.fetch("d:0.0[nope.txt]")
+
+
+def test_a_sub_part_of_a_file_asset_is_not_found_saying_it_is_a_single_file(
+    assets: Assets, model: Path
+) -> None:
+    assets.push(model, "m")
+    with pytest.raises(AssetNotFoundError, match="single-file asset"):
+        assets.fetch("m[x]")
+
+
+def test_an_unknown_asset_is_not_found_naming_the_store(assets: Assets) -> None:
+    with pytest.raises(AssetNotFoundError, match="asset nope does not exist in store") as caught:
+        assets.fetch("nope")
+    assert isinstance(caught.value, LookupError)
+
+
+def test_an_unknown_major_is_not_found_listing_the_versions_that_exist(
+    assets: Assets, model: Path
+) -> None:
+    assets.push(model, "m")
+    assets.push(write(model, b"2"), "m", bump_major=True)
+    with pytest.raises(AssetNotFoundError, match=r"no version of m:7.*versions there: 1\.0, 0\.0"):
+        assets.fetch("m:7")
+
+
+def test_an_unknown_complete_version_is_not_found_listing_the_versions(
+    assets: Assets, model: Path
+) -> None:
+    assets.push(model, "m")
+    with pytest.raises(
+        AssetNotFoundError, match=r"version m:0\.5 does not exist.*versions there: 0\.0"
+    ):
+        assets.fetch("m:0.5")
+
+
+def test_a_pinned_cached_version_is_returned_with_the_store_deleted(
+    make_assets: MakeAssets, model: Path, folder: Path, store_url: str
+) -> None:
+    first = make_assets()
+    first.push(model, "m")
+    first.push(folder, "d")
+    file_path, dir_path = first.fetch("m:0.0"), first.fetch("d:0.0[a.txt]")
+    delete_store(store_url)
+    again = make_assets()
+    assert again.fetch("m:0.0") == file_path
+    assert again.fetch("d:0.0[a.txt]") == dir_path
+    with pytest.raises(AssetNotFoundError):
+        again.fetch("m")
+
+
+def test_a_warm_pinned_fetch_does_not_touch_the_store(
+    make_assets: MakeAssets, model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pusher = make_assets()
+    pusher.push(model, "m")
+    pusher.fetch("m:0.0")
+
+    def no_store(self: Store) -> None:
+        raise AssertionError("the store was opened")
+
+    monkeypatch.setattr(Store, "_connect", no_store)
+    assert make_assets().fetch("m:0.0").read_bytes() == model.read_bytes()
+
+
+@pytest.fixture
+def versions_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every ``.versions`` object read from any store, in order."""
+    reads: list[str] = []
+    original = Store.read_bytes
+
+    def counting(self: Store, path: str, what: str) -> bytes | None:
+        if path.endswith(".versions"):
+            reads.append(path)
+        return original(self, path, what)
+
+    monkeypatch.setattr(Store, "read_bytes", counting)
+    return reads
+
+
+def test_a_partial_spec_costs_one_read_of_versions_for_the_life_of_the_object(
+    make_assets: MakeAssets, folder: Path, versions_reads: list[str]
+) -> None:
+    make_assets().push(folder, "d")
+    assets = make_assets()
+    versions_reads.clear()
+    assets.fetch("d")
+    assets.fetch("d")
+    assets.fetch("d:0[a.txt]")
+    assets.fetch("d[sub/b.bin]")
+    assets.resolve("d:0")
+    assert len(versions_reads) == 1
+    assert versions_reads[0].endswith("d.versions")
+
+
+def test_the_memo_gives_one_answer_for_latest_even_after_another_push(
+    make_assets: MakeAssets, model: Path
+) -> None:
+    reader, pusher = make_assets(), make_assets()
+    pusher.push(model, "m")
+    assert reader.resolve("m").version == "0.0"
+    pusher.push(write(model, b"new"), "m")
+    assert reader.resolve("m").version == "0.0"
+    assert make_assets().resolve("m").version == "0.1"
+
+
+def test_versions_is_read_fresh_every_time(make_assets: MakeAssets, model: Path) -> None:
+    reader, pusher = make_assets(), make_assets()
+    pusher.push(model, "m")
+    assert reader.versions("m") == ["0.0"]
+    pusher.push(write(model, b"new"), "m")
+    assert reader.versions("m") == ["0.1", "0.0"]
+
+
+def test_the_objects_own_push_refreshes_its_memo(assets: Assets, model: Path) -> None:
+    assets.push(model, "m")
+    assert assets.fetch("m").read_bytes() == model.read_bytes()
+    assets.push(write(model, b"new"), "m")
+    assert assets.resolve("m").version == "0.1"
+    assert assets.fetch("m").read_bytes() == b"new"
+
+
+def test_names_lists_assets_by_prefix(assets: Assets, model: Path) -> None:
+    for name in ["cat/a", "cat/b", "dog/c", "top"]:
+        assets.push(model, name)
+    assert assets.names() == ["cat/a", "cat/b", "dog/c", "top"]
+    assert assets.names("cat/") == ["cat/a", "cat/b"]
+    assert assets.names("do") == ["dog/c"]
+
+
+def test_simple_date_versioning_pushes_a_stamp_and_fetches_it(
+    make_assets: MakeAssets, model: Path
+) -> None:
+    assets = make_assets(versioning="simple_date")
+    first = assets.push(model, "m")
+    second = assets.push(write(model, b"2"), "m")
+    assert first.version is not None and second.version is not None
+    assert second.version > first.version
+    assert assets.fetch("m").read_bytes() == b"2"
+    assert assets.fetch(f"m:{first.version}").read_bytes() == b"weights v1" * 100
+
+
+def test_a_versions_file_with_an_unreadable_version_is_a_store_error(
+    assets: Assets, model: Path, store_url: str
+) -> None:
+    assets.push(model, "m")
+    fs, root = raw(store_url)
+    fs.pipe_file(f"{root}/m.versions", json.dumps({"versions": ["0.0", "latest"]}).encode())
+    with pytest.raises(StoreError, match="does not parse under major_minor"):
+        assets.fetch("m")
+
+
+# -- offline ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def offline_after_fetching(
+    make_assets: MakeAssets, model: Path, monkeypatch: pytest.MonkeyPatch
+) -> Assets:
+    """Versions 0.0 and 0.1 in the store, only 0.0 in the cache; then the store is unusable."""
+    online = make_assets()
+    online.push(model, "m")
+    online.push(write(model, b"v0.1"), "m")
+    online.fetch("m:0.0")
+
+    def no_store(self: Store) -> None:
+        raise AssertionError("offline mode opened the store")
+
+    monkeypatch.setattr(Store, "_connect", no_store)
+    return make_assets(offline=True)
+
+
+def test_offline_a_pinned_version_comes_from_the_cache(offline_after_fetching: Assets) -> None:
+    assert offline_after_fetching.fetch("m:0.0").read_bytes() == b"weights v1" * 100
+
+
+def test_offline_a_partial_spec_resolves_against_cached_versions(
+    offline_after_fetching: Assets,
+) -> None:
+    assert offline_after_fetching.resolve("m") == AssetSpec("m", "0.0")
+    assert offline_after_fetching.fetch("m:0").read_bytes() == b"weights v1" * 100
+
+
+def test_offline_a_pinned_version_not_cached_is_an_offline_error(
+    offline_after_fetching: Assets,
+) -> None:
+    with pytest.raises(OfflineError, match="offline mode is on"):
+        offline_after_fetching.fetch("m:0.1")
+
+
+def test_offline_a_partial_spec_with_nothing_cached_is_an_offline_error(
+    offline_after_fetching: Assets,
+) -> None:
+    with pytest.raises(OfflineError, match="offline"):
+        offline_after_fetching.fetch("other")
+    with pytest.raises(OfflineError, match="offline"):
+        offline_after_fetching.fetch("m:1")
+
+
+def test_offline_push_is_an_offline_error(offline_after_fetching: Assets, model: Path) -> None:
+    with pytest.raises(OfflineError, match="offline mode is on"):
+        offline_after_fetching.push(model, "m")
+
+
+def test_offline_info_of_an_uncached_version_is_an_offline_error(
+    offline_after_fetching: Assets,
+) -> None:
+    assert offline_after_fetching.info("m")["version"] == "0.0"
+    with pytest.raises(OfflineError, match="offline mode is on"):
+        offline_after_fetching.info("m:0.1")
+
+
+def test_offline_versions_and_names_come_from_the_cache(offline_after_fetching: Assets) -> None:
+    assert offline_after_fetching.versions("m") == ["0.0"]
+    assert offline_after_fetching.names() == ["m"]
+
+
+# -- no store configured ----------------------------------------------------------------------
+
+
+def test_no_store_is_fine_until_the_store_is_needed(
+    make_assets: MakeAssets, model: Path, cache_dir: Path
+) -> None:
+    online = make_assets()
+    online.push(model, "m")
+    online.fetch("m:0.0")
+    storeless = Assets(store=None, cache_dir=cache_dir)
+    assert storeless.fetch("m:0.0").read_bytes() == model.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        lambda a, p: a.fetch("m"),
+        lambda a, p: a.fetch("m:0.3"),
+        lambda a, p: a.push(p, "m"),
+        lambda a, p: a.versions("m"),
+        lambda a, p: a.names(),
+        lambda a, p: a.info("m:0.0"),
+    ],
+    ids=["fetch-partial", "fetch-pinned-uncached", "push", "versions", "names", "info"],
+)
+def test_no_store_is_a_config_error_saying_how_to_set_one(
+    tmp_path: Path, model: Path, action: Callable[[Assets, Path], Any]
+) -> None:
+    assets = Assets(store=None, cache_dir=tmp_path / "cache")
+    with pytest.raises(ConfigError, match="no asset store is configured: set ASSETS_STORE"):
+        action(assets, model)
+
+
+# -- interrupted pushes -----------------------------------------------------------------------
+
+
+def _fail_once(monkeypatch: pytest.MonkeyPatch, target: Any, attribute: str) -> None:
+    original = getattr(target, attribute)
+    calls = {"n": 0}
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise KeyboardInterrupt("killed mid-push")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(target, attribute, failing)
+
+
+@pytest.mark.parametrize("kind", ["file", "directory"])
+@pytest.mark.parametrize(
+    "where",
+    [(assets_module, "build_meta"), (Assets, "_add_to_versions")],
+    ids=["before-meta", "before-versions"],
+)
+def test_an_interrupted_push_run_again_with_the_same_content_completes(
+    make_assets: MakeAssets,
+    folder: Path,
+    model: Path,
+    store_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+    where: tuple[Any, str],
+) -> None:
+    source = model if kind == "file" else folder
+    _fail_once(monkeypatch, *where)
+    with pytest.raises(KeyboardInterrupt):
+        make_assets().push(source, "m")
+    assert "m/0.0.claim" in store_files(store_url)
+    assert "m.versions" not in store_files(store_url)
+    assert make_assets().push(source, "m") == AssetSpec("m", "0.0")
+    assert make_assets().versions("m") == ["0.0"]
+    assert "m/0.0.claim" not in store_files(store_url)
+    fetched = make_assets().fetch("m")
+    if kind == "file":
+        assert fetched.read_bytes() == model.read_bytes()
+    else:
+        assert tree(fetched) == tree(folder)
+
+
+@pytest.mark.parametrize(
+    "where",
+    [(assets_module, "build_meta"), (Assets, "_add_to_versions")],
+    ids=["before-meta", "before-versions"],
+)
+def test_an_interrupted_push_run_again_with_other_content_is_refused(
+    make_assets: MakeAssets,
+    folder: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    where: tuple[Any, str],
+) -> None:
+    _fail_once(monkeypatch, *where)
+    with pytest.raises(KeyboardInterrupt):
+        make_assets().push(folder, "m:1.0")
+    write(folder / "a.txt", b"changed\n")
+    with pytest.raises(AssetExistsError, match=r"m:1\.0"):
+        make_assets().push(folder, "m:1.0")
+
+
+def test_an_interrupted_push_is_left_alone_by_a_push_of_other_content_without_version(
+    make_assets: MakeAssets, model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fail_once(monkeypatch, assets_module, "build_meta")
+    with pytest.raises(KeyboardInterrupt):
+        make_assets().push(model, "m")
+    assert make_assets().push(write(model, b"other"), "m").version == "0.1"
+    assert make_assets().fetch("m").read_bytes() == b"other"
+
+
+# -- integrity --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("same_size", [True, False], ids=["same-size", "other-size"])
+@pytest.mark.parametrize("kind", ["file", "directory"])
+def test_a_corrupted_object_in_the_store_is_an_integrity_error_and_caches_nothing(
+    assets: Assets,
+    folder: Path,
+    model: Path,
+    store_url: str,
+    cache_dir: Path,
+    same_size: bool,
+    kind: str,
+) -> None:
+    source, rel, label = (
+        (model, "m/0.0", "m:0.0")
+        if kind == "file"
+        else (folder, "m/0.0/sub/b.bin", "m:0.0[sub/b.bin]")
+    )
+    assets.push(source, "m")
+    fs, root = raw(store_url)
+    data = bytearray(fs.cat_file(f"{root}/{rel}"))
+    data[3] ^= 0xFF
+    fs.pipe_file(f"{root}/{rel}", bytes(data) if same_size else bytes(data) + b"x")
+    with pytest.raises(IntegrityError, match=label.replace("[", r"\[").replace("]", r"\]")):
+        assets.fetch("m")
+    assert cached_files(cache_dir) == []
+    assert not assets.cache.has("m", "0.0")
+    assert list((cache_dir / ".pytest-assets" / "tmp").glob("*")) == []
+
+
+def test_an_object_missing_from_the_store_is_an_integrity_error_naming_it(
+    assets: Assets, folder: Path, store_url: str, cache_dir: Path
+) -> None:
+    assets.push(folder, "d")
+    fs, root = raw(store_url)
+    fs.rm_file(f"{root}/d/0.0/sub/b.bin")
+    with pytest.raises(IntegrityError, match=r"does not hold.*sub/b\.bin"):
+        assets.fetch("d")
+    assert cached_files(cache_dir) == []
+
+
+@pytest.mark.parametrize(
+    ("contents", "fragment"),
+    [
+        (["../../x"], "unsafe path '../../x'"),
+        (["a/../../x"], "unsafe path"),
+        (["/tmp/x"], "unsafe path '/tmp/x'"),
+        (["sub\\..\\..\\x"], "unsafe path"),
+        (["C:/x"], "unsafe path"),
+        (["a.txt", "a.txt"], "listed twice"),
+        (["a.txt", "a.txt/b"], "both a file and a folder"),
+        (["ok\nname"], "unsafe path"),
+        ([""], "not a non-empty string"),
+        ([7], "not a non-empty string"),
+    ],
+)
+def test_a_meta_with_hostile_contents_is_refused_before_writing_anything(
+    assets: Assets,
+    folder: Path,
+    store_url: str,
+    cache_dir: Path,
+    tmp_path: Path,
+    contents: list[Any],
+    fragment: str,
+) -> None:
+    assets.push(folder, "d")
+    fs, root = raw(store_url)
+    meta = read_json(store_url, "d/0.0.meta")
+    meta["contents"] = contents
+    fs.pipe_file(f"{root}/d/0.0.meta", json.dumps(meta).encode())
+    before = sorted(p for p in tmp_path.rglob("*") if ".pytest-assets" not in p.parts)
+    with pytest.raises(StoreError, match=fragment):
+        assets.fetch("d")
+    after = sorted(p for p in tmp_path.rglob("*") if ".pytest-assets" not in p.parts)
+    bookkeeping = {cache_dir, cache_dir / "CACHEDIR.TAG"}
+    assert [p for p in after if p not in before and p not in bookkeeping] == []
+    assert list((cache_dir / ".pytest-assets" / "tmp").glob("*")) == []
+
+
+def test_a_meta_that_is_not_json_is_a_store_error(
+    assets: Assets, model: Path, store_url: str
+) -> None:
+    assets.push(model, "m")
+    fs, root = raw(store_url)
+    fs.pipe_file(f"{root}/m/0.0.meta", b"{not json")
+    with pytest.raises(StoreError, match="is not valid JSON"):
+        assets.fetch("m:0.0")
+
+
+# -- the cache --------------------------------------------------------------------------------
+
+
+def test_cached_files_are_read_only(assets: Assets, folder: Path, model: Path) -> None:
+    assets.push(folder, "d")
+    assets.push(model, "m")
+    paths = [assets.fetch("m"), *(p for p in assets.fetch("d").rglob("*") if p.is_file())]
+    assert len(paths) == 3
+    for path in paths:
+        assert path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) == 0
+
+
+def _flip_a_byte(path: Path) -> None:
+    path.chmod(0o644)
+    data = bytearray(path.read_bytes())
+    data[0] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_verify_is_empty_for_a_clean_cache(assets: Assets, folder: Path) -> None:
+    assets.push(folder, "d")
+    assets.fetch("d")
+    assert assets.verify() == []
+
+
+def test_verify_reports_a_flipped_byte_and_the_next_fetch_downloads_again(
+    assets: Assets, folder: Path
+) -> None:
+    assets.push(folder, "d")
+    damaged = assets.fetch("d[sub/b.bin]")
+    _flip_a_byte(damaged)
+    problems = assets.verify()
+    assert len(problems) == 1
+    assert (problems[0].name, problems[0].version) == ("d", "0.0")
+    assert "d:0.0[sub/b.bin]: sha256 mismatch" in str(problems[0])
+    assert not assets.cache.has("d", "0.0")
+    assert assets.fetch("d:0.0[sub/b.bin]").read_bytes() == bytes(range(256))
+    assert assets.verify() == []
+
+
+def test_verify_reports_a_truncated_file_and_an_extra_file(assets: Assets, folder: Path) -> None:
+    assets.push(folder, "d")
+    path = assets.fetch("d")
+    (path / "a.txt").chmod(0o644)
+    (path / "a.txt").write_bytes(b"")
+    (path / "sub").chmod(0o755)
+    write(path / "sub" / "extra.txt", b"x")
+    messages = [str(p) for p in assets.verify("d")]
+    assert any("d:0.0[a.txt]: size 0, expected 6" in m for m in messages)
+    assert any("d:0.0[sub/extra.txt]: not part of the version" in m for m in messages)
+
+
+def test_verify_with_repair_downloads_again_at_once(assets: Assets, model: Path) -> None:
+    assets.push(model, "m")
+    _flip_a_byte(assets.fetch("m"))
+    problems = assets.verify("m", repair=True)
+    assert [p.repaired for p in problems] == [True]
+    assert assets.cache.has("m", "0.0")
+    assert assets.fetch("m:0.0").read_bytes() == model.read_bytes()
+
+
+def test_prune_keeps_the_newest_versions_of_each_asset(assets: Assets, model: Path) -> None:
+    for i in range(3):
+        assets.push(write(model, f"v{i}".encode()), "m")
+        assets.fetch(f"m:0.{i}")
+    assets.push(model, "other")
+    assets.fetch("other")
+    removed = assets.prune(keep=1)
+    assert sorted(f"{e.name}:{e.version}" for e in removed) == ["m:0.0", "m:0.1"]
+    assert sorted(f"{e.name}:{e.version}" for e in assets.cached()) == ["m:0.2", "other:0.0"]
+    assert not (assets.cache.directory / "m" / "0.0").exists()
+
+
+def test_prune_dry_run_removes_nothing(assets: Assets, model: Path) -> None:
+    for i in range(3):
+        assets.push(write(model, f"v{i}".encode()), "m")
+        assets.fetch(f"m:0.{i}")
+    assert len(assets.prune(keep=0, dry_run=True)) == 3
+    assert len(assets.cached()) == 3
+
+
+def test_a_data_folder_without_our_record_is_never_handed_out(
+    assets: Assets, model: Path, cache_dir: Path
+) -> None:
+    assets.push(model, "m")
+    write(cache_dir / "m" / "0.0", b"planted by hand")
+    assert assets.fetch("m:0.0").read_bytes() == model.read_bytes()
+
+
+def test_the_cache_is_tagged_and_bookkeeping_is_hidden(
+    assets: Assets, model: Path, cache_dir: Path
+) -> None:
+    assets.push(model, "m")
+    assets.fetch("m")
+    assert (cache_dir / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172")
+    assert sorted(p.name for p in cache_dir.iterdir()) == [".pytest-assets", "CACHEDIR.TAG", "m"]
+
+
+def test_the_cache_is_not_created_before_it_is_used(tmp_path: Path) -> None:
+    Assets(store="memory://unused", cache_dir=tmp_path / "cache")
+    assert not (tmp_path / "cache").exists()
+
+
+def test_store_objects_are_not_left_with_temp_names(
+    assets: Assets, folder: Path, store_url: str
+) -> None:
+    assets.push(folder, "d")
+    assets.push(folder, "d")
+    assert [f for f in store_files(store_url) if ".tmp" in f or "lock" in f] == []
