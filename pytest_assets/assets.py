@@ -556,6 +556,11 @@ class Assets:
                 )
             )
         if dry_run:
+            if explicit:  # say now what the real push would say
+                meta = store.read_json(store.meta_path(target.name, version), "reading .meta")
+                same = meta is not None and parse_meta(meta, str(target)).content_hash == digest
+                if meta is not None and (version in listed or not same):
+                    raise self._exists_error(str(target), store, same)
             return target.with_version(version)
         for _attempt in range(100):
             taken_by = self._claim(store, target.name, version, digest, explicit)

@@ -270,6 +270,19 @@ def test_dry_run_returns_the_version_and_writes_nothing(
     assert cached_files(cache_dir) == []
 
 
+@pytest.mark.parametrize(("content", "fragment"), [(None, "identical"), (b"x", "different")])
+def test_a_dry_run_to_an_existing_version_is_refused_like_the_push(
+    assets: Assets, model: Path, store_url: str, content: bytes | None, fragment: str
+) -> None:
+    assets.push(model, "m:1.0")
+    if content is not None:
+        write(model, content)
+    before = store_files(store_url)
+    with pytest.raises(AssetExistsError, match=f"with {fragment} content"):
+        assets.push(model, "m:1.0", dry_run=True)
+    assert store_files(store_url) == before
+
+
 def test_meta_of_a_directory_holds_modelkits_keys_and_our_hashes(
     assets: Assets, folder: Path, store_url: str
 ) -> None:
