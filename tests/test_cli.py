@@ -1,0 +1,359 @@
+"""The ``pytest-assets`` command line, run in-process (and once as ``python -m pytest_assets``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from pytest_assets.cli import main
+
+
+class Result(NamedTuple):
+    code: int
+    out: str
+    err: str
+
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    return tmp_path / "store"
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Path:
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def cli(
+    store: Path,
+    cache: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Run:
+    """``cli("push", ...)`` runs main() with this test's store and cache; returns the result."""
+    for key in list(os.environ):
+        if key.startswith(("ASSETS_", "MODELKIT_")):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)  # no ini file from the repository applies
+
+    def run(*args: str, store_url: str | None = str(store)) -> Result:
+        capsys.readouterr()
+        prefix = ["--cache-dir", str(cache)]
+        if store_url is not None:
+            prefix += ["--store", store_url]
+        try:
+            code = main([*prefix, *args])
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def model(tmp_path: Path) -> Path:
+    path = tmp_path / "src" / "model.bin"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"weights" * 10)
+    return path
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    root = tmp_path / "src" / "folder"
+    (root / "sub").mkdir(parents=True)
+    (root / "a.txt").write_text("alpha\n")
+    (root / "sub" / "b.txt").write_text("beta\n")
+    return root
+
+
+def assert_one_error_line(result: Result, fragment: str) -> None:
+    assert result.code == 1
+    assert result.out == ""
+    lines = result.err.splitlines()
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith("pytest-assets: error: ")
+    assert fragment in lines[0]
+    assert "Traceback" not in result.err
+
+
+# -- push -------------------------------------------------------------------------------------
+
+
+def test_push_says_which_version_it_pushed(cli: Run, model: Path) -> None:
+    result = cli("push", str(model), "models/m")
+    assert result == Result(0, f"pushed {model} as models/m:0.0\n", "")
+
+
+def test_push_of_a_directory_then_a_second_push_bumps_the_minor(cli: Run, folder: Path) -> None:
+    cli("push", str(folder), "d")
+    (folder / "a.txt").write_text("changed\n")
+    assert cli("push", str(folder), "d").out.endswith("as d:0.1\n")
+
+
+def test_push_bump_major_starts_the_next_major(cli: Run, model: Path) -> None:
+    cli("push", str(model), "m")
+    model.write_bytes(b"v2")
+    assert cli("push", str(model), "m", "--bump-major").out.endswith("as m:1.0\n")
+
+
+def test_push_dry_run_says_what_would_be_pushed_and_writes_nothing(
+    cli: Run, model: Path, store: Path
+) -> None:
+    result = cli("push", str(model), "m", "--dry-run")
+    assert result == Result(0, f"would push {model} as m:0.0\n", "")
+    assert not store.exists()
+
+
+def test_push_to_an_existing_version_exits_1_with_one_line(cli: Run, model: Path) -> None:
+    cli("push", str(model), "m:1.0")
+    assert_one_error_line(cli("push", str(model), "m:1.0"), "m:1.0 already exists")
+
+
+# -- versions, ls, info -----------------------------------------------------------------------
+
+
+def test_versions_prints_one_version_a_line_newest_first(cli: Run, model: Path) -> None:
+    for i in range(11):
+        model.write_bytes(str(i).encode())
+        cli("push", str(model), "m")
+    result = cli("versions", "m")
+    assert result.code == 0
+    assert result.out.splitlines() == [f"0.{i}" for i in range(10, -1, -1)]
+
+
+def test_ls_prints_asset_names_and_filters_by_prefix(cli: Run, model: Path) -> None:
+    for name in ["cat/a", "cat/b", "dog/c"]:
+        cli("push", str(model), name)
+    assert cli("ls").out == "cat/a\ncat/b\ndog/c\n"
+    assert cli("ls", "cat/").out == "cat/a\ncat/b\n"
+
+
+def test_info_prints_the_metadata_readably(cli: Run, folder: Path) -> None:
+    cli("push", str(folder), "d")
+    result = cli("info", "d")
+    assert result.code == 0
+    lines = result.out.splitlines()
+    assert "name: d" in lines
+    assert "version: 0.0" in lines
+    assert "integrity: sha256" in lines
+    assert any(line.startswith("  sub/b.txt\t5 B\t") for line in lines)
+
+
+def test_info_of_a_file_asset_prints_its_size_and_sha256(cli: Run, model: Path) -> None:
+    cli("push", str(model), "m")
+    out = cli("info", "m:0.0").out
+    assert "size: 70 B" in out.splitlines()
+    assert any(line.startswith("sha256: ") and len(line) == 8 + 64 for line in out.splitlines())
+
+
+def test_info_json_prints_the_meta_as_json(cli: Run, folder: Path) -> None:
+    cli("push", str(folder), "d")
+    data = json.loads(cli("info", "d:0", "--json").out)
+    assert (data["name"], data["version"], data["is_directory"]) == ("d", "0.0", True)
+    assert data["contents"] == ["a.txt", "sub/b.txt"]
+    assert data["files"]["a.txt"]["size"] == 6
+
+
+# -- fetch ------------------------------------------------------------------------------------
+
+
+def test_fetch_prints_only_the_local_path_on_stdout(cli: Run, model: Path, cache: Path) -> None:
+    cli("push", str(model), "m")
+    result = cli("fetch", "m")
+    assert result.code == 0
+    assert result.out == f"{cache / 'm' / '0.0'}\n"
+    assert Path(result.out.strip()).read_bytes() == model.read_bytes()
+
+
+def test_fetch_of_a_sub_part_prints_its_path(cli: Run, folder: Path, cache: Path) -> None:
+    cli("push", str(folder), "d")
+    assert cli("fetch", "d:0/sub/b.txt").out == f"{cache / 'd' / '0.0' / 'sub' / 'b.txt'}\n"
+
+
+def test_fetch_offline_uses_the_cache(cli: Run, model: Path, store: Path) -> None:
+    cli("push", str(model), "m")
+    path = cli("fetch", "m").out
+    assert cli("--offline", "fetch", "m", store_url=str(store / "gone")).out == path
+
+
+def test_fetch_offline_of_an_uncached_version_exits_1_saying_offline(cli: Run, model: Path) -> None:
+    cli("push", str(model), "m")
+    assert_one_error_line(cli("--offline", "fetch", "m:0.0"), "offline mode is on")
+
+
+def test_the_store_comes_from_the_environment_without_store(
+    cli: Run, model: Path, store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli("push", str(model), "m")
+    monkeypatch.setenv("ASSETS_STORE", str(store))
+    assert cli("versions", "m", store_url=None).out == "0.0\n"
+
+
+def test_the_store_comes_from_the_ini_file_of_the_working_directory(
+    cli: Run, model: Path, store: Path, tmp_path: Path
+) -> None:
+    cli("push", str(model), "m")
+    (tmp_path / "pytest.ini").write_text(f"[pytest]\nassets_store = {store.name}\n")
+    assert cli("versions", "m", store_url=None).out == "0.0\n"
+
+
+# -- verify and the cache ---------------------------------------------------------------------
+
+
+def test_verify_of_a_clean_cache_exits_0(cli: Run, model: Path, cache: Path) -> None:
+    cli("push", str(model), "m")
+    cli("fetch", "m")
+    assert cli("verify") == Result(0, f"cache {cache} is clean\n", "")
+
+
+def test_verify_exits_1_on_a_mismatch_and_names_the_file(cli: Run, folder: Path) -> None:
+    cli("push", str(folder), "d")
+    damaged = Path(cli("fetch", "d[sub/b.txt]").out.strip())
+    damaged.chmod(0o644)
+    damaged.write_text("BETA\n")
+    result = cli("verify", "d")
+    assert result.code == 1
+    assert "d:0.0[sub/b.txt]: sha256 mismatch" in result.out
+    assert "1 problem(s) in the cache" in result.err
+    assert cli("verify").code == 0
+
+
+def test_verify_repair_downloads_again_and_exits_0(cli: Run, model: Path) -> None:
+    cli("push", str(model), "m")
+    path = Path(cli("fetch", "m").out.strip())
+    path.chmod(0o644)
+    path.write_bytes(b"x")
+    result = cli("verify", "--repair")
+    assert result.code == 0
+    assert "(repaired: downloaded again)" in result.out
+    assert path.read_bytes() == model.read_bytes()
+
+
+def test_cache_ls_lists_cached_versions_with_sizes(cli: Run, model: Path, cache: Path) -> None:
+    cli("push", str(model), "m")
+    cli("fetch", "m")
+    assert cli("cache", "ls").out == f"m:0.0\t70 B\t{cache / 'm' / '0.0'}\n"
+
+
+def _three_cached_versions(cli: Run, model: Path) -> None:
+    for i in range(3):
+        model.write_bytes(f"v{i}".encode())
+        cli("push", str(model), "m")
+        cli("fetch", f"m:0.{i}")
+
+
+def test_cache_prune_keeps_the_newest_n(cli: Run, model: Path) -> None:
+    _three_cached_versions(cli, model)
+    result = cli("cache", "prune", "--keep", "1")
+    assert result.out == "removed m:0.1 (2 B)\nremoved m:0.0 (2 B)\n"
+    assert [line.split("\t")[0] for line in cli("cache", "ls").out.splitlines()] == ["m:0.2"]
+
+
+def test_cache_prune_dry_run_removes_nothing(cli: Run, model: Path) -> None:
+    _three_cached_versions(cli, model)
+    result = cli("cache", "prune", "--keep", "2", "--dry-run")
+    assert result.out == "would remove m:0.0 (2 B)\n"
+    assert len(cli("cache", "ls").out.splitlines()) == 3
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["fetch", "../etc/passwd"], "'..' segment"),
+        (["fetch", "m:latest"], "not valid under major_minor"),
+        (["info", "m:1.2.3"], "not valid under major_minor"),
+        (["versions", "a//b"], "empty segment"),
+        (["fetch", "nope"], "asset nope does not exist"),
+        (["push", "/no/such/file", "m"], "nothing to push"),
+    ],
+    ids=["dot-dot", "latest", "three-part", "empty-segment", "unknown", "missing-path"],
+)
+def test_an_asset_error_exits_1_with_one_line_and_no_traceback(
+    cli: Run, args: list[str], fragment: str
+) -> None:
+    assert_one_error_line(cli(*args), fragment)
+
+
+def test_no_store_configured_exits_1_saying_how_to_set_one(cli: Run) -> None:
+    assert_one_error_line(cli("versions", "m", store_url=None), "set ASSETS_STORE")
+
+
+def test_a_bad_environment_value_exits_1(cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASSETS_OFFLINE", "maybe")
+    assert_one_error_line(cli("ls"), "ASSETS_OFFLINE = 'maybe'")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["frobnicate"],
+        ["push", "only-a-path"],
+        ["fetch"],
+        ["cache"],
+        ["cache", "prune", "--keep", "-1"],
+        ["cache", "prune", "--keep", "x"],
+        ["info", "m", "--yaml"],
+    ],
+    ids=["no-command", "unknown-command", "push-without-spec", "fetch-without-spec",
+         "cache-without-action", "negative-keep", "keep-not-a-number", "unknown-option"],
+)  # fmt: skip
+def test_usage_errors_exit_2(cli: Run, args: list[str]) -> None:
+    result = cli(*args)
+    assert result.code == 2
+    assert "usage: pytest-assets" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_version_flag_prints_the_version(cli: Run) -> None:
+    import pytest_assets
+
+    assert cli("--version") == Result(0, f"pytest-assets {pytest_assets.__version__}\n", "")
+
+
+# -- as a separate process --------------------------------------------------------------------
+
+
+def _python_m(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ASSETS_", "MODELKIT_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_assets", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_python_m_pytest_assets_pushes_fetches_and_uses_exit_codes(
+    tmp_path: Path, model: Path, store: Path, cache: Path
+) -> None:
+    common = ["--store", str(store), "--cache-dir", str(cache)]
+    pushed = _python_m(tmp_path, *common, "push", str(model), "m")
+    assert (pushed.returncode, pushed.stdout) == (0, f"pushed {model} as m:0.0\n")
+    fetched = _python_m(tmp_path, *common, "fetch", "m")
+    assert (fetched.returncode, fetched.stdout) == (0, f"{cache / 'm' / '0.0'}\n")
+    bad = _python_m(tmp_path, *common, "fetch", "m:..")
+    assert bad.returncode == 1
+    assert len(bad.stderr.splitlines()) == 1
+    assert "Traceback" not in bad.stderr
+    assert _python_m(tmp_path, "nonsense").returncode == 2
