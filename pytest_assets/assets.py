@@ -508,8 +508,12 @@ class Assets:
             by_name.setdefault(entry.name, []).append(entry)
         removed = []
         for entries in by_name.values():
-            entries.sort(key=lambda e: self.versioning.sort_key(e.version), reverse=True)
-            for entry in entries[keep:]:
+            # newest first; versions of another versioning system are not ours to rank: kept
+            order = sort_versions(self.versioning, (e.version for e in entries))
+            ranked = sorted(
+                (e for e in entries if e.version in order), key=lambda e: order.index(e.version)
+            )
+            for entry in ranked[keep:]:
                 if not dry_run:
                     self.cache.remove(entry.name, entry.version)
                 removed.append(entry)

@@ -916,6 +916,30 @@ def test_prune_dry_run_removes_nothing(assets: Assets, model: Path) -> None:
     assert len(assets.cached()) == 3
 
 
+def test_prune_leaves_alone_versions_of_another_versioning_system(
+    make_assets: MakeAssets, model: Path
+) -> None:
+    dated = make_assets(versioning="simple_date")
+    dated.push(model, "dated")
+    dated.fetch("dated")
+    assets = make_assets()
+    assets.push(model, "m")
+    assets.fetch("m")
+    assert [f"{e.name}:{e.version}" for e in assets.prune(keep=0)] == ["m:0.0"]
+    assert [e.name for e in assets.cached()] == ["dated"]
+
+
+def test_an_object_missing_for_a_file_asset_is_an_integrity_error(
+    assets: Assets, model: Path, store_url: str, cache_dir: Path
+) -> None:
+    assets.push(model, "m")
+    fs, root = raw(store_url)
+    fs.rm_file(f"{root}/m/0.0")
+    with pytest.raises(IntegrityError, match=r"has its \.meta but not its object"):
+        assets.fetch("m")
+    assert cached_files(cache_dir) == []
+
+
 def test_a_data_folder_without_our_record_is_never_handed_out(
     assets: Assets, model: Path, cache_dir: Path
 ) -> None:
