@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 EXAMPLES = Path(__file__).resolve().parent
 STORE = EXAMPLES / ".store"
@@ -40,6 +41,43 @@ def cli(*args: str) -> str:
     return run(sys.executable, "-m", "pytest_assets", *args)
 
 
+def run_notebook(notebook: Path = EXAMPLES / "quickstart.ipynb") -> Any:
+    """Execute the notebook on a real kernel in examples/, as Jupyter would: it reads
+    examples/pytest.ini (the same store and cache), not this script's ASSETS_* variables."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(notebook, as_version=4)
+    own = ("ASSETS_", "MODELKIT_STORAGE_")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(own)}
+    client = NotebookClient(
+        nb,
+        timeout=120,
+        kernel_name="python3",
+        coalesce_streams=True,
+        resources={"metadata": {"path": str(EXAMPLES)}},
+        # The kernel listens on loopback for these few seconds; skip its plain-TCP warning.
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+    )
+    return client.execute(env=env)
+
+
+def print_notebook(nb: Any) -> None:
+    """Each code cell and what it printed or displayed, as text (a cleared bar leaves none)."""
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        print(f"In [{cell.execution_count}]: " + cell.source.replace("\n", "\n   ...: "))
+        for output in cell.outputs:
+            text = output.get("text") or output.get("data", {}).get("text/plain", "")
+            if output.output_type == "error":
+                text = f"{output.ename}: {output.evalue}"
+            for line in text.splitlines():
+                shown = line.rsplit("\r", 1)[-1]  # what a terminal leaves after a redrawn bar
+                if shown.strip():
+                    print(f"  {shown}")
+
+
 def main() -> None:
     shutil.rmtree(STORE, ignore_errors=True)
     shutil.rmtree(CACHE, ignore_errors=True)
@@ -63,6 +101,9 @@ def main() -> None:
     print(f"words in {path}: {path.read_text().split()}")
     labels = Path(cli("fetch", "demo/tiny-model:0.0[labels/labels.txt]").strip())
     print(f"labels: {labels.read_text().split()}")
+
+    step("notebook: examples/quickstart.ipynb headless on a real kernel (nbclient + ipykernel)")
+    print_notebook(run_notebook())
 
     step("verify the cache")
     cli("verify")

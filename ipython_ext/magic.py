@@ -132,6 +132,8 @@ class AssetMagics(Magics):
         ``path = %asset test/asset:1`` gives the ``pathlib.Path`` of the newest 1.x, downloaded
         once into the verified cache. Without arguments, shows the configuration in force and
         where each setting came from (environment, pytest ini file, option, default).
+        An asset error prints one line saying what to do and returns None. Tab completes asset
+        names, and versions after ``name:``.
         """
         args = parse_argstring(self.asset, line)
         chosen = [flag for flag in ("spec", "versions", "info") if getattr(args, flag)]
@@ -142,7 +144,8 @@ class AssetMagics(Magics):
         try:
             return self._run(args)
         except AssetsError as exc:
-            print(f"asset: {' '.join(str(exc).split())}", file=sys.stderr, flush=True)
+            message = shown_path(" ".join(str(exc).split()))
+            print(f"asset: {message}", file=sys.stderr, flush=True)
             return None
 
     def _run(self, args: Any) -> Any:
