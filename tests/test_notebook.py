@@ -1,0 +1,126 @@
+"""``examples/quickstart.ipynb`` run headless on a real kernel (nbclient + ipykernel).
+
+The notebook's inputs run in a temporary copy of the examples folder (its ``pytest.ini`` names
+``.store`` and ``.cache``), against a store this module pushes the demo assets into, exactly as
+a user would run it next to the example tests. The kernel starts once for the module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from pytest_assets import Assets
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+NOTEBOOK = EXAMPLES / "quickstart.ipynb"
+VOCAB = (EXAMPLES / "data" / "vocab.txt").read_bytes()
+VOCAB_EXTENDED = VOCAB + b"jumps\n"
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of examples/pytest.ini beside a store holding the demo assets."""
+    root = tmp_path_factory.mktemp("examples")
+    shutil.copy(EXAMPLES / "pytest.ini", root / "pytest.ini")
+    (root / ".store").mkdir()
+    pusher = Assets(store=str(root / ".store"), cache_dir=root / ".pusher-cache")
+    source = root / ".source"
+    source.mkdir()
+    for data in (VOCAB, VOCAB_EXTENDED):
+        (source / "vocab.txt").write_bytes(data)
+        pusher.push(source / "vocab.txt", "demo/vocab")
+    pusher.push(EXAMPLES / "data" / "tiny-model", "demo/tiny-model")
+    return root
+
+
+@pytest.fixture(scope="module")
+def executed(workdir: Path) -> Any:
+    """The notebook's inputs, outputs cleared, executed in ``workdir`` on a fresh kernel."""
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    own = ("ASSETS_", "MODELKIT_STORAGE_")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(own)}
+    client = NotebookClient(
+        nb,
+        timeout=60,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(workdir)}},
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+    )
+    return client.execute(env=env)
+
+
+def cell_with(nb: Any, source: str) -> Any:
+    found = [c for c in nb.cells if c.cell_type == "code" and source in c.source]
+    assert len(found) == 1, f"one code cell should hold {source!r}"
+    return found[0]
+
+
+def stream(cell: Any, name: str) -> str:
+    return "".join(o.text for o in cell.outputs if o.output_type == "stream" and o.name == name)
+
+
+def shown(cell: Any, mime: str) -> str:
+    return "".join(o.data.get(mime, "") for o in cell.outputs if "data" in o)
+
+
+def test_notebook_prints_a_path_holding_the_pushed_bytes(executed: Any, workdir: Path) -> None:
+    printed = stream(cell_with(executed, "path = %asset demo/vocab:0"), "stdout").splitlines()[0]
+    path = workdir / printed
+    assert path.is_file()
+    assert path.read_bytes() == VOCAB_EXTENDED
+
+
+def test_notebook_pinned_version_gets_the_first_push(executed: Any, workdir: Path) -> None:
+    printed = stream(cell_with(executed, "= %asset demo/vocab:0.0"), "stdout").splitlines()[0]
+    assert (workdir / printed).read_bytes() == VOCAB
+
+
+def test_notebook_reads_the_pytest_ini_of_its_folder(executed: Any) -> None:
+    config = next(c for c in executed.cells if c.cell_type == "code" and c.source == "%asset")
+    assert "assets_store in pytest.ini" in shown(config, "text/plain")
+
+
+def test_notebook_lists_versions_newest_first(executed: Any) -> None:
+    text = shown(cell_with(executed, "%asset --versions demo/vocab"), "text/plain")
+    assert text.index("0.1") < text.index("0.0")
+
+
+def test_notebook_shows_info_as_an_html_table(executed: Any) -> None:
+    html = shown(cell_with(executed, "%asset --info demo/tiny-model"), "text/html")
+    labels = (EXAMPLES / "data" / "tiny-model" / "labels" / "labels.txt").read_bytes()
+    assert "<table>" in html and hashlib.sha256(labels).hexdigest() in html
+
+
+def test_notebook_error_prints_one_line_without_traceback(executed: Any) -> None:
+    cell = cell_with(executed, "%asset demo/no-such-asset")
+    lines = stream(cell, "stderr").splitlines()
+    assert len(lines) == 1 and lines[0].startswith("asset: ")
+    assert stream(cell, "stdout") == "None\n"
+
+
+def test_notebook_runs_every_cell_without_an_error_output(executed: Any) -> None:
+    code = [c for c in executed.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in code)
+    assert not [o for c in code for o in c.outputs if o.output_type == "error"]
+
+
+def test_notebook_outputs_hold_no_absolute_paths(executed: Any, workdir: Path) -> None:
+    outputs = str([c.outputs for c in executed.cells if c.cell_type == "code"])
+    assert str(workdir) not in outputs
+
+
+def test_saved_notebook_holds_its_outputs() -> None:
+    saved = nbformat.read(NOTEBOOK, as_version=4)
+    cell = cell_with(saved, "path = %asset demo/vocab:0")
+    assert stream(cell, "stdout").startswith(".cache/demo/vocab/0.1\n")
