@@ -1,1 +1,348 @@
-"""pytest plugin (placeholder until the plugin issue lands): registered so the entry point loads."""
+"""pytest plugin: the ``assets`` and ``asset`` fixtures, the ``--assets-*`` options, one header
+line and a summary of every spec the session resolved.
+
+Glue only: specs, resolution, caching and configuration belong to the core (``Assets``,
+``load_config``), so a test sees exactly what the command line and a notebook see. Nothing heavy
+is imported until a test asks for an asset, so a session that uses none pays nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import pytest
+
+from pytest_assets.errors import AssetNotFoundError, AssetsError
+from pytest_assets.spec import AssetSpec
+
+if TYPE_CHECKING:
+    from pytest_assets.assets import Assets
+    from pytest_assets.config import Config
+
+_WORKER_KEY = "pytest_assets"
+_HASH_CHARS = 12
+
+
+# -- overrides: NAME=PATH -----------------------------------------------------------------------
+
+
+def parse_override(text: str, base: Path) -> tuple[str, Path]:
+    """``NAME=PATH`` with NAME checked by the core's spec rules and PATH existing (relative to
+    ``base``); a ``ValueError`` with a sentence otherwise."""
+    name, sep, raw_path = text.partition("=")
+    name, raw_path = name.strip(), raw_path.strip()
+    if not sep or not name or not raw_path:
+        raise ValueError(f"{text!r} is not NAME=PATH, e.g. demo/vocab=./vocab-draft.txt")
+    try:
+        spec = AssetSpec.parse(name)
+    except AssetsError as exc:
+        raise ValueError(f"{text!r}: {exc}") from None
+    if spec.version is not None or spec.sub_part is not None:
+        raise ValueError(
+            f"{text!r}: give the asset name only ({spec.name}=PATH); an override stands in for "
+            "every version and sub-part of the name"
+        )
+    path = (base / Path(raw_path).expanduser()).absolute()
+    if not path.exists():
+        raise ValueError(f"{text!r}: {path} does not exist")
+    return spec.name, path
+
+
+def _override_option(text: str) -> tuple[str, Path]:
+    try:
+        return parse_override(text, Path.cwd())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _override_target(spec: AssetSpec, root: Path) -> Path:
+    """The override itself, or the sub-part inside an override folder."""
+    if spec.sub_part is None:
+        return root
+    if not root.is_dir():
+        raise AssetNotFoundError(
+            f"{spec} asks for the sub-part {spec.sub_part!r}, but {spec.name} is overridden by "
+            f"the file {root}: override it with a folder"
+        )
+    target = root.joinpath(*spec.sub_part.split("/"))
+    if not target.exists():
+        raise AssetNotFoundError(
+            f"{spec}: the override folder {root} of {spec.name} has no {spec.sub_part}"
+        )
+    return target
+
+
+# -- session state (config.stash) ---------------------------------------------------------------
+
+
+class Record(NamedTuple):
+    """One summary line: a spec and the exact version (or the override) it gave."""
+
+    requested: str
+    name: str
+    version: str | None
+    digest: str | None
+    override: str | None
+
+
+@dataclass
+class _State:
+    config: pytest.Config
+    overrides: dict[str, Path]
+    watched: list[Any] = field(default_factory=list)
+    overridden: set[Record] = field(default_factory=set)
+    from_workers: set[Record] = field(default_factory=set)
+    _loaded: Config | None = None
+
+    def loaded(self) -> Config:
+        """The one loader, given what pytest parsed: CLI > environment > ini > defaults."""
+        if self._loaded is None:
+            from pytest_assets.config import INI_KEYS, IniFile, load_config
+
+            values = {key: self.config.getini(key) for key in INI_KEYS}
+            values = {key: v for key, v in values.items() if v not in (None, "", [])}
+            invoked = self.config.invocation_params.dir
+            # The file pytest chose, never a second search; without one, values come from -o.
+            ini_path = self.config.inipath or invoked / "(-o)"
+            option = self.config.option
+            self._loaded = load_config(
+                invoked,
+                store=option.assets_store,
+                cache_dir=option.assets_dir,
+                offline=True if option.assets_offline else None,
+                ini=IniFile(ini_path, values),
+                argument_source="command line",
+            )
+        return self._loaded
+
+    def watch(self, assets: Any) -> None:
+        """Remember every Assets a test used (ours or a conftest's), for the summary."""
+        if not any(seen is assets for seen in self.watched):
+            self.watched.append(assets)
+
+    def local_records(self) -> set[Record]:
+        records = set(self.overridden)
+        for assets in self.watched:
+            digests: dict[tuple[str, str], str | None] = {}
+            for resolution in getattr(assets, "history", ()):
+                name, version = resolution.resolved.name, resolution.resolved.version
+                if (name, version) not in digests:
+                    try:
+                        digest = assets.content_hash(name, version)
+                    except AssetsError:
+                        digest = None
+                    digests[name, version] = digest[:_HASH_CHARS] if digest else None
+                records.add(
+                    Record(resolution.requested, name, version, digests[name, version], None)
+                )
+        return records
+
+
+_STATE = pytest.StashKey[_State]()
+
+
+def _state(config: pytest.Config) -> _State:
+    return config.stash[_STATE]
+
+
+# -- options and configuration ------------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("assets", "pytest-assets (versioned files from the asset store)")
+    group.addoption(
+        "--assets-store",
+        dest="assets_store",
+        metavar="URL",
+        default=None,
+        help="Asset store root (gs://bucket/prefix, s3://..., a directory); beats ASSETS_STORE.",
+    )
+    group.addoption(
+        "--assets-dir",
+        dest="assets_dir",
+        metavar="PATH",
+        default=None,
+        help="Local cache directory for downloaded assets; beats ASSETS_DIR.",
+    )
+    group.addoption(
+        "--assets-offline",
+        dest="assets_offline",
+        action="store_true",
+        default=None,
+        help="Never contact the store: use cached versions only.",
+    )
+    group.addoption(
+        "--assets-override",
+        dest="assets_overrides",
+        metavar="NAME=PATH",
+        action="append",
+        default=[],
+        type=_override_option,
+        help="Use the local file or folder PATH for every spec of asset NAME (repeatable).",
+    )
+    parser.addini("assets_store", "Asset store root URL or directory.", default=None)
+    parser.addini("assets_dir", "Local cache directory for downloaded assets.", default=None)
+    parser.addini("assets_offline", "Use cached versions only.", type="bool", default=None)
+    parser.addini(
+        "assets_versioning", "Versioning system: major_minor or simple_date.", default=None
+    )
+    parser.addini(
+        "assets_overrides", "NAME=PATH lines: local files used instead of the store.", "linelist"
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    overrides: dict[str, Path] = {}
+    base = config.inipath.parent if config.inipath else config.invocation_params.dir
+    for line in config.getini("assets_overrides") or ():
+        try:
+            name, path = parse_override(line, base)
+        except ValueError as exc:
+            raise pytest.UsageError(f"assets_overrides in {config.inipath}: {exc}") from None
+        overrides[name] = path
+    overrides.update(config.option.assets_overrides or ())
+    config.stash[_STATE] = _State(config, overrides)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """One line: the store, the cache and the mode that explain this run; overrides, loudly."""
+    state = _state(config)
+    try:
+        loaded = state.loaded()
+    except AssetsError as exc:
+        lines = [f"assets: configuration error: {exc}"]
+    else:
+        from pytest_assets.store import redact_url
+
+        store = redact_url(loaded.store) if loaded.store else "none (set --assets-store)"
+        mode = "offline" if loaded.offline else "online"
+        extra = "" if loaded.versioning == "major_minor" else f", {loaded.versioning} versioning"
+        lines = [f"assets: store {store}, cache {loaded.cache_dir}, {mode}{extra}"]
+    lines += [
+        f"assets: OVERRIDDEN {name} -> {path} (a local {_kind(path)}, not the store)"
+        for name, path in state.overrides.items()
+    ]
+    return lines
+
+
+def _kind(path: Path) -> str:
+    return "folder" if path.is_dir() else "file"
+
+
+# -- fixtures -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssetFetcher:
+    """``asset("name:1[sub/part]") -> Path``. An asset error fails the test with the core's
+    one-line message instead of a traceback, and the session goes on."""
+
+    assets: Assets
+    _state: _State = field(repr=False)
+
+    def __call__(self, spec: str | AssetSpec) -> Path:
+        __tracebackhide__ = True
+        try:
+            parsed = self.assets.parse(spec)
+            root = self._state.overrides.get(parsed.name)
+            if root is None:
+                return self.assets.fetch(parsed)
+            path = _override_target(parsed, root)
+        except AssetsError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        self._state.overridden.add(Record(str(parsed), parsed.name, None, None, str(root)))
+        return path
+
+
+@pytest.fixture(scope="session")
+def assets(pytestconfig: pytest.Config) -> Assets:
+    """The session's ``Assets`` from the shared configuration; override this fixture in
+    conftest.py to configure in code (a store with its own ``storage_options``, say)."""
+    from pytest_assets.assets import Assets
+
+    state = _state(pytestconfig)
+    try:
+        built = Assets.from_loaded(state.loaded())
+    except AssetsError as exc:
+        pytest.fail(f"pytest-assets configuration: {exc}", pytrace=False)
+    state.watch(built)
+    return built
+
+
+@pytest.fixture
+def asset(assets: Assets, pytestconfig: pytest.Config) -> AssetFetcher:
+    """A callable: ``asset("test/asset:1") -> pathlib.Path``, resolved through ``assets``."""
+    state = _state(pytestconfig)
+    state.watch(assets)
+    return AssetFetcher(assets, state)
+
+
+# -- the summary, aggregated over xdist workers -------------------------------------------------
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On an xdist worker, hand the records to the controller, which prints them once."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[_WORKER_KEY] = [tuple(r) for r in _state(session.config).local_records()]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    records = getattr(node, "workeroutput", {}).get(_WORKER_KEY, ())
+    _state(node.config).from_workers.update(Record(*r) for r in records)
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
+    if hasattr(config, "workerinput"):
+        return
+    state = _state(config)
+    records = sorted(state.local_records() | state.from_workers, key=lambda r: tuple(map(str, r)))
+    if not records:
+        return
+    overridden = [r for r in records if r.override is not None]
+    verbosity = int(config.getoption("verbose"))
+    if verbosity < 0:
+        line = _one_line(records, overridden, terminalreporter._tw.fullwidth)
+        if overridden or verbosity == -1:
+            terminalreporter.write_line(line, yellow=bool(overridden), bold=bool(overridden))
+        return
+    title = f"pytest-assets: {_plural(len(records) - len(overridden), 'spec')} resolved"
+    if overridden:
+        title += f", {len(overridden)} OVERRIDDEN"
+    terminalreporter.write_sep("=", title, yellow=bool(overridden), bold=bool(overridden))
+    width = max(len(r.requested) for r in records)
+    for r in records:
+        if r.override is not None:
+            text = f"{r.requested:<{width}} -> OVERRIDDEN by {r.override} (not the store)"
+            terminalreporter.write_line(text, yellow=True, bold=True)
+        else:
+            digest = f"content {r.digest}" if r.digest else "content hash unknown"
+            terminalreporter.write_line(f"{r.requested:<{width}} -> {r.version}  {digest}")
+
+
+def _one_line(records: list[Record], overridden: list[Record], width: int) -> str:
+    """``-q``: the exact versions that ran (and what was overridden), or just the counts."""
+    count = len(records) - len(overridden)
+    versions = sorted({f"{r.name}:{r.version}" for r in records if r.override is None})
+    names = sorted({r.name for r in overridden})
+    parts = [f"{', '.join(versions)} ({_plural(count, 'spec')})"] if versions else []
+    if names:
+        parts.append(f"OVERRIDDEN: {', '.join(names)}")
+    line = "assets: " + "; ".join(parts)
+    if len(line) <= width:
+        return line
+    line = f"assets: {_plural(count, 'spec')} resolved to {_plural(len(versions), 'version')}"
+    if names:
+        line += f"; {_plural(len(names), 'asset')} OVERRIDDEN"
+    return line + " (drop -q to list them)"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
