@@ -108,6 +108,11 @@ def main() -> None:
     step("verify the cache")
     cli("verify")
     cli("cache", "ls")
+
+    step("pytest: the example tests (examples/tests) on the same store, then quiet on 2 workers")
+    run(sys.executable, "-m", "pytest")
+    run(sys.executable, "-m", "pytest", "-q", "-n", "2")
+
     print("\ndemo finished: every step above ran against", STORE)
 
 
