@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pytest
 
-from pytest_assets.errors import AssetNotFoundError, AssetsError
+from pytest_assets.errors import AssetNotFoundError, AssetsError, ConfigError
 from pytest_assets.spec import AssetSpec
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ class _State:
         if self._loaded is None:
             from pytest_assets.config import INI_KEYS, IniFile, load_config
 
-            values = {key: self.config.getini(key) for key in INI_KEYS}
+            values = {key: self._getini(key) for key in INI_KEYS}
             values = {key: v for key, v in values.items() if v not in (None, "", [])}
             invoked = self.config.invocation_params.dir
             # The file pytest chose, never a second search; without one, values come from -o.
@@ -117,6 +117,12 @@ class _State:
                 argument_source="command line",
             )
         return self._loaded
+
+    def _getini(self, key: str) -> Any:
+        try:
+            return self.config.getini(key)
+        except (ValueError, pytest.UsageError) as exc:  # pytest's own check of the value
+            raise ConfigError(f"{key} in {self.config.inipath}: {exc}") from None
 
     def watch(self, assets: Any) -> None:
         """Remember every Assets a test used (ours or a conftest's), for the summary."""
@@ -253,9 +259,11 @@ class AssetFetcher:
                 return self.assets.fetch(parsed)
             path = _override_target(parsed, root)
         except AssetsError as exc:
-            pytest.fail(str(exc), pytrace=False)
-        self._state.overridden.add(Record(str(parsed), parsed.name, None, None, str(root)))
-        return path
+            message = str(exc)
+        else:
+            self._state.overridden.add(Record(str(parsed), parsed.name, None, None, str(root)))
+            return path
+        pytest.fail(message, pytrace=False)  # outside ``except``: no chained exception shown
 
 
 @pytest.fixture(scope="session")
@@ -268,9 +276,11 @@ def assets(pytestconfig: pytest.Config) -> Assets:
     try:
         built = Assets.from_loaded(state.loaded())
     except AssetsError as exc:
-        pytest.fail(f"pytest-assets configuration: {exc}", pytrace=False)
-    state.watch(built)
-    return built
+        message = f"pytest-assets configuration: {exc}"
+    else:
+        state.watch(built)
+        return built
+    pytest.fail(message, pytrace=False)
 
 
 @pytest.fixture

@@ -114,6 +114,7 @@ def test_missing_asset_fails_with_one_line_and_the_session_goes_on(
     output = result.stdout.str()
     assert "Traceback" not in output and "AssetNotFoundError" not in output
     assert 'asset("demo/nope:1")' not in output  # no source listing either
+    assert "During handling" not in output  # the core error is not shown a second time
 
 
 @XDIST
@@ -208,10 +209,11 @@ def test_pyproject_ini_options_reach_the_fixture(
     )
 
 
-def test_header_redacts_credentials(pytester: pytest.Pytester) -> None:
+@XDIST
+def test_header_redacts_credentials(pytester: pytest.Pytester, xdist: list[str]) -> None:
     _ini(pytester, None)
     pytester.makepyfile("def test_nothing():\n    pass\n")
-    result = pytester.runpytest("--assets-store", "s3://AKIDEXAMPLE:s3cr3t@bucket/prefix")
+    result = pytester.runpytest("--assets-store", "s3://AKIDEXAMPLE:s3cr3t@bucket/prefix", *xdist)
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["assets: store s3://***@bucket/prefix, cache *, online"])
     assert "s3cr3t" not in result.stdout.str()
@@ -234,6 +236,7 @@ def test_bad_configuration_fails_asset_tests_only(
             "*pytest-assets configuration: environment ASSETS_OFFLINE*",
         ]
     )
+    assert "During handling" not in result.stdout.str()
 
 
 # -- overrides ------------------------------------------------------------------------------------
@@ -311,16 +314,20 @@ def test_ini_override_folder_gives_sub_parts_relative_to_the_ini_file(
         ("demo/vocab=missing.txt", "*missing.txt does not exist"),
     ],
 )
-def test_bad_override_is_a_usage_error(pytester: pytest.Pytester, value: str, message: str) -> None:
+@XDIST
+def test_bad_override_is_a_usage_error(
+    pytester: pytest.Pytester, value: str, message: str, xdist: list[str]
+) -> None:
     (pytester.path / "x.txt").write_text("x")
-    result = pytester.runpytest("--assets-override", value)
+    result = pytester.runpytest("--assets-override", value, *xdist)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*argument --assets-override: {message}"])
 
 
-def test_bad_ini_override_is_a_usage_error(pytester: pytest.Pytester) -> None:
+@XDIST
+def test_bad_ini_override_is_a_usage_error(pytester: pytest.Pytester, xdist: list[str]) -> None:
     _ini(pytester, None, "assets_overrides = demo/vocab=nowhere.txt")
-    result = pytester.runpytest()
+    result = pytester.runpytest(*xdist)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         ["ERROR: assets_overrides in *tox.ini: *nowhere.txt does not exist"]
