@@ -90,6 +90,9 @@ class Record(NamedTuple):
 
 @dataclass
 class _State:
+    """Per session (``config.stash``): the overrides, the ``Assets`` objects tests used and, on
+    the xdist controller, the records the workers sent back."""
+
     config: pytest.Config
     overrides: dict[str, Path]
     watched: list[Any] = field(default_factory=list)
@@ -201,6 +204,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Check the overrides now: a bad one is a usage error before any test runs."""
     overrides: dict[str, Path] = {}
     base = config.inipath.parent if config.inipath else config.invocation_params.dir
     for line in config.getini("assets_overrides") or ():
@@ -303,6 +307,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: object) -> None:
+    """xdist controller: collect what a finished worker resolved."""
     records = getattr(node, "workeroutput", {}).get(_WORKER_KEY, ())
     _state(node.config).from_workers.update(Record(*r) for r in records)
 

@@ -118,6 +118,34 @@ def test_missing_asset_fails_with_one_line_and_the_session_goes_on(
 
 
 @XDIST
+def test_conftest_can_override_the_assets_fixture(
+    pytester: pytest.Pytester, store: Path, xdist: list[str]
+) -> None:
+    _ini(pytester, "no-such-store")  # only the conftest's configuration can work
+    pytester.makeconftest(
+        f"""
+        import pytest
+        from pytest_assets import Assets
+
+        @pytest.fixture(scope="session")
+        def assets():
+            return Assets(store={str(store)!r}, cache_dir="code-cache")
+        """
+    )
+    pytester.makepyfile(
+        """
+        from pathlib import Path
+
+        def test_vocab(asset):
+            assert asset("demo/vocab:0").is_relative_to(Path("code-cache").absolute())
+        """
+    )
+    result = pytester.runpytest(*xdist)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["demo/vocab:0 -> 0.1  content *"])
+
+
+@XDIST
 def test_conftest_fixture_built_on_assets_is_in_the_summary(
     pytester: pytest.Pytester, store: Path, xdist: list[str]
 ) -> None:
