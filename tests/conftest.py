@@ -1,0 +1,84 @@
+"""Shared fixtures. Server fixtures: a real GCS emulator and a real moto S3 server on loopback.
+
+``gcs_server`` / ``s3_server`` start one server per session (per xdist worker) and are
+the handles to ``stop()``/``start()`` a server in fault tests. ``gcs_store`` /
+``s3_store`` give each test its own fresh bucket, so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from servers import Server, start_gcs_emulator, start_moto, unique_bucket_name
+
+# gcsfs reads this once, at import: unless "false", `gcsfs.GCSFileSystem` is the
+# experimental zonal/HNS subclass, which probes the bucket type over gRPC before writes;
+# against a plain-HTTP emulator every write then stalls ~60 s. Nothing imported above
+# imports gcsfs, but plugins loaded via entry points run before this file, hence the
+# check in `_gcsfs_is_plain`. Exporting the variable in the environment also works.
+os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+
+
+@dataclass(frozen=True)
+class StoreUnderTest:
+    """Where a test may read and write: a URL prefix plus the fsspec options to reach it."""
+
+    url: str
+    storage_options: dict[str, Any] = field(hash=False)
+
+
+def _gcsfs_is_plain() -> None:
+    """Fail loudly (instead of 60 s stalls) if gcsfs was imported before the env was set."""
+    import gcsfs
+
+    if gcsfs.GCSFileSystem.__name__ != "GCSFileSystem":
+        raise RuntimeError(
+            "gcsfs was imported before GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT=false was set "
+            f"(got {gcsfs.GCSFileSystem.__name__}); export it in the environment."
+        )
+
+
+@pytest.fixture(scope="session")
+def gcs_server() -> Iterator[Server]:
+    """gcp-storage-emulator (in memory) for this session / xdist worker."""
+    _gcsfs_is_plain()
+    with start_gcs_emulator() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[Server]:
+    """moto S3 server for this session / xdist worker."""
+    with start_moto() as server:
+        yield server
+
+
+def _store(server: Server) -> Iterator[StoreUnderTest]:
+    # A previous test may have stopped the shared server (fault injection); revive it.
+    server.start()
+    bucket = unique_bucket_name()
+    server.make_bucket(bucket)
+    options = server.storage_options()
+    yield StoreUnderTest(f"{server.protocol}://{bucket}/store", options)
+    # fsspec caches filesystem instances by their options, and with them listing caches
+    # (dircache). Buckets are unique, so stale entries cannot collide, but drop them so
+    # a long session does not accumulate every test's listings.
+    import fsspec
+
+    fsspec.filesystem(server.protocol, **options).invalidate_cache()
+
+
+@pytest.fixture
+def gcs_store(gcs_server: Server) -> Iterator[StoreUnderTest]:
+    """A fresh, empty ``gs://<unique bucket>/store`` on the session's GCS emulator."""
+    yield from _store(gcs_server)
+
+
+@pytest.fixture
+def s3_store(s3_server: Server) -> Iterator[StoreUnderTest]:
+    """A fresh, empty ``s3://<unique bucket>/store`` on the session's moto server."""
+    yield from _store(s3_server)
