@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import hashlib
 import json
 import logging
 import os
@@ -35,6 +36,7 @@ from .errors import (
     OfflineError,
     StoreError,
 )
+from .lockfile import LockEntry, LockFile, lock_key, meta_hash
 from .locking import version_lock
 from .manifest import FileEntry, Manifest, build_meta, check_file, parse_meta, scan_local
 from .progress import FileProgress
@@ -83,6 +85,8 @@ class Assets:
         progress: bool = False,
         notify: Callable[[str], None] | None = None,
         config: Config | None = None,
+        lock_file: str | os.PathLike[str] | None = None,
+        lock_check: bool = False,
     ) -> None:
         if cache_dir is None:
             from .config import default_cache_dir
@@ -101,6 +105,13 @@ class Assets:
         self._store: Store | None = None
         self._resolved: dict[tuple[str, str | None], str] = {}
         self._listed: dict[str, list[str]] = {}  # <name>.versions, read once per object
+        self.lock_path = Path(lock_file) if lock_file is not None else None
+        self.lock_check = lock_check
+        self._lock: LockFile | None = None
+        self._lock_read = False
+        self._locked: dict[tuple[str, str | None], LockEntry] = {}
+        self.unlocked: set[str] = set()  # partial specs a lock file did not cover
+        self.lock_problems: list[str] = []
 
     @classmethod
     def from_config(
@@ -129,6 +140,7 @@ class Assets:
             progress=progress,
             notify=notify,
             config=config,
+            lock_file=config.lock_file,
         )
 
     def __repr__(self) -> str:
@@ -241,6 +253,20 @@ class Assets:
         key = (spec.name, spec.version)
         if key in self._resolved:
             return spec.with_version(self._resolved[key])
+        lock = self.lock()
+        if lock is not None:
+            entry = lock.get(spec)
+            if entry is not None:
+                self._resolved[key] = entry.version
+                self._locked[key] = entry
+                return spec.with_version(entry.version)
+            self.unlocked.add(lock_key(spec))
+        version = self._resolve_unlocked(spec)
+        self._resolved[key] = version
+        return spec.with_version(version)
+
+    def _resolve_unlocked(self, spec: AssetSpec) -> str:
+        """The newest matching version in the store (offline: in the cache)."""
         if self.offline:
             candidates = sort_versions(self.versioning, self.cache.versions(spec.name))
             where = f"the cache {self.cache.directory} (offline mode)"
@@ -264,8 +290,7 @@ class Assets:
             )
             error = OfflineError if self.offline else AssetNotFoundError
             raise error(f"no version of {wanted} in {where}; versions there: {shown}; {hint}")
-        self._resolved[key] = matching[0]
-        return spec.with_version(matching[0])
+        return matching[0]
 
     # -- fetch ------------------------------------------------------------------------------
 
@@ -278,9 +303,133 @@ class Assets:
         from_cache = self.cache.has(name, version)
         path = self.cache.data_path(name, version) if from_cache else self._download(name, version)
         self.history.append(Resolution(str(requested), resolved, from_cache))
+        entry = self._locked.get((requested.name, requested.version))
+        if entry is not None:
+            self._check_locked(resolved, entry)
         if resolved.sub_part is None:
             return path
         return self._sub_part_path(resolved, path)
+
+    # -- the lock file ----------------------------------------------------------------------
+
+    def lock(self) -> LockFile | None:
+        """``assets.lock`` if there is one: partial specs then resolve through it."""
+        if not self._lock_read:
+            self._lock = LockFile.read(self.lock_path) if self.lock_path else None
+            self._lock_read = True
+        return self._lock
+
+    def _check_locked(self, resolved: AssetSpec, entry: LockEntry) -> None:
+        assert resolved.version is not None
+        actual = self.meta_sha256(resolved.name, resolved.version)
+        if actual == entry.meta_sha256:
+            return
+        message = (
+            f"{resolved.name}:{resolved.version} no longer matches {self.lock_path}: its "
+            f"metadata hash is {actual[:12]}..., the lock says {entry.meta_sha256[:12]}...; "
+            "the version was re-created in the store: find out why before re-locking it"
+        )
+        self.lock_problems.append(message)
+        if self.lock_check:
+            raise IntegrityError(message)
+
+    def meta_sha256(self, name: str, version: str) -> str:
+        """The lock file's hash of a version's ``.meta`` (from the cache when it is there)."""
+        record = self.cache.record(name, version)
+        if record is not None:
+            return meta_hash(record["meta"])
+        meta, _manifest = self._read_meta(self.store, name, version)
+        return meta_hash(meta)
+
+    def session_lock_entries(self) -> dict[str, LockEntry]:
+        """What every partial spec fetched so far resolved to, ready for ``assets.lock``."""
+        entries = {}
+        for resolution in self.history:
+            requested = self.parse(resolution.requested)
+            if self._is_complete(requested):
+                continue
+            name, version = resolution.resolved.name, resolution.resolved.version
+            assert version is not None
+            entries[lock_key(requested)] = LockEntry(version, self.meta_sha256(name, version))
+        return entries
+
+    def update_lock(
+        self,
+        specs: list[str] | None = None,
+        *,
+        upgrade: bool = False,
+        names: list[str] | None = None,
+        entries: dict[str, LockEntry] | None = None,
+    ) -> list[tuple[str, str | None, str]]:
+        """Add ``specs`` (or ``entries``, else this session's partial specs) to the lock; with
+        ``upgrade``, move
+        the locked entries (of ``names``, else all) to the newest versions. Returns
+        ``(spec, old version or None, new version)`` for every entry that changed."""
+        if self.lock_path is None:
+            raise ConfigError("no lock file location: pass lock_file= or use from_config()")
+        lock = self.lock() or LockFile(self.lock_path)
+        if upgrade:
+            keys = [k for k in lock.entries if not names or AssetSpec.parse(k).name in set(names)]
+            targets = {k: self.parse(k) for k in keys}
+        elif specs is not None:
+            targets = {}
+            for text in specs:
+                spec = self.parse(text)
+                if self._is_complete(spec):
+                    raise InvalidAssetSpecError(
+                        f"{spec} is pinned to a complete version already; the lock file is for "
+                        "partial specs such as name:1 or name"
+                    )
+                targets[lock_key(spec)] = spec
+        else:
+            found = self.session_lock_entries() if entries is None else entries
+            merged = [
+                (k, lock.entries[k].version if k in lock.entries else None, e.version)
+                for k, e in sorted(found.items())
+                if lock.entries.get(k) != e
+            ]
+            lock.entries.update(found)
+            lock.write()
+            self._lock, self._lock_read = lock, True
+            return merged
+        changes: list[tuple[str, str | None, str]] = []
+        for key, spec in sorted(targets.items()):
+            old = lock.entries.get(key)
+            if old is not None and not upgrade:
+                continue
+            version = self._resolve_unlocked(spec)
+            entry = LockEntry(version, self.meta_sha256(spec.name, version))
+            if old != entry:
+                changes.append((key, old.version if old else None, version))
+            lock.entries[key] = entry
+        lock.write()
+        self._lock, self._lock_read = lock, True
+        return changes
+
+    def _runs_file(self) -> Path:
+        assert self.lock_path is not None
+        digest = hashlib.sha256(str(self.lock_path.absolute()).encode()).hexdigest()[:16]
+        return self.cache.books / "runs" / f"{digest}.json"
+
+    def remember_specs(self, specs: list[str]) -> None:
+        """Keep the partial specs a test run used, so ``pytest-assets lock`` can lock them."""
+        if self.lock_path is None or not specs:
+            return
+        self.cache.ensure()
+        path = self._runs_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        body = {"lock_file": str(self.lock_path), "specs": sorted(set(specs))}
+        path.write_text(json.dumps(body, indent=1), encoding="utf-8")
+
+    def remembered_specs(self) -> list[str]:
+        if self.lock_path is None:
+            return []
+        try:
+            data = json.loads(self._runs_file().read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+        specs = data.get("specs") if isinstance(data, dict) else None
+        return [s for s in specs if isinstance(s, str)] if isinstance(specs, list) else []
 
     def _sub_part_path(self, spec: AssetSpec, path: Path) -> Path:
         assert spec.sub_part is not None and spec.version is not None

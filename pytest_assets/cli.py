@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import AssetsError
+from .errors import AssetsError, ConfigError
 
 
 def _human(size: int) -> str:
@@ -61,6 +61,20 @@ def _parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="re-hash cached copies against their metadata")
     verify.add_argument("spec", nargs="?")
     verify.add_argument("--repair", action="store_true", help="download failing versions again")
+
+    lock = commands.add_parser(
+        "lock", help="pin partial specs in assets.lock (next to the pytest ini file)"
+    )
+    lock.add_argument(
+        "specs",
+        nargs="*",
+        metavar="SPEC",
+        help="partial specs to lock (default: those the last pytest run used); with --upgrade, "
+        "asset names whose entries to move (default: all)",
+    )
+    lock.add_argument(
+        "--upgrade", action="store_true", help="move locked entries to the newest versions"
+    )
 
     cache = commands.add_parser("cache", help="inspect or prune the local cache")
     cache_commands = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
@@ -126,6 +140,8 @@ def _run(args: argparse.Namespace) -> int:
             return 1
         if not problems:
             print(f"cache {assets.cache.directory} is clean", file=out)
+    elif args.command == "lock":
+        _lock(assets, args.specs, args.upgrade)
     elif args.command == "cache":
         if args.cache_command == "ls":
             for entry in assets.cached():
@@ -136,6 +152,25 @@ def _run(args: argparse.Namespace) -> int:
             for entry in removed:
                 print(f"{verb} {entry.name}:{entry.version} ({_human(entry.size)})", file=out)
     return 0
+
+
+def _lock(assets: Any, specs: list[str], upgrade: bool) -> None:
+    if upgrade:
+        changes = assets.update_lock(upgrade=True, names=specs or None)
+    else:
+        chosen = specs or assets.remembered_specs()
+        if not chosen:
+            raise ConfigError(
+                "no specs to lock: name them (pytest-assets lock vocab:1 ...), or run pytest "
+                "once so its partial specs are remembered, or use pytest --assets-lock"
+            )
+        changes = assets.update_lock(chosen)
+    for key, old, new in changes:
+        print(f"{key}: {old or '(new)'} -> {new}")
+    if not changes:
+        print(f"{assets.lock_path}: nothing changed")
+    else:
+        print(f"wrote {assets.lock_path}")
 
 
 def _print_info(data: dict[str, Any]) -> None:

@@ -47,6 +47,7 @@ class Config:
     storage_options: Mapping[str, Any] = field(default_factory=dict)
     sources: Mapping[str, str] = field(default_factory=dict)
     ini_file: Path | None = None
+    lock_file: Path | None = None
 
     def describe(self) -> list[tuple[str, str, str]]:
         """(setting, value, where it came from) rows, credentials scrubbed."""
@@ -252,4 +253,6 @@ def load_config(
         storage_options=dict(storage_options or {}),
         sources=sources,
         ini_file=ini_file.path if ini_file else None,
+        # assets.lock sits next to the ini file (the project root), as package locks do.
+        lock_file=(ini_file.directory if ini_file else cwd) / "assets.lock",
     )

@@ -1,0 +1,99 @@
+"""``assets.lock``: what each partial spec ("vocab:1", "vocab") resolved to, pinned.
+
+Plain text, one line per spec, sorted, so a person reviews it in a diff like any lock file:
+``<spec> <version> <sha256 of the version's .meta>``. The metadata hash catches a version that
+was re-created behind our back, which immutability forbids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, InvalidAssetSpecError
+from .spec import AssetSpec
+
+LOCK_NAME = "assets.lock"
+_HEADER = (
+    "# assets.lock: the exact version each partial asset spec resolves to (pytest-assets).\n"
+    "# <spec> <version> <sha256 of the version's .meta>. Review changes like code; update with\n"
+    "# `pytest --assets-lock` (adds new specs) or `pytest-assets lock --upgrade [NAME]`.\n"
+)
+
+
+def meta_hash(meta: Any) -> str:
+    """A digest of a ``.meta`` that does not depend on its JSON formatting."""
+    body = json.dumps(meta, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def lock_key(spec: AssetSpec) -> str:
+    """The partial spec without its sub-part: ``vocab:1[a]`` and ``vocab:1`` lock together."""
+    return str(spec.without_sub_part())
+
+
+@dataclass(frozen=True)
+class LockEntry:
+    version: str
+    meta_sha256: str
+
+
+class LockFile:
+    def __init__(self, path: Path, entries: dict[str, LockEntry] | None = None) -> None:
+        self.path = path
+        self.entries: dict[str, LockEntry] = dict(entries or {})
+
+    @classmethod
+    def read(cls, path: Path) -> LockFile | None:
+        """The lock at ``path``, or None when there is none (unlocked behaviour)."""
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise ConfigError(f"cannot read the lock file {path}: {exc.strerror}") from None
+        entries: dict[str, LockEntry] = {}
+        for number, raw in enumerate(text.splitlines(), start=1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            parts = line.split()
+            try:
+                if len(parts) != 3 or len(parts[2]) != 64:
+                    raise InvalidAssetSpecError("expected '<spec> <version> <sha256>'")
+                spec = AssetSpec.parse(parts[0])
+                AssetSpec(spec.name, parts[1])
+            except InvalidAssetSpecError as exc:
+                raise ConfigError(
+                    f"{path}, line {number}: {exc}; fix the line or delete the lock file and "
+                    "run pytest --assets-lock to write it again"
+                ) from None
+            entries[lock_key(spec)] = LockEntry(parts[1], parts[2])
+        return cls(path, entries)
+
+    def get(self, spec: AssetSpec) -> LockEntry | None:
+        return self.entries.get(lock_key(spec))
+
+    def render(self) -> str:
+        lines = [
+            f"{key} {entry.version} {entry.meta_sha256}"
+            for key, entry in sorted(self.entries.items())
+        ]
+        return _HEADER + "".join(f"{line}\n" for line in lines)
+
+    def write(self) -> None:
+        """Atomically, so a concurrent reader sees the old lock or the new one."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".assets.lock.")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(self.render())
+            os.replace(tmp, self.path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
