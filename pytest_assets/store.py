@@ -239,7 +239,7 @@ class Store:
         for path in found:
             path = str(path)
             if path.endswith(".versions") and path.startswith(root):
-                name = path[len(root) : -len(".versions")]
+                name = path[len(root) : -len(".versions")].lstrip("/")  # root "" (memory://)
                 if name.startswith(prefix):
                     names.append(name)
         return sorted(names)

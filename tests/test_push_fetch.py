@@ -549,6 +549,19 @@ def test_names_lists_assets_by_prefix(assets: Assets, model: Path) -> None:
     assert assets.names("do") == ["dog/c"]
 
 
+def test_a_bare_memory_store_lists_names_without_a_leading_slash(
+    tmp_path: Path, model: Path
+) -> None:
+    name = f"bare-{uuid.uuid4().hex[:8]}/m"
+    assets = Assets(store="memory://", cache_dir=tmp_path / "cache")
+    try:
+        assets.push(model, name)
+        assert name in assets.names()
+        assert assets.names(name.split("/")[0]) == [name]
+    finally:
+        fsspec.filesystem("memory").rm(f"/{name.split('/')[0]}", recursive=True)
+
+
 def test_simple_date_versioning_pushes_a_stamp_and_fetches_it(
     make_assets: MakeAssets, model: Path
 ) -> None:
