@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 import pytest
@@ -75,7 +76,7 @@ def _expected(setting: str, text: object) -> object:
 
 
 @pytest.mark.parametrize("row", SETTINGS, ids=[row[0] for row in SETTINGS])
-def test_an_argument_beats_the_environment_and_the_ini(project: Path, row: tuple) -> None:
+def test_an_argument_beats_the_environment_and_the_ini(project: Path, row: tuple[Any, ...]) -> None:
     setting, ini_key, env_key, arg, ini_value, env_value, arg_value = row
     pytest_ini(project, **{ini_key: ini_value})
     config = load_config(project, env={env_key: env_value}, **{arg: arg_value})
@@ -84,7 +85,7 @@ def test_an_argument_beats_the_environment_and_the_ini(project: Path, row: tuple
 
 
 @pytest.mark.parametrize("row", SETTINGS, ids=[row[0] for row in SETTINGS])
-def test_the_environment_beats_the_ini(project: Path, row: tuple) -> None:
+def test_the_environment_beats_the_ini(project: Path, row: tuple[Any, ...]) -> None:
     setting, ini_key, env_key, _arg, ini_value, env_value, _arg_value = row
     pytest_ini(project, **{ini_key: ini_value})
     config = load_config(project, env={env_key: env_value})
@@ -93,7 +94,7 @@ def test_the_environment_beats_the_ini(project: Path, row: tuple) -> None:
 
 
 @pytest.mark.parametrize("row", SETTINGS, ids=[row[0] for row in SETTINGS])
-def test_the_ini_beats_the_default(project: Path, row: tuple) -> None:
+def test_the_ini_beats_the_default(project: Path, row: tuple[Any, ...]) -> None:
     setting, ini_key, _env_key, _arg, ini_value, _env_value, _arg_value = row
     ini = pytest_ini(project, **{ini_key: ini_value})
     config = load_config(project, env=NO_ENV)
