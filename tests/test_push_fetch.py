@@ -748,6 +748,27 @@ def test_an_interrupted_push_run_again_with_other_content_is_refused(
         make_assets().push(folder, "m:1.0")
 
 
+def test_a_push_interrupted_mid_upload_resumes_with_the_missing_objects(
+    make_assets: MakeAssets, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = Store.put_files
+    uploaded: list[list[str]] = []
+
+    def half_then_killed(self: Store, pairs: Any, what: str, progress: Any = None) -> None:
+        uploaded.append([remote for _local, remote in pairs])
+        if len(uploaded) == 1:
+            original(self, pairs[:1], what, progress)
+            raise KeyboardInterrupt("killed mid-upload")
+        original(self, pairs, what, progress)
+
+    monkeypatch.setattr(Store, "put_files", half_then_killed)
+    with pytest.raises(KeyboardInterrupt):
+        make_assets().push(folder, "d")
+    assert make_assets().push(folder, "d").version == "0.0"
+    assert [len(batch) for batch in uploaded] == [2, 1]
+    assert tree(make_assets().fetch("d")) == tree(folder)
+
+
 def test_an_interrupted_push_is_left_alone_by_a_push_of_other_content_without_version(
     make_assets: MakeAssets, model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
