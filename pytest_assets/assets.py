@@ -692,7 +692,7 @@ class Assets:
             raise AssetsError(f"nothing to push: the folder {source} holds no files")
         store = self.store
         explicit = self._is_complete(target)
-        if explicit and bump_major:
+        if bump_major and target.version is not None:  # a major too: which one would win?
             raise InvalidAssetSpecError(
                 f"--bump-major picks the version itself; drop it or the version in {target}"
             )

@@ -167,9 +167,13 @@ def test_bump_major_starts_the_next_major(assets: Assets, model: Path) -> None:
     assert assets.push(write(model, b"3"), "m", bump_major=True).version == "1.0"
 
 
-def test_bump_major_with_a_complete_version_is_refused(assets: Assets, model: Path) -> None:
+@pytest.mark.parametrize("spec", ["m:1.0", "m:1"])
+def test_bump_major_with_a_version_in_the_spec_is_refused(
+    assets: Assets, model: Path, spec: str
+) -> None:
+    assets.push(model, "m:2.0")
     with pytest.raises(InvalidAssetSpecError, match="--bump-major picks the version"):
-        assets.push(model, "m:1.0", bump_major=True)
+        assets.push(write(model, b"new"), spec, bump_major=True)
 
 
 def test_a_push_with_an_explicit_complete_version_uses_it(assets: Assets, model: Path) -> None:
