@@ -159,7 +159,9 @@ class Store:
     # -- layout -----------------------------------------------------------------------------
 
     def path(self, *parts: str) -> str:
-        return "/".join([self.root, *parts]) if self.root else "/".join(parts)
+        if not self.root:  # a store at the filesystem's root: "memory://", "/", "file:///"
+            return str(getattr(self.fs, "root_marker", "")) + "/".join(parts)
+        return "/".join([self.root, *parts])
 
     def versions_path(self, name: str) -> str:
         return self.path(f"{name}.versions")

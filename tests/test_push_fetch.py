@@ -566,6 +566,25 @@ def test_a_bare_memory_store_lists_names_without_a_leading_slash(
         fsspec.filesystem("memory").rm(f"/{name.split('/')[0]}", recursive=True)
 
 
+def test_a_push_interrupted_on_a_bare_memory_store_resumes(
+    tmp_path: Path, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    top = f"bare-{uuid.uuid4().hex[:8]}"
+    _fail_once(monkeypatch, assets_module, "build_meta")
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            Assets(store="memory://", cache_dir=tmp_path / "c").push(folder, f"{top}/d")
+        resumed = Assets(store="memory://", cache_dir=tmp_path / "c").push(folder, f"{top}/d")
+        assert resumed.version == "0.0"
+    finally:
+        fsspec.filesystem("memory").rm(f"/{top}", recursive=True)
+
+
+@pytest.mark.parametrize("url", ["/", "file:///", "memory://"])
+def test_a_store_at_the_filesystem_root_gives_absolute_object_paths(url: str) -> None:
+    assert Store(url).versions_path("cat/m") == "/cat/m.versions"
+
+
 def test_simple_date_versioning_pushes_a_stamp_and_fetches_it(
     make_assets: MakeAssets, model: Path
 ) -> None:
