@@ -1,0 +1,303 @@
+"""The stores a benchmark runs against, the proxies in front of them, and small measuring tools.
+
+Everything listens on 127.0.0.1: the GCS emulator and moto come from ``tests/servers.py``, each
+``+20ms`` store is the same server behind ``delay_proxy.py``. Importing this module sets
+``GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT=false`` (gcsfs reads it at import; without it every write
+stalls on a gRPC probe against the emulator).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+
+REPO = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from servers import Server, start_gcs_emulator, start_moto, unique_bucket_name  # noqa: E402
+
+HOST = "127.0.0.1"
+PREFIX = "bench"
+
+
+class Proxy:
+    """``delay_proxy.py`` in its own process (so it never competes for our GIL)."""
+
+    def __init__(self, upstream_port: int, delay: float) -> None:
+        self.delay = delay
+        self._proc = subprocess.Popen(
+            [
+                sys.executable,
+                str(HERE / "delay_proxy.py"),
+                "--upstream",
+                f"{HOST}:{upstream_port}",
+                "--delay",
+                str(delay),
+            ],
+            stdout=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        assert self._proc.stdout is not None
+        line = self._proc.stdout.readline().split()
+        if len(line) != 2:
+            self.close()
+            raise RuntimeError("delay_proxy.py did not start")
+        self.port, self.control_port = int(line[0]), int(line[1])
+
+    def _ask(self, command: str) -> dict[str, Any]:
+        with socket.create_connection((HOST, self.control_port), timeout=30) as sock:
+            sock.sendall(command.encode() + b"\n")
+            with sock.makefile("r") as reply:
+                answer: dict[str, Any] = json.loads(reply.readline())
+                return answer
+
+    def stats(self) -> dict[str, Any]:
+        return self._ask("stats")
+
+    def reset(self) -> None:
+        self._ask("reset")
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            self._proc.wait(5)
+
+
+@dataclass
+class Target:
+    """One store as the benchmarks see it: a URL, fsspec options, maybe a proxy in front."""
+
+    label: str
+    kind: str  # local | gcs | s3
+    url: str
+    options: dict[str, Any]
+    bucket: str
+    endpoint: str | None = None
+    proxy: Proxy | None = None
+
+    @property
+    def remote(self) -> bool:
+        return self.kind != "local"
+
+    @property
+    def delayed(self) -> bool:
+        return self.proxy is not None and self.proxy.delay > 0
+
+    def modelkit_provider(self) -> Any:
+        """modelkit 0.1.x's StorageProvider on the same store (its own clients, our endpoint)."""
+        from modelkit.assets.remote import StorageProvider
+
+        if self.kind == "local":
+            return StorageProvider(provider="local", bucket=self.bucket, prefix=PREFIX)
+        if self.kind == "gcs":
+            from google.auth.credentials import AnonymousCredentials
+            from google.cloud.storage import Client
+
+            client = Client(
+                project="bench",
+                credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+                client_options={"api_endpoint": self.endpoint},
+            )
+            return StorageProvider(provider="gcs", bucket=self.bucket, prefix=PREFIX, client=client)
+        return StorageProvider(
+            provider="s3",
+            bucket=self.bucket,
+            prefix=PREFIX,
+            s3_endpoint=self.endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+
+def _options(server: Server, endpoint: str) -> dict[str, Any]:
+    options = server.storage_options()
+    if server.kind == "gcs":
+        options["endpoint_url"] = endpoint
+    else:
+        options["client_kwargs"] = {"endpoint_url": endpoint}
+    return options
+
+
+@contextmanager
+def stores(labels: list[str], workspace: Path, delay: float = 0.02) -> Iterator[list[Target]]:
+    """Start what ``labels`` need (local, gcs, s3, gcs+20ms, s3+20ms) and yield the targets."""
+    with ExitStack() as stack:
+        servers: dict[str, Server] = {}
+        buckets: dict[str, str] = {}
+        targets = []
+        for label in labels:
+            kind = label.split("+")[0]
+            if kind == "local":
+                root = workspace / "local-store"
+                root.mkdir(exist_ok=True)
+                targets.append(
+                    Target(label, "local", str(root / PREFIX), {}, bucket=str(root), endpoint=None)
+                )
+                continue
+            if kind not in servers:
+                server = start_gcs_emulator() if kind == "gcs" else start_moto()
+                stack.callback(server.close)
+                servers[kind] = server
+                buckets[kind] = unique_bucket_name("bench")
+                server.make_bucket(buckets[kind])
+            server, bucket = servers[kind], buckets[kind]
+            proxy = None
+            endpoint = server.endpoint
+            if "+" in label:
+                proxy = Proxy(server.port, delay)
+                stack.callback(proxy.close)
+                endpoint = f"http://{HOST}:{proxy.port}"
+            url = f"{server.protocol}://{bucket}/{PREFIX}"
+            targets.append(
+                Target(label, kind, url, _options(server, endpoint), bucket, endpoint, proxy)
+            )
+        yield targets
+
+
+def counting_proxy(target: Target) -> tuple[Target, Proxy]:
+    """The same store behind a zero-delay proxy: counts HTTP requests, adds no latency."""
+    assert target.remote and target.proxy is None and target.endpoint
+    port = int(urlsplit(target.endpoint).port or 0)
+    proxy = Proxy(port, 0.0)
+    endpoint = f"http://{HOST}:{proxy.port}"
+    options = dict(target.options)
+    if target.kind == "gcs":
+        options["endpoint_url"] = endpoint
+    else:
+        options["client_kwargs"] = {"endpoint_url": endpoint}
+    counted = Target(target.label, target.kind, target.url, options, target.bucket, endpoint, proxy)
+    return counted, proxy
+
+
+def object_reads(stats: dict[str, Any]) -> Counter[str]:
+    """Data reads (GET of an object's bytes) per object key, from a proxy's request log."""
+    reads: Counter[str] = Counter()
+    for target, count in stats.get("by_target", {}).items():
+        method, _, raw = target.partition(" ")
+        if method != "GET":
+            continue
+        parts = urlsplit(raw)
+        path = unquote(parts.path)
+        if "/download/storage/v1/b/" in path and "alt=media" in parts.query:
+            key = path.split("/o/", 1)[1]  # GCS media download
+        elif "/storage/v1/" in path or parts.query:
+            continue  # GCS metadata or listing, S3 listing
+        else:
+            key = path.lstrip("/").split("/", 1)[-1]  # S3: /bucket/key
+        reads[key] += count
+    return reads
+
+
+@dataclass
+class CallCounter:
+    """Counts every method call made on a wrapped fsspec filesystem."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+class CountingFS:
+    """Stands in for a Store's fsspec filesystem and counts the calls that reach it."""
+
+    def __init__(self, fs: Any, counter: CallCounter) -> None:
+        self._fs = fs
+        self._counter = counter
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._fs, name)
+        if callable(value) and not name.startswith("__"):
+
+            def counted(*args: Any, **kwargs: Any) -> Any:
+                self._counter.calls[name] += 1
+                return value(*args, **kwargs)
+
+            return counted
+        return value
+
+
+def count_store_calls(assets: Any) -> CallCounter:
+    """Route an ``Assets`` object's store through a CountingFS (the store is built if needed)."""
+    counter = CallCounter()
+    store = assets.store
+    store._fs = CountingFS(store.fs, counter)
+    return counter
+
+
+# -- data ------------------------------------------------------------------------------------
+
+
+def make_tree(root: Path, files: int, size: int) -> Path:
+    """``files`` random files of ``size`` bytes, 100 to a folder (asset-like nesting)."""
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(files):
+        folder = root / f"part-{i // 100:02d}"
+        folder.mkdir(exist_ok=True)
+        (folder / f"file-{i:04d}.bin").write_bytes(os.urandom(size))
+    return root
+
+
+def make_big(path: Path, size: int) -> Path:
+    chunk = os.urandom(1 << 20)
+    with open(path, "wb") as handle:
+        for i in range(size >> 20):
+            handle.write(chunk[i % 7 :] + chunk[: i % 7])  # distinct MBs, cheap to make
+    return path
+
+
+def tree_pairs(root: Path) -> list[str]:
+    """Relative POSIX paths of every file below ``root``, sorted."""
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+# -- measuring -------------------------------------------------------------------------------
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+@contextmanager
+def scratch(parent: Path, name: str) -> Iterator[Path]:
+    """A fresh folder, removed afterwards even when its files are read-only (a cache)."""
+    path = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=parent))
+    try:
+        yield path
+    finally:
+        for item in path.rglob("*"):
+            if item.is_dir() and not item.is_symlink():
+                item.chmod(0o700)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def worker_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")]))
+    return env

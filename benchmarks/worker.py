@@ -1,0 +1,109 @@
+"""Measurements that need a process of their own: peak memory, and many processes at once.
+
+Run by ``run.py`` as ``python benchmarks/worker.py '<json job>'``; prints one JSON line. Jobs:
+
+- ``{"cmd": "fetch", "store", "options", "cache", "spec"}``: ``Assets.fetch``.
+- ``{"cmd": "get_file", "store", "options", "rpath", "lpath"}``: fsspec's raw ``get_file``.
+
+``python benchmarks/worker.py serve`` instead reads ``{"store", "options"}`` on stdin, connects,
+prints ``ready``, then runs one fetch per line ``{"cache", "spec"}`` (a round of the
+many-processes scenario), answering each with one JSON line.
+
+The answer holds ``seconds`` (the operation alone), ``end`` (``time.monotonic()``, comparable
+across processes on Linux), ``base_rss_mb`` and ``peak_rss_mb`` (VmRSS before, VmHWM after) and, for
+fetches, ``objects``: how many objects this process downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any
+
+os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+
+
+def _status_mb(field: str) -> float:
+    """A memory figure of this process from /proc (per address space: fork and exec reset it,
+    unlike ``ru_maxrss``, which a child inherits from the parent that forked it)."""
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def _rss_now_mb() -> float:
+    return _status_mb("VmRSS")
+
+
+def _peak_mb() -> float:
+    return _status_mb("VmHWM")
+
+
+def fetch(job: dict[str, Any]) -> dict[str, Any]:
+    from pytest_assets import Assets
+    from pytest_assets.store import Store
+
+    assets = Assets(store=job["store"], cache_dir=job["cache"], storage_options=job["options"])
+    store: Store = assets.store
+    _ = store.fs  # import the backend and connect before the clock starts
+    downloaded = 0
+    get_files = store.get_files
+
+    def counting(pairs: Any, *args: Any, **kwargs: Any) -> None:
+        nonlocal downloaded
+        downloaded += len(pairs)
+        get_files(pairs, *args, **kwargs)
+
+    store.get_files = counting  # type: ignore[method-assign]
+    base = _rss_now_mb()
+    start = time.perf_counter()
+    path = assets.fetch(job["spec"])
+    seconds = time.perf_counter() - start
+    return {
+        "seconds": seconds,
+        "end": time.monotonic(),
+        "objects": downloaded,
+        "path": str(path),
+        "base_rss_mb": base,
+        "peak_rss_mb": _peak_mb(),
+    }
+
+
+def get_file(job: dict[str, Any]) -> dict[str, Any]:
+    from pytest_assets.store import Store
+
+    fs = Store(job["store"], job["options"]).fs
+    base = _rss_now_mb()
+    start = time.perf_counter()
+    fs.get_file(job["rpath"], job["lpath"])
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "base_rss_mb": base, "peak_rss_mb": _peak_mb()}
+
+
+def serve() -> None:
+    setup = json.loads(sys.stdin.readline())
+    from pytest_assets.store import Store
+
+    _ = Store(setup["store"], setup["options"]).fs  # imports and the cached fsspec instance
+    print("ready", flush=True)
+    for line in sys.stdin:
+        order = json.loads(line)
+        print(json.dumps(fetch({**setup, **order})), flush=True)
+
+
+def main() -> int:
+    if sys.argv[1] == "serve":
+        serve()
+        return 0
+    job = json.loads(sys.argv[1])
+    result = {"fetch": fetch, "get_file": get_file}[job["cmd"]](job)
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
