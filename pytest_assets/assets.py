@@ -112,6 +112,7 @@ class Assets:
         self._locked: dict[tuple[str, str | None], LockEntry] = {}
         self.unlocked: set[str] = set()  # partial specs a lock file did not cover
         self.lock_problems: list[str] = []
+        self._lock_verdicts: dict[tuple[str, str], str | None] = {}  # checked once per version
 
     @classmethod
     def from_config(
@@ -130,6 +131,7 @@ class Assets:
         *,
         progress: bool = False,
         notify: Callable[[str], None] | None = None,
+        lock_check: bool = False,
     ) -> Assets:
         return cls(
             store=config.store,
@@ -141,6 +143,7 @@ class Assets:
             notify=notify,
             config=config,
             lock_file=config.lock_file,
+            lock_check=lock_check,
         )
 
     def __repr__(self) -> str:
@@ -260,8 +263,9 @@ class Assets:
                 self._resolved[key] = entry.version
                 self._locked[key] = entry
                 return spec.with_version(entry.version)
-            self.unlocked.add(lock_key(spec))
         version = self._resolve_unlocked(spec)
+        if lock is not None:
+            self.unlocked.add(lock_key(spec))  # resolved, but outside the lock
         self._resolved[key] = version
         return spec.with_version(version)
 
@@ -321,16 +325,21 @@ class Assets:
 
     def _check_locked(self, resolved: AssetSpec, entry: LockEntry) -> None:
         assert resolved.version is not None
-        actual = self.meta_sha256(resolved.name, resolved.version)
-        if actual == entry.meta_sha256:
-            return
-        message = (
-            f"{resolved.name}:{resolved.version} no longer matches {self.lock_path}: its "
-            f"metadata hash is {actual[:12]}..., the lock says {entry.meta_sha256[:12]}...; "
-            "the version was re-created in the store: find out why before re-locking it"
-        )
-        self.lock_problems.append(message)
-        if self.lock_check:
+        key = (resolved.name, resolved.version)
+        if key not in self._lock_verdicts:
+            actual = self.meta_sha256(*key)
+            problem = None
+            if actual != entry.meta_sha256:
+                problem = (
+                    f"{resolved.name}:{resolved.version} no longer matches {self.lock_path}: "
+                    f"its metadata hash is {actual[:12]}..., the lock says "
+                    f"{entry.meta_sha256[:12]}...; the version was re-created in the store: "
+                    "find out why before re-locking it"
+                )
+                self.lock_problems.append(problem)
+            self._lock_verdicts[key] = problem
+        message = self._lock_verdicts[key]
+        if message is not None and self.lock_check:
             raise IntegrityError(message)
 
     def meta_sha256(self, name: str, version: str) -> str:
@@ -344,13 +353,16 @@ class Assets:
     def session_lock_entries(self) -> dict[str, LockEntry]:
         """What every partial spec fetched so far resolved to, ready for ``assets.lock``."""
         entries = {}
+        hashes: dict[tuple[str, str], str] = {}
         for resolution in self.history:
             requested = self.parse(resolution.requested)
             if self._is_complete(requested):
                 continue
             name, version = resolution.resolved.name, resolution.resolved.version
             assert version is not None
-            entries[lock_key(requested)] = LockEntry(version, self.meta_sha256(name, version))
+            if (name, version) not in hashes:
+                hashes[name, version] = self.meta_sha256(name, version)
+            entries[lock_key(requested)] = LockEntry(version, hashes[name, version])
         return entries
 
     def update_lock(
@@ -369,8 +381,15 @@ class Assets:
             raise ConfigError("no lock file location: pass lock_file= or use from_config()")
         lock = self.lock() or LockFile(self.lock_path)
         if upgrade:
-            keys = [k for k in lock.entries if not names or AssetSpec.parse(k).name in set(names)]
-            targets = {k: self.parse(k) for k in keys}
+            targets = {k: self.parse(k) for k in lock.entries}
+            if names:
+                missing = sorted(set(names) - {t.name for t in targets.values()})
+                if missing:
+                    raise ConfigError(
+                        f"{', '.join(missing)}: no entry in {self.lock_path}; --upgrade takes "
+                        "asset names that are locked (add a spec with pytest-assets lock SPEC)"
+                    )
+                targets = {k: t for k, t in targets.items() if t.name in names}
         elif specs is not None:
             targets = {}
             for text in specs:

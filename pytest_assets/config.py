@@ -253,6 +253,8 @@ def load_config(
         storage_options=dict(storage_options or {}),
         sources=sources,
         ini_file=ini_file.path if ini_file else None,
-        # assets.lock sits next to the ini file (the project root), as package locks do.
-        lock_file=(ini_file.directory if ini_file else cwd) / "assets.lock",
+        # assets.lock sits next to the ini file (the project root), as package locks do;
+        # without one, in the start directory.
+        lock_file=(ini_file.directory if ini_file else Path(start_dir or cwd).absolute())
+        / "assets.lock",
     )

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from pytest_assets.config import Config
 
 _WORKER_KEY = "pytest_assets"
+_LOCK_WORKER_KEY = "pytest_assets_lock"
 _HASH_CHARS = 12
 
 
@@ -89,6 +90,29 @@ class Record(NamedTuple):
 
 
 @dataclass
+class LockReport:
+    """What the session's ``Assets`` objects say about ``assets.lock``; merged over workers."""
+
+    entries: dict[str, tuple[str, str]] = field(default_factory=dict)  # spec: (version, hash)
+    unlocked: set[str] = field(default_factory=set)
+    problems: set[str] = field(default_factory=set)
+
+    def update(self, wire: dict[str, Any]) -> None:
+        """Merge a report sent as plain lists and tuples (xdist's ``workeroutput``)."""
+        self.entries.update({key: (version, digest) for key, version, digest in wire["entries"]})
+        self.unlocked.update(wire["unlocked"])
+        self.problems.update(wire["problems"])
+
+    def wire(self) -> dict[str, Any]:
+        entries = [(key, *value) for key, value in sorted(self.entries.items())]
+        return {
+            "entries": entries,
+            "unlocked": sorted(self.unlocked),
+            "problems": sorted(self.problems),
+        }
+
+
+@dataclass
 class _State:
     """Per session (``config.stash``): the overrides, the ``Assets`` objects tests used and, on
     the xdist controller, the records the workers sent back."""
@@ -98,6 +122,8 @@ class _State:
     watched: list[Any] = field(default_factory=list)
     overridden: set[Record] = field(default_factory=set)
     from_workers: set[Record] = field(default_factory=set)
+    lock: LockReport = field(default_factory=LockReport)  # controller: the whole run's
+    lock_lines: list[tuple[str, str]] = field(default_factory=list)  # (markup, text)
     _loaded: Config | None = None
 
     def loaded(self) -> Config:
@@ -131,6 +157,22 @@ class _State:
         """Remember every Assets a test used (ours or a conftest's), for the summary."""
         if not any(seen is assets for seen in self.watched):
             self.watched.append(assets)
+
+    def local_lock(self) -> LockReport:
+        """The lock entries, unlocked specs and lock problems of the Assets this process used."""
+        report = LockReport()
+        for assets in self.watched:
+            report.unlocked.update(getattr(assets, "unlocked", ()))
+            report.problems.update(getattr(assets, "lock_problems", ()))
+            if not hasattr(assets, "session_lock_entries"):
+                continue
+            try:
+                found = assets.session_lock_entries()
+            except AssetsError as exc:
+                report.problems.add(f"cannot compute the lock entries: {exc}")
+                continue
+            report.entries.update({k: (e.version, e.meta_sha256) for k, e in found.items()})
+        return report
 
     def local_records(self) -> set[Record]:
         records = set(self.overridden)
@@ -192,6 +234,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=_override_option,
         help="Use the local file or folder PATH for every spec of asset NAME (repeatable).",
     )
+    group.addoption(
+        "--assets-lock",
+        dest="assets_lock",
+        action="store_true",
+        default=False,
+        help="Write what every partial spec resolved to into assets.lock (next to the ini file).",
+    )
+    group.addoption(
+        "--assets-lock-check",
+        dest="assets_lock_check",
+        action="store_true",
+        default=False,
+        help="Fail the run if a partial spec resolves outside assets.lock or a locked version "
+        "changed (for CI).",
+    )
     parser.addini("assets_store", "Asset store root URL or directory.", default=None)
     parser.addini("assets_dir", "Local cache directory for downloaded assets.", default=None)
     parser.addini("assets_offline", "Use cached versions only.", type="bool", default=None)
@@ -232,11 +289,29 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         mode = "offline" if loaded.offline else "online"
         extra = "" if loaded.versioning == "major_minor" else f", {loaded.versioning} versioning"
         lines = [f"assets: store {store}, cache {loaded.cache_dir}, {mode}{extra}"]
+        lines += _lock_header(loaded.lock_file, config.option)
     lines += [
         f"assets: OVERRIDDEN {name} -> {path} (a local {_kind(path)}, not the store)"
         for name, path in state.overrides.items()
     ]
     return lines
+
+
+def _lock_header(path: Path | None, option: argparse.Namespace) -> list[str]:
+    if path is None:
+        return []
+    exists = path.exists()
+    if exists:
+        line = f"assets: partial specs resolve through the lock {path}"
+    elif option.assets_lock or option.assets_lock_check:
+        line = f"assets: no lock at {path} yet"
+    else:
+        return []
+    if option.assets_lock:
+        line += ", written at the end (--assets-lock)"
+    if option.assets_lock_check:
+        line += ", checked (--assets-lock-check)"
+    return [line]
 
 
 def _kind(path: Path) -> str:
@@ -278,7 +353,8 @@ def assets(pytestconfig: pytest.Config) -> Assets:
 
     state = _state(pytestconfig)
     try:
-        built = Assets.from_loaded(state.loaded())
+        check = bool(pytestconfig.option.assets_lock_check)
+        built = Assets.from_loaded(state.loaded(), lock_check=check)
     except AssetsError as exc:
         message = f"pytest-assets configuration: {exc}"
     else:
@@ -299,17 +375,76 @@ def asset(assets: Assets, pytestconfig: pytest.Config) -> AssetFetcher:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """On an xdist worker, hand the records to the controller, which prints them once."""
+    """On an xdist worker, hand the records and lock report to the controller; there (or
+    without xdist), remember the partial specs, write or check the lock."""
+    state = _state(session.config)
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:
-        workeroutput[_WORKER_KEY] = [tuple(r) for r in _state(session.config).local_records()]
+        workeroutput[_WORKER_KEY] = [tuple(r) for r in state.local_records()]
+        workeroutput[_LOCK_WORKER_KEY] = state.local_lock().wire()
+        return
+    state.lock.update(state.local_lock().wire())
+    if _finish_lock(state) and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _finish_lock(state: _State) -> bool:
+    """Remember the run's partial specs (for ``pytest-assets lock``), then apply
+    ``--assets-lock`` and ``--assets-lock-check``; the summary lines go to ``state.lock_lines``.
+    True when the check fails the run."""
+    option, report = state.config.option, state.lock
+    if not (report.entries or report.unlocked or report.problems):
+        if option.assets_lock or option.assets_lock_check:
+            state.lock_lines.append(("", "assets.lock: no partial spec resolved, nothing to do"))
+        return False
+    from pytest_assets.assets import Assets
+    from pytest_assets.lockfile import LockEntry
+
+    say = state.lock_lines.append
+    try:
+        assets = Assets.from_loaded(state.loaded())
+        path = assets.lock_path
+        existed = path is not None and path.exists()
+        assets.remember_specs(sorted(report.entries))
+        written: set[str] = set()
+        if option.assets_lock and report.entries:
+            found = {
+                k: LockEntry(version, digest) for k, (version, digest) in report.entries.items()
+            }
+            for key, old, new in assets.update_lock(entries=found):
+                changed = " (metadata hash changed)" if old == new else ""
+                say(("yellow", f"assets.lock: {key} {old or '(new)'} -> {new}{changed}"))
+                written.add(key)
+            say(("", f"assets.lock: {'wrote' if written else 'up to date:'} {path}"))
+    except AssetsError as exc:
+        say(("red", f"assets.lock: {exc}"))
+        return bool(option.assets_lock_check)
+    outside = sorted(report.unlocked if existed else report.entries)
+    if existed and report.unlocked - written:
+        missing = ", ".join(sorted(report.unlocked - written))
+        say(("yellow", f"assets.lock: not in {path}, resolved without it: {missing}"))
+        say(("yellow", "assets.lock: pytest --assets-lock adds them"))
+    for problem in sorted(report.problems):
+        say(("red", f"assets.lock: {problem}"))
+    if not option.assets_lock_check or not (outside or report.problems):
+        return False
+    if outside:
+        where = f"outside the lock {path}" if existed else f"with no lock at {path}"
+        reason = f"{_plural(len(outside), 'partial spec')} resolved {where}: {', '.join(outside)}"
+    else:
+        reason = _plural(len(report.problems), "lock problem") + " (above)"
+    say(("red", f"assets.lock check FAILED (--assets-lock-check): {reason}"))
+    return True
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: object) -> None:
     """xdist controller: collect what a finished worker resolved."""
-    records = getattr(node, "workeroutput", {}).get(_WORKER_KEY, ())
-    _state(node.config).from_workers.update(Record(*r) for r in records)
+    output = getattr(node, "workeroutput", {})
+    state = _state(node.config)
+    state.from_workers.update(Record(*r) for r in output.get(_WORKER_KEY, ()))
+    if _LOCK_WORKER_KEY in output:
+        state.lock.update(output[_LOCK_WORKER_KEY])
 
 
 def pytest_terminal_summary(
@@ -319,8 +454,18 @@ def pytest_terminal_summary(
         return
     state = _state(config)
     records = sorted(state.local_records() | state.from_workers, key=lambda r: tuple(map(str, r)))
-    if not records:
-        return
+    if records:
+        _summary(terminalreporter, config, records)
+    elif state.lock_lines and config.getoption("verbose") >= 0:
+        terminalreporter.write_sep("=", "pytest-assets")
+    for markup, text in state.lock_lines:
+        if markup or config.getoption("verbose") >= -1:
+            terminalreporter.write_line(text, **({markup: True, "bold": True} if markup else {}))
+
+
+def _summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config, records: list[Record]
+) -> None:
     overridden = [r for r in records if r.override is not None]
     verbosity = int(config.getoption("verbose"))
     if verbosity < 0:
