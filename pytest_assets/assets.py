@@ -337,6 +337,8 @@ class Assets:
                     "find out why before re-locking it"
                 )
                 self.lock_problems.append(problem)
+                if not self.lock_check:
+                    self._say(f"warning: {problem}")  # the CLI and %asset print it on stderr
             self._lock_verdicts[key] = problem
         message = self._lock_verdicts[key]
         if message is not None and self.lock_check:

@@ -166,7 +166,11 @@ def _lock(assets: Any, specs: list[str], upgrade: bool) -> None:
             )
         changes = assets.update_lock(chosen)
     for key, old, new in changes:
-        print(f"{key}: {old or '(new)'} -> {new}")
+        print(
+            f"{key}: {old or '(new)'} -> {new}"
+            if old != new
+            else f"{key}: {new} (metadata hash changed)"
+        )
     if not changes:
         print(f"{assets.lock_path}: nothing changed")
     else:

@@ -397,6 +397,29 @@ def test_cli_fetch_resolves_through_the_lock(
     assert Path(out.strip()).read_text() == VOCAB["0.0"]
 
 
+def test_cli_fetch_warns_when_a_locked_version_was_re_created(
+    folder: Path, store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_lock(folder, store, **{"demo__vocab:0": "0.1"})
+    recreate_meta(store, "demo/vocab", "0.1")
+    code, out, err = cli(capsys, "fetch", "demo/vocab:0")
+    assert code == 0 and Path(out.strip()).read_text() == VOCAB["0.1"]
+    assert err.startswith("warning: demo/vocab:0.1 no longer matches ")
+
+
+def test_cli_lock_upgrade_re_locks_a_re_created_version_and_says_so(
+    folder: Path, store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_lock(folder, store, **{"demo__vocab:0": "0.1"})
+    recreate_meta(store, "demo/vocab", "0.1")
+    code, out, _ = cli(capsys, "lock", "--upgrade")
+    assert code == 0
+    assert out.splitlines()[0] == "demo/vocab:0: 0.1 (metadata hash changed)"
+    lock = LockFile.read(folder / "assets.lock")
+    assert lock is not None
+    assert lock.entries["demo/vocab:0"].meta_sha256 == store_meta_hash(store, "demo/vocab", "0.1")
+
+
 def test_lock_file_without_an_ini_file_sits_in_the_start_directory(tmp_path: Path) -> None:
     assert load_config(tmp_path).lock_file == tmp_path / "assets.lock"
 
@@ -430,3 +453,12 @@ def test_magic_without_the_lock_resolves_the_newest(
     (folder / "assets.lock").unlink()
     shell.run_line_magic("reload_ext", "ipython_ext")  # a new session, as after a restart
     assert shell.run_line_magic("asset", "demo/vocab:0").read_text() == VOCAB["0.1"]
+
+
+def test_magic_warns_when_a_locked_version_was_re_created(
+    shell: InteractiveShell, folder: Path, store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_lock(folder, store, **{"demo__vocab:0": "0.1"})
+    recreate_meta(store, "demo/vocab", "0.1")
+    assert shell.run_line_magic("asset", "demo/vocab:0").read_text() == VOCAB["0.1"]
+    assert "warning: demo/vocab:0.1 no longer matches " in capsys.readouterr().err
