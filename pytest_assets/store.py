@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import inspect
 import json
 import logging
 import os
@@ -98,6 +99,12 @@ class Store:
         if "://" in self.url and not self.url.startswith(("file://", "local://", "memory://")):
             # Listings must be fresh: other processes push and claim versions behind our back.
             options.setdefault("use_listings_cache", False)
+        if self.url.startswith(("s3://", "s3a://")):
+            # botocore's pool holds 10 connections, so a bulk get ran 10 requests at a time
+            # (benchmarks: 1,000 objects at 40 ms RTT took 7.5 s; 3.4 s with 64).
+            config = dict(options.get("config_kwargs") or {})
+            config.setdefault("max_pool_connections", 64)
+            options["config_kwargs"] = config
         try:
             fs, root = fsspec.core.url_to_fs(self.url, **options)
         except ImportError as exc:
@@ -280,9 +287,24 @@ class Store:
         if self.is_local:
             self._threads(what, shutil.copyfile, pairs, progress)
         elif self.is_async:
-            self._bulk(what, self.fs.get, pairs, progress)
+            self._bulk(what, self.fs.get, pairs, progress, **self.download_options())
         else:
             self._threads(what, self.fs.get_file, pairs, progress)
+
+    def download_options(self) -> dict[str, Any]:
+        """Per-object ``get`` options: one streamed request per object.
+
+        By default gcsfs spends two metadata requests per object before its GET, and gcsfs
+        and s3fs fetch a large object in ranged parts buffered in memory (s3fs: 10 parts of
+        50 MB at once). The parallelism we need comes from fetching many objects at once.
+        """
+        fs = self.fs
+        protocols = {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
+        if protocols & {"gs", "gcs"} and hasattr(fs, "_get_file_concurrent"):
+            return {"concurrency": 1}
+        if "s3" in protocols and "max_concurrency" in inspect.signature(fs._get_file).parameters:
+            return {"max_concurrency": 1}
+        return {}
 
     def _bulk(
         self,
