@@ -3,7 +3,9 @@ from the command line, from pytest and from a notebook, exactly as a user would.
 
 The demo store is ``examples/.store`` and its cache ``examples/.cache``, both rebuilt each run so
 the versions it prints are the same every time. ``examples/pytest.ini`` names the same store, so
-the example tests and the notebook see what this script pushed.
+the example tests and the notebook see what this script pushed. ``examples/assets.lock`` (next
+to pytest.ini) pins what their partial specs mean; the rebuilt store has new push dates, hence
+new metadata hashes, so the demo writes the lock again after pushing: only its hashes change.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ EXAMPLES = Path(__file__).resolve().parent
 STORE = EXAMPLES / ".store"
 CACHE = EXAMPLES / ".cache"
 DATA = EXAMPLES / "data"
+LOCK = EXAMPLES / "assets.lock"
 
 
 def step(title: str) -> None:
@@ -91,6 +94,13 @@ def main() -> None:
     extended.unlink()
     cli("push", str(DATA / "tiny-model"), "demo/tiny-model")
 
+    step("lock: pytest --assets-lock pins what demo/vocab:0 and demo/tiny-model:0 mean")
+    print("# This store is new each run (new push dates: new metadata hashes), so the demo writes")
+    print("# examples/assets.lock afresh. A project writes it once and commits it.")
+    LOCK.unlink(missing_ok=True)  # without it, partial specs resolve to the newest version
+    run(sys.executable, "-m", "pytest", "-q", "--assets-lock")
+    print(LOCK.read_text(), end="")
+
     step("inspect: names, versions, metadata")
     cli("ls")
     cli("versions", "demo/vocab")
@@ -112,6 +122,18 @@ def main() -> None:
     step("pytest: the example tests (examples/tests) on the same store, then quiet on 2 workers")
     run(sys.executable, "-m", "pytest")
     run(sys.executable, "-m", "pytest", "-q", "-n", "2")
+
+    step("lock: a push does not move a locked spec, CI checks the lock, --upgrade moves it")
+    newer = CACHE.parent / ".vocab-newer.txt"
+    newer.write_text((DATA / "vocab.txt").read_text() + "jumps\nover\n")
+    cli("push", str(newer), "demo/vocab")
+    newer.unlink()
+    cli("fetch", "demo/vocab:0")
+    run(sys.executable, "-m", "pytest", "-q", "-n", "2", "--assets-lock-check")
+    committed = LOCK.read_text()
+    cli("lock", "--upgrade", "demo/vocab")
+    print("# A project reviews this diff and commits it; the demo puts its lock back (0.1).")
+    LOCK.write_text(committed)
 
     print("\ndemo finished: every step above ran against", STORE)
 
