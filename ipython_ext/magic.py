@@ -83,6 +83,11 @@ class Session:
         rows = [
             (key, shown_path(value), shown_path(source)) for key, value, source in config.describe()
         ]
+        lock = config.lock_file
+        if lock is not None:  # partial specs resolve through it: say so, or that there is none
+            where = "next to the pytest ini file" if config.ini_file else "working directory"
+            value = shown_path(str(lock)) if lock.exists() else f"none ({shown_path(str(lock))})"
+            rows.append(("lock", value, where))
         return ConfigView(rows)
 
     # -- for completion: errors mean "nothing to offer", never a traceback under the cursor --

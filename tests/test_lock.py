@@ -462,3 +462,16 @@ def test_magic_warns_when_a_locked_version_was_re_created(
     recreate_meta(store, "demo/vocab", "0.1")
     assert shell.run_line_magic("asset", "demo/vocab:0").read_text() == VOCAB["0.1"]
     assert "warning: demo/vocab:0.1 no longer matches " in capsys.readouterr().err
+
+
+def test_magic_configuration_shows_the_lock(
+    shell: InteractiveShell, folder: Path, store: Path
+) -> None:
+    shown = repr(shell.run_line_magic("asset", ""))
+    assert "none (assets.lock)" in shown
+    write_lock(folder, store, **{"demo__vocab:0": "0.0"})
+    shell.run_line_magic("reload_ext", "ipython_ext")
+    lock_row = next(
+        line for line in repr(shell.run_line_magic("asset", "")).splitlines() if "lock" in line
+    )
+    assert lock_row.split() == ["lock", "assets.lock", "next", "to", "the", "pytest", "ini", "file"]
