@@ -1,5 +1,6 @@
 """pytest plugin: the ``assets`` and ``asset`` fixtures, the ``--assets-*`` options, one header
-line and a summary of every spec the session resolved.
+line and a summary of every spec the session resolved; ``--assets-lock`` writes and
+``--assets-lock-check`` enforces ``assets.lock`` (xdist workers report to the controller).
 
 Glue only: specs, resolution, caching and configuration belong to the core (``Assets``,
 ``load_config``), so a test sees exactly what the command line and a notebook see. Nothing heavy
