@@ -26,8 +26,18 @@ _HEADER = (
 )
 
 
+_PROVENANCE = ("push_date", "pushed_by", "tool", "git_commit")
+
+
 def meta_hash(meta: Any) -> str:
-    """A digest of a ``.meta`` that does not depend on its JSON formatting."""
+    """A digest of what a ``.meta`` says the version holds, independent of JSON formatting.
+
+    Where the ``.meta`` carries per-file hashes (ours), provenance (who, when, from which
+    commit) is left out: a version re-created with the very same bytes is the same version, and
+    a store rebuilt from the same files (the demo) keeps its lock. modelkit's ``.meta`` has no
+    hashes, so there the push date is the only identity and the whole object counts."""
+    if isinstance(meta, dict) and meta.get("content_sha256"):
+        meta = {key: value for key, value in meta.items() if key not in _PROVENANCE}
     body = json.dumps(meta, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(body.encode()).hexdigest()
 

@@ -92,10 +92,12 @@ def locked(root: Path) -> dict[str, str]:
 
 
 def recreate_meta(store: Path, name: str, version: str) -> None:
-    """The version re-created behind the lock's back: same files, another push date."""
+    """The version re-created behind the lock's back: its metadata now describes other content
+    (a new push date alone is not a change: provenance is not part of the lock's hash)."""
     path = meta_path(store, name, version)
     meta = json.loads(path.read_text())
     meta["push_date"] = "2001-01-01T00:00:00+00:00"
+    meta["content_sha256"] = "0" * 64
     path.write_text(json.dumps(meta))
 
 
@@ -475,3 +477,16 @@ def test_magic_configuration_shows_the_lock(
         line for line in repr(shell.run_line_magic("asset", "")).splitlines() if "lock" in line
     )
     assert lock_row.split() == ["lock", "assets.lock", "next", "to", "the", "pytest", "ini", "file"]
+
+
+def test_lock_hash_ignores_provenance_of_a_version_with_file_hashes() -> None:
+    meta = {"is_directory": False, "size": 3, "sha256": "a" * 64, "content_sha256": "b" * 64}
+    first = dict(meta, push_date="2024-01-01T00:00:00+00:00", pushed_by="a@x", git_commit="1" * 40)
+    again = dict(meta, push_date="2025-06-01T00:00:00+00:00", pushed_by="b@y", git_commit="2" * 40)
+    assert meta_hash(first) == meta_hash(again)
+    assert meta_hash(first) != meta_hash(dict(first, content_sha256="c" * 64))
+
+
+def test_lock_hash_of_a_modelkit_meta_includes_its_push_date() -> None:
+    meta = {"push_date": "2024-01-01T00:00:00+00:00", "is_directory": False}
+    assert meta_hash(meta) != meta_hash(dict(meta, push_date="2024-02-01T00:00:00+00:00"))
