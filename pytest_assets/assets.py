@@ -37,7 +37,7 @@ from .errors import (
     StoreError,
 )
 from .lockfile import LockEntry, LockFile, lock_key, meta_hash
-from .locking import version_lock
+from .locking import process_is_gone, version_lock
 from .manifest import FileEntry, Manifest, build_meta, check_file, parse_meta, scan_local
 from .progress import FileProgress
 from .spec import AssetSpec
@@ -811,6 +811,11 @@ class Assets:
             listed = version in (self._read_versions(name) or [])
             if same and not listed:
                 return None  # interrupted after .meta: only .versions is left to do
+            if same:
+                # interrupted after .versions: only its claim is left to release
+                claim = store.read_json(self._claim_path(store, name, version), "reading claim")
+                if isinstance(claim, dict) and claim.get("content_sha256") == digest:
+                    return None
             return self._exists_error(label, store, same)
         body = {
             "content_sha256": digest,
@@ -914,7 +919,9 @@ class Assets:
 
     def _take_store_lock(self, store: Store, lock_path: str, name: str) -> str:
         token = uuid.uuid4().hex
-        body = json.dumps({"token": token, "time": time.time(), "by": socket.gethostname()})
+        body = json.dumps(
+            {"token": token, "time": time.time(), "by": socket.gethostname(), "pid": os.getpid()}
+        )
         deadline = time.monotonic() + _STORE_LOCK_WAIT_SECONDS
         while True:
             try:
@@ -923,8 +930,10 @@ class Assets:
             except FileExistsError:
                 held = store.read_json(lock_path, "reading the .versions lock")
                 stamp = held.get("time") if isinstance(held, dict) else None
-                if not isinstance(stamp, int | float) or time.time() - stamp > (
-                    _STORE_LOCK_STALE_SECONDS
+                if (
+                    not isinstance(stamp, int | float)
+                    or time.time() - stamp > _STORE_LOCK_STALE_SECONDS
+                    or (isinstance(held, dict) and process_is_gone(held.get("by"), held.get("pid")))
                 ):
                     store.delete(lock_path, "breaking a stale .versions lock")
                     continue

@@ -23,6 +23,22 @@ log = logging.getLogger("pytest_assets")
 Progress = Callable[[], int]
 
 
+def process_is_gone(host: object, pid: object) -> bool:
+    """True when ``pid`` on ``host`` is this host's and no longer runs (killed, crashed): what
+    it held can be taken at once. Another host's process, or any doubt, is False."""
+    if host != socket.gethostname() or not isinstance(pid, int) or isinstance(pid, bool):
+        return False
+    if pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def _owner_path(lock: Path) -> Path:
     return lock.with_name(lock.name + ".owner")
 

@@ -32,6 +32,7 @@ T = TypeVar("T")
 _LOCAL_PROTOCOLS = {"file", "local"}
 _URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
 _THREADS = 16
+_LOCAL_TMP = ".pytest-assets-tmp"  # in a directory store; no asset name starts with "."
 _FORBIDDEN_WORDS = ("Forbidden", "Unauthorized", "Access Denied", "AccessDenied")
 _LOCAL_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
@@ -272,7 +273,8 @@ class Store:
     ) -> None:
         """Upload (local, remote) pairs concurrently, each create-only."""
         if self.is_local:
-            self._threads(what, _local_copy, pairs, progress)
+            copy = partial(_local_copy, tmp_dir=self.path(_LOCAL_TMP))
+            self._threads(what, copy, pairs, progress)
         elif self.is_async:
             self._bulk(what, self.fs.put, pairs, progress, mode="create")
         else:
@@ -372,11 +374,12 @@ def _local_write(path: str, data: bytes, create_only: bool) -> None:
             os.unlink(tmp)
 
 
-def _local_copy(source: str, target: str) -> None:
-    """Create-only, whole-or-nothing copy into a local store: temp file, then link."""
-    directory = os.path.dirname(target)
-    os.makedirs(directory, exist_ok=True)
-    tmp = os.path.join(directory, f".tmp-{uuid.uuid4().hex}")
+def _local_copy(source: str, target: str, tmp_dir: str) -> None:
+    """Create-only, whole-or-nothing copy into a local store: temp file, then link. The temp
+    file lives outside every version, so a killed copy leaves no debris among its objects."""
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    os.makedirs(tmp_dir, exist_ok=True)
+    tmp = os.path.join(tmp_dir, f".tmp-{uuid.uuid4().hex}")
     try:
         shutil.copyfile(source, tmp)
         os.link(tmp, target)

@@ -1,0 +1,1 @@
+"""Reliability and security (issue 6): kill it, corrupt it, race it, feed it garbage."""

@@ -1,0 +1,202 @@
+"""A fetching or pushing process for the kill tests, run as ``python _child.py MODE ...``.
+
+It appends the phase it enters to a file (so the parent can tell where a kill landed) and,
+given a kill point, SIGKILLs itself exactly there; without one the parent kills it at random.
+
+    fetch STORE OPTIONS CACHE SPEC PHASES KILL_POINT
+    push  STORE OPTIONS CACHE SOURCE SPEC PHASES KILL_POINT
+
+Kill points (fetch): hang (hold the lock, wait to be killed), download:N (after N objects),
+verify:N (before hashing the Nth file), readonly (making the files read-only), record (record
+written, data not yet renamed), renamed (data renamed, fetch not yet returned).
+Kill points (push): claimed, upload:N (N objects uploaded), torn (half-way through copying an
+object into a directory store), uploaded, meta (.meta written), locked (holding the .versions
+lock), versions (.versions written, lock still held), released (lock released, claim kept).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+from typing import Any
+
+os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+
+import fsspec.core
+
+from pytest_assets import assets as assets_module
+from pytest_assets import cache as cache_module
+from pytest_assets import store as store_module
+from pytest_assets.assets import Assets
+
+_ = fsspec.core
+PHASES = ""
+KILL = ""
+
+
+def mark(phase: str) -> None:
+    with open(PHASES, "a") as handle:
+        handle.write(phase + "\n")
+
+
+def die_if(point: str) -> None:
+    if point == KILL:
+        mark(f"killed at {point}")
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def counting_kill(prefix: str) -> Any:
+    """die_if for "prefix:N" points: call it once per event; dies at the Nth."""
+    state = {"n": 0}
+    limit = int(KILL.split(":")[1]) if KILL.startswith(prefix + ":") else -1
+
+    def tick() -> None:
+        state["n"] += 1
+        if state["n"] == limit:
+            mark(f"killed at {KILL}")
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return tick
+
+
+def instrument_fetch() -> None:
+    Store, Cache = store_module.Store, cache_module.Cache
+    get_files, install = Store.get_files, Cache.install
+    check_file, make_read_only = assets_module.check_file, cache_module._make_read_only
+    copyfile, replace, rename = shutil.copyfile, os.replace, os.rename
+    downloaded, verified = counting_kill("download"), counting_kill("verify")
+
+    def get_files_(self: Any, pairs: Any, what: str, progress: Any = None) -> None:
+        mark("download")
+        if KILL == "hang":  # hold the lock until the parent kills us
+            mark("hang")
+            time.sleep(3600)
+        get_files(self, pairs, what, progress)
+
+    def copyfile_(src: str, dst: str, **kwargs: Any) -> Any:
+        result = copyfile(src, dst, **kwargs)
+        downloaded()
+        return result
+
+    def check_file_(local: str, entry: Any, label: str) -> Any:
+        mark("verify")
+        verified()
+        return check_file(local, entry, label)
+
+    def make_read_only_(path: Any) -> None:
+        mark("readonly")
+        die_if("readonly")
+        make_read_only(path)
+
+    def install_(self: Any, *args: Any) -> Any:
+        mark("install")
+        return install(self, *args)
+
+    def replace_(src: Any, dst: Any, **kwargs: Any) -> None:
+        replace(src, dst, **kwargs)
+        if str(dst).endswith(".json"):
+            mark("record")
+            die_if("record")
+
+    def rename_(src: Any, dst: Any, **kwargs: Any) -> None:
+        rename(src, dst, **kwargs)
+        mark("renamed")
+        die_if("renamed")
+
+    Store.get_files = get_files_  # type: ignore[method-assign]
+    shutil.copyfile = copyfile_  # type: ignore[assignment]
+    assets_module.check_file = check_file_  # type: ignore[assignment]
+    cache_module._make_read_only = make_read_only_
+    Cache.install = install_  # type: ignore[method-assign]
+    os.replace = replace_  # type: ignore[assignment]
+    os.rename = rename_  # type: ignore[assignment]
+
+
+def instrument_push() -> None:
+    Store, A = store_module.Store, assets_module.Assets
+    claim, put_files, write_bytes = A._claim, Store.put_files, Store.write_bytes
+    take, release = A._take_store_lock, A._release_store_lock
+    copyfile = shutil.copyfile
+
+    def claim_(self: Any, *args: Any) -> Any:
+        taken_by = claim(self, *args)
+        if taken_by is None:
+            mark("claimed")
+            die_if("claimed")
+        return taken_by
+
+    def put_files_(self: Any, pairs: Any, what: str, progress: Any = None) -> None:
+        mark("upload")
+        if KILL.startswith("upload:"):
+            put_files(self, pairs[: int(KILL.split(":")[1])], what, progress)
+            die_if(KILL)
+        put_files(self, pairs, what, progress)
+        mark("uploaded")
+        die_if("uploaded")
+
+    def copyfile_(src: str, dst: str, **kwargs: Any) -> Any:
+        if KILL == "torn" and os.path.basename(dst).startswith(".tmp-"):
+            with open(src, "rb") as source, open(dst, "wb") as target:
+                data = source.read()
+                target.write(data[: len(data) // 2])
+            die_if("torn")
+        return copyfile(src, dst, **kwargs)
+
+    def write_bytes_(self: Any, path: str, data: bytes, what: str, *, create_only: bool) -> None:
+        write_bytes(self, path, data, what, create_only=create_only)
+        if path.endswith(".meta"):
+            mark("meta")
+            die_if("meta")
+        elif path.endswith(".versions"):
+            mark("versions")
+            die_if("versions")
+
+    def take_(self: Any, *args: Any) -> str:
+        token = take(self, *args)
+        mark("locked")
+        die_if("locked")
+        return token
+
+    def release_(self: Any, *args: Any) -> None:
+        release(self, *args)
+        mark("released")
+        die_if("released")
+
+    A._claim = claim_  # type: ignore[method-assign]
+    Store.put_files = put_files_  # type: ignore[method-assign]
+    shutil.copyfile = copyfile_  # type: ignore[assignment]
+    Store.write_bytes = write_bytes_  # type: ignore[method-assign]
+    A._take_store_lock = take_  # type: ignore[method-assign]
+    A._release_store_lock = release_  # type: ignore[method-assign]
+
+
+def main(argv: list[str]) -> None:
+    global PHASES, KILL
+    mode, store, options, cache = argv[:4]
+    if mode == "fetch":
+        spec, PHASES, KILL = argv[4:7]
+        instrument_fetch()
+    else:
+        source, spec, PHASES, KILL = argv[4:8]
+        instrument_push()
+    assets = Assets(
+        store=store,
+        cache_dir=cache,
+        storage_options=json.loads(options),
+        notify=lambda message: print(message, file=sys.stderr, flush=True),
+    )
+    assets.store.fs  # noqa: B018  (connect before "ready")
+    print("ready", flush=True)
+    mark("ready")
+    start = time.monotonic()
+    result = assets.fetch(spec) if mode == "fetch" else assets.push(source, spec)
+    mark("done")
+    print(json.dumps({"result": str(result), "seconds": time.monotonic() - start}), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
