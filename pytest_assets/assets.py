@@ -657,16 +657,24 @@ class Assets:
         """Re-hash cached copies. A version that fails is dropped from the cache, so ``fetch``
         never hands it out again; with ``repair`` it is downloaded again at once."""
         problems: list[Problem] = []
-        for entry in self.cached(spec):
-            found = self.cache.verify(entry)
+        checked = [(e.name, e.version, self.cache.verify(e)) for e in self.cached(spec)]
+        wanted = None if spec is None else self.parse(spec)
+        damaged = f"its record in {self.cache.books} is damaged, so its files cannot be checked"
+        checked += [
+            (name, version, [f"{name}:{version}: {damaged}"])
+            for name, version in self.cache.unreadable()
+            if wanted is None
+            or (name == wanted.name and self.versioning.matches(wanted.version, version))
+        ]
+        for name, version, found in checked:
             if not found:
                 continue
-            self.cache.remove(entry.name, entry.version)
+            self.cache.remove(name, version)
             repaired = False
             if repair:
-                self._download(entry.name, entry.version)
+                self._download(name, version)
                 repaired = True
-            problems.extend(Problem(entry.name, entry.version, msg, repaired) for msg in found)
+            problems.extend(Problem(name, version, msg, repaired) for msg in found)
         return problems
 
     def prune(self, keep: int = 1, dry_run: bool = False) -> list[CachedVersion]:

@@ -130,6 +130,16 @@ class Cache:
                 continue
             yield CachedVersion(name, version, data, _disk_size(data), record)
 
+    def unreadable(self) -> Iterator[tuple[str, str]]:
+        """(name, version) of data in place whose record is damaged: it cannot be checked."""
+        meta_root = self.books / "meta"
+        for record_file in sorted(meta_root.rglob("*.json")) if meta_root.is_dir() else []:
+            rel = record_file.relative_to(meta_root)
+            name, version = "/".join(rel.parts[:-1]), rel.name[: -len(".json")]
+            data = self.data_path(name, version)
+            if self.record(name, version) is None and os.path.lexists(data):
+                yield name, version
+
     # -- writes -----------------------------------------------------------------------------
 
     def ensure(self) -> None:
