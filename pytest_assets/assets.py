@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
 import hashlib
 import json
 import logging
@@ -49,6 +50,12 @@ log = logging.getLogger("pytest_assets")
 _CLAIM = ".claim"
 _STORE_LOCK_STALE_SECONDS = 60.0
 _STORE_LOCK_WAIT_SECONDS = 300.0
+
+
+def _check_staging(staging: Path) -> None:
+    """A download folder that vanished means the cache was deleted under us, not the store."""
+    if not staging.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "the cache was deleted during the download", staging)
 
 
 @dataclass(frozen=True)
@@ -538,12 +545,14 @@ class Assets:
             try:
                 store.get_files(pairs, f"downloading {label}", progress)
             except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+                _check_staging(staging)
                 raise self._incomplete_version(store, name, version, manifest, exc) from None
             finally:
                 progress.close()
             files: dict[str, dict[str, Any]] = {}
             for entry, (_remote, local) in zip(manifest.files, pairs, strict=True):
                 if not os.path.isfile(local):
+                    _check_staging(staging)
                     raise self._incomplete_version(store, name, version, manifest, None)
                 where = f"{label}[{entry.path}]" if entry.path else label
                 checked = (
