@@ -542,8 +542,13 @@ class Assets:
             else:
                 pairs = [(store.object_path(name, version), str(staged))]
             progress = FileProgress(self.progress, f"fetching {label}", len(pairs))
+            measured = None  # a single object is hashed while it streams in
             try:
-                store.get_files(pairs, f"downloading {label}", progress)
+                if manifest.is_directory:
+                    store.get_files(pairs, f"downloading {label}", progress)
+                else:
+                    measured = store.get_file_hashed(*pairs[0], f"downloading {label}")
+                    progress.advance()
             except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
                 _check_staging(staging)
                 raise self._incomplete_version(store, name, version, manifest, exc) from None
@@ -560,6 +565,11 @@ class Assets:
                     if entry.size is not None
                     else FileEntry(entry.path, sizes.get(entry.path), entry.sha256)
                 )
+                streamed = measured is not None and checked.size in (None, measured[0])
+                if measured is not None and streamed and checked.sha256 in (None, measured[1]):
+                    # hashed as it streamed in, and it agrees: no second read
+                    files[entry.path] = {"size": measured[0], "sha256": measured[1]}
+                    continue
                 size, digest = check_file(local, checked, f"{where} from {store.display_url}")
                 files[entry.path] = {"size": size, "sha256": digest}
             record = {
