@@ -604,8 +604,8 @@ class Assets:
     ) -> AssetsError:
         label = f"{name}:{version}"
         if not manifest.is_directory:
-            info = store.info(store.object_path(name, version))
-            if info is None and store.find(store.object_path(name, version)):
+            below = store.object_path(name, version).rstrip("/") + "/"
+            if any(o.path.startswith(below) for o in store.find(store.object_path(name, version))):
                 return StoreError(
                     f"{label} in store {store.display_url} is a folder, but its .meta says it "
                     "is a single file; the store is damaged, nothing was cached"

@@ -288,7 +288,7 @@ class Store:
         for _, local in pairs:
             os.makedirs(os.path.dirname(local), exist_ok=True)
         if self.is_local:
-            self._threads(what, shutil.copyfile, pairs, progress)
+            self._threads(what, _local_get, pairs, progress)
         elif self.is_async:
             self._bulk(what, self.fs.get, pairs, progress, **self.download_options())
         else:
@@ -484,6 +484,15 @@ def _local_write(path: str, data: bytes, create_only: bool) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _local_get(source: str, target: str) -> None:
+    """Copy one object out of a directory store. A folder at the object's path, or a file where
+    a folder should be, means there is no such object: as an object store would say."""
+    try:
+        shutil.copyfile(source, target)
+    except (IsADirectoryError, NotADirectoryError) as exc:
+        raise FileNotFoundError(errno.ENOENT, f"no object there ({exc.strerror})", source) from None
 
 
 def _local_copy(source: str, target: str, tmp_dir: str) -> None:
