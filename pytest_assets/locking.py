@@ -70,7 +70,9 @@ def version_lock(
     next_note = time.monotonic() + 2.0
     while True:
         try:
-            file_lock.acquire(timeout=poll_seconds)
+            # Poll every 10 ms, not filelock's 50: 7 waiters on one download each lost up to
+            # 50 ms after its end (benchmarks: 8 processes, 200 files, 2.0x -> 1.4x of one).
+            file_lock.acquire(timeout=poll_seconds, poll_interval=0.01)
             acquired = True
             break
         except filelock.Timeout:
