@@ -185,8 +185,10 @@ class Store:
 
     def read_bytes(self, path: str, what: str) -> bytes | None:
         """The object's bytes, or None when it does not exist."""
+        # Small objects, one request each: s3fs otherwise sends a HEAD before every GET.
+        options = self.download_options() if self.is_async else {}
         try:
-            data = self._call(what, self.fs.cat_file, path)
+            data = self._call(what, self.fs.cat_file, path, **options)
         except FileNotFoundError:
             return None
         except IsADirectoryError:
