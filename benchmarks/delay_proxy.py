@@ -2,8 +2,10 @@
 
 Kernel traffic shaping (``tc netem``) is not available on the benchmark machines, so latency
 comes from here: every chunk read from one side is written to the other ``delay`` seconds later,
-in order, without stop-and-wait (a pipe with latency, not a throttle). A new connection pays one
-extra round trip before its first request reaches the server, as a TCP handshake would.
+in order, without stop-and-wait (a pipe with latency, not a throttle). Connecting to the proxy
+costs nothing, as with a client that reuses its connections; ``--handshake`` charges each new
+connection the round trip of a real TCP handshake instead (its first bytes reach the server
+three delays after the connect, not one).
 
 Requests are counted by parsing the client-to-server byte stream as HTTP/1.1 (request line,
 headers, ``Content-Length`` or chunked bodies), so a benchmark can check how many times each
@@ -122,9 +124,10 @@ class Stats:
 class DelayProxy:
     """Forward ``HOST:port`` to ``upstream``, ``delay`` seconds late each way."""
 
-    def __init__(self, upstream: tuple[str, int], delay: float) -> None:
+    def __init__(self, upstream: tuple[str, int], delay: float, handshake: bool = False) -> None:
         self.upstream = upstream
         self.delay = delay
+        self.handshake = handshake
         self.stats = Stats()
         self._live: set[asyncio.Future[None]] = set()
 
@@ -177,8 +180,8 @@ class DelayProxy:
 
     async def _handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         self.stats.connections += 1
-        # The handshake a real network would charge: the first request lands one RTT later.
-        first_byte = time.monotonic() + 2 * self.delay
+        # SYN, SYN-ACK, then the request: what a real network charges a new connection.
+        first_byte = time.monotonic() + 3 * self.delay if self.handshake else 0.0
         try:
             server_r, server_w = await asyncio.open_connection(*self.upstream)
         except OSError:
@@ -227,13 +230,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--upstream", required=True, help="HOST:PORT of the server")
     parser.add_argument("--delay", type=float, default=0.02, help="seconds each way")
+    parser.add_argument("--handshake", action="store_true", help="charge new connections 1 RTT")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--control-port", type=int, default=0)
     args = parser.parse_args(argv)
     host, _, port = args.upstream.rpartition(":")
     if host not in (HOST, "localhost"):
         parser.error("the upstream must be on loopback")
-    proxy = DelayProxy((HOST, int(port)), args.delay)
+    proxy = DelayProxy((HOST, int(port)), args.delay, args.handshake)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(proxy.serve(args.port, args.control_port))
     return 0

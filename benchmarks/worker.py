@@ -3,7 +3,8 @@
 Run by ``run.py`` as ``python benchmarks/worker.py '<json job>'``; prints one JSON line. Jobs:
 
 - ``{"cmd": "fetch", "store", "options", "cache", "spec"}``: ``Assets.fetch``.
-- ``{"cmd": "get_file", "store", "options", "rpath", "lpath"}``: fsspec's raw ``get_file``.
+- ``{"cmd": "get_file", "store", "options", "rpath", "lpath", "our_options": bool}``: fsspec's
+  raw ``get_file``, with the backend's defaults or with ``Store.download_options()``.
 
 ``python benchmarks/worker.py serve`` instead reads ``{"store", "options"}`` on stdin, connects,
 prints ``ready``, then runs one fetch per line ``{"cache", "spec"}`` (a round of the
@@ -76,10 +77,11 @@ def fetch(job: dict[str, Any]) -> dict[str, Any]:
 def get_file(job: dict[str, Any]) -> dict[str, Any]:
     from pytest_assets.store import Store
 
-    fs = Store(job["store"], job["options"]).fs
+    store = Store(job["store"], job["options"])
+    kwargs = store.download_options() if job.get("our_options") else {}
     base = _rss_now_mb()
     start = time.perf_counter()
-    fs.get_file(job["rpath"], job["lpath"])
+    store.fs.get_file(job["rpath"], job["lpath"], **kwargs)
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "base_rss_mb": base, "peak_rss_mb": _peak_mb()}
 
