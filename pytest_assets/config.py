@@ -12,7 +12,7 @@ import configparser
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,18 @@ class Config:
     sources: Mapping[str, str] = field(default_factory=dict)
     ini_file: Path | None = None
     lock_file: Path | None = None
+
+    def __repr__(self) -> str:
+        """Credentials stay out of the repr: notebooks and tracebacks show it."""
+        shown = []
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name == "store" and value:
+                value = redact_url(value)
+            elif item.name == "storage_options":
+                value = dict.fromkeys(value, "***")
+            shown.append(f"{item.name}={value!r}")
+        return f"Config({', '.join(shown)})"
 
     def describe(self) -> list[tuple[str, str, str]]:
         """(setting, value, where it came from) rows, credentials scrubbed."""

@@ -30,7 +30,8 @@ from .progress import FileProgress
 T = TypeVar("T")
 
 _LOCAL_PROTOCOLS = {"file", "local"}
-_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
+# user:password@ (the password may hold an unencoded "/", as AWS secrets do) or token@
+_URL_CREDENTIALS = re.compile(r"(?<=://)(?:[^/@\s:]*:\S*|[^/@\s]+)@")
 _THREADS = 16
 _LOCAL_TMP = ".pytest-assets-tmp"  # in a directory store; no asset name starts with "."
 _HASH_CHUNK = 1024 * 1024
@@ -61,6 +62,22 @@ def _secrets(options: Mapping[str, Any]) -> list[str]:
     return sorted(set(found), key=len, reverse=True)
 
 
+def _url_secrets(url: str) -> list[str]:
+    """The credentials in a URL's ``user:password@``, as written, decoded and in the pieces a
+    backend may quote after splitting it at "/" (s3fs takes ``key:se`` for a bucket name)."""
+    from urllib.parse import unquote
+
+    match = _URL_CREDENTIALS.search(url)
+    if match is None:
+        return []
+    userinfo = match.group(0)[:-1]
+    found = {userinfo, unquote(userinfo), *userinfo.partition(":")[::2]}
+    for text in list(found):
+        found.update(text.split("/"))
+        found.add(unquote(text))
+    return [text for text in found if len(text) >= 4]
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     path: str
@@ -74,7 +91,9 @@ class Store:
         self.url = url
         self.display_url = redact_url(url)
         self.storage_options = dict(storage_options or {})
-        self._secrets = _secrets(self.storage_options)
+        self._secrets = sorted(
+            {*_secrets(self.storage_options), *_url_secrets(url)}, key=len, reverse=True
+        )
         self._fs: Any = None
         self._root = ""
 
