@@ -12,6 +12,7 @@ import errno
 import json
 import os
 import shutil
+import socket
 import stat
 import time
 import uuid
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CacheError
+from .locking import process_is_gone
 from .manifest import FileEntry, Manifest, parse_meta, sha256_file
 
 BOOKKEEPING = ".pytest-assets"
@@ -156,7 +158,8 @@ class Cache:
         """A private folder on the cache's filesystem, so the final rename is atomic."""
         self.ensure()
         flat = name.replace("/", "__")
-        path = self.books / "tmp" / f"{flat}-{version}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        owner = f"{socket.gethostname()}-{os.getpid()}"
+        path = self.books / "tmp" / f"{flat}-{version}-{owner}-{uuid.uuid4().hex[:8]}"
         try:
             path.mkdir(parents=True)
         except OSError as exc:
@@ -202,7 +205,8 @@ class Cache:
             _remove_tree(data, self.books)
 
     def clean_stale_temps(self) -> None:
-        """Drop download folders that a killed process left behind long ago."""
+        """Drop download folders that a killed process left behind: at once when it ran on
+        this host and is gone, else after a day."""
         tmp_root = self.books / "tmp"
         try:
             children = list(tmp_root.iterdir())
@@ -211,7 +215,7 @@ class Cache:
         now = time.time()
         for child in children:
             try:
-                if now - child.stat().st_mtime > _STALE_TMP_SECONDS:
+                if now - child.stat().st_mtime > _STALE_TMP_SECONDS or _abandoned(child.name):
                     _force_rmtree(child)
             except OSError:
                 continue
@@ -241,6 +245,14 @@ class Cache:
                 if rel not in expected:
                     problems.append(f"{label}[{rel}]: not part of the version ({extra})")
         return problems
+
+
+def _abandoned(folder: str) -> bool:
+    """A download folder ``<name>-<version>-<host>-<pid>-<random>`` of a process of this host
+    that no longer runs (killed, out of memory)."""
+    head, _, pid = folder.rsplit("-", 1)[0].rpartition("-")
+    host = socket.gethostname()
+    return head.endswith(f"-{host}") and pid.isdigit() and process_is_gone(host, int(pid))
 
 
 def _disk_size(path: Path) -> int:

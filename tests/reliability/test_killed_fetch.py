@@ -55,15 +55,20 @@ class Scenario:
         return float(outcome.result()["seconds"])  # type: ignore[arg-type]
 
     def check_after_kill(self, context: str) -> None:
-        """No partial version, verify clean, and the next fetch is whole and not blocked."""
+        """No partial version, verify clean, the next fetch is whole and not blocked, and it
+        clears the download folders that killed processes left behind."""
         assets = self.assets()
         data = assets.cache.data_path(NAME, "0.0")
         if data.exists():
             assert assets.cache.has(NAME, "0.0"), f"{context}: data in place without a record"
         assert_cache_sound(assets, {SPEC: self.digests})
+        downloads = not assets.cache.has(NAME, "0.0")
         path, took = in_thread(lambda: assets.fetch(SPEC), timeout=60)
         assert tree_digests(path) == self.digests, context
         assert took < 10, f"{context}: the next fetch took {took:.1f} s"
+        if downloads:  # a download clears what killed downloads left behind on this host
+            left = list((assets.cache.books / "tmp").iterdir())
+            assert left == [], f"{context}: download folders left behind: {left}"
         assert assets.verify() == [], context
         assets.cache.remove(NAME, "0.0")  # the next trial downloads again
 
