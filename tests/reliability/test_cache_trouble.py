@@ -129,7 +129,7 @@ def test_cache_to_be_created_on_a_read_only_filesystem_is_refused_clearly(
     assert list(parent.iterdir()) == []
 
 
-@pytest.fixture(params=["directory", "s3"])
+@pytest.fixture(params=["directory", pytest.param("s3", marks=pytest.mark.servers)])
 def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreUnderTest:
     if request.param == "directory":
         return StoreUnderTest(str(tmp_path / "store"), {})

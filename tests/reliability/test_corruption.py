@@ -137,7 +137,7 @@ def _change_object(fs: fsspec.AbstractFileSystem, path: str, how: str) -> None:
     fs.pipe_file(path, bytes(data))
 
 
-@pytest.fixture(params=["directory", "s3"])
+@pytest.fixture(params=["directory", pytest.param("s3", marks=pytest.mark.servers)])
 def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreUnderTest:
     if request.param == "directory":
         return StoreUnderTest(str(tmp_path / "store"), {})

@@ -68,7 +68,7 @@ _FETCHER = textwrap.dedent(
 )
 
 
-@pytest.fixture(params=["directory", "s3"])
+@pytest.fixture(params=["directory", pytest.param("s3", marks=pytest.mark.servers)])
 def shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreUnderTest:
     if request.param == "directory":
         return StoreUnderTest(str(tmp_path / "store"), {})
