@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pytest_assets.display import human_size
+
 # Keys the info view lays out itself; any other key in .meta is listed after them as it is.
 _FILE_KEYS = {"files", "contents", "size", "sha256", "is_directory"}
 _ORDER = (
@@ -26,15 +28,6 @@ _ORDER = (
     ("content_sha256", "content sha256"),
     ("cached_path", "cached at"),
 )
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TB"  # pragma: no cover (unreachable: GB caps the loop)
 
 
 def shown_path(text: str, cwd: str | None = None) -> str:

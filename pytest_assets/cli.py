@@ -14,16 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .display import human_size
 from .errors import AssetsError, ConfigError
-
-
-def _human(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TB"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -145,12 +137,15 @@ def _run(args: argparse.Namespace) -> int:
     elif args.command == "cache":
         if args.cache_command == "ls":
             for entry in assets.cached():
-                print(f"{entry.name}:{entry.version}\t{_human(entry.size)}\t{entry.path}", file=out)
+                print(
+                    f"{entry.name}:{entry.version}\t{human_size(entry.size)}\t{entry.path}",
+                    file=out,
+                )
         else:
             removed = assets.prune(keep=args.keep, dry_run=args.dry_run)
             verb = "would remove" if args.dry_run else "removed"
             for entry in removed:
-                print(f"{verb} {entry.name}:{entry.version} ({_human(entry.size)})", file=out)
+                print(f"{verb} {entry.name}:{entry.version} ({human_size(entry.size)})", file=out)
     return 0
 
 
@@ -189,11 +184,11 @@ def _print_info(data: dict[str, Any]) -> None:
             detail = files.get(rel, {}) if isinstance(files, dict) else {}
             size = detail.get("size")
             digest = detail.get("sha256") or "-"
-            shown = _human(size) if isinstance(size, int) else "?"
+            shown = human_size(size) if isinstance(size, int) else "?"
             print(f"  {rel}\t{shown}\t{digest}")
     else:
         size = data.get("size")
-        print(f"size: {_human(size) if isinstance(size, int) else '?'}")
+        print(f"size: {human_size(size) if isinstance(size, int) else '?'}")
         print(f"sha256: {data.get('sha256') or '-'}")
 
 

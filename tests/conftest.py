@@ -42,6 +42,16 @@ def _gcsfs_is_plain() -> None:
         )
 
 
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test (and every pytester session inside one) sees only what it configures, never
+    the ASSETS_* or MODELKIT_* variables of the shell that runs the suite."""
+    for key in ("ASSETS_STORE", "ASSETS_DIR", "ASSETS_OFFLINE", "ASSETS_VERSIONING"):
+        monkeypatch.delenv(key, raising=False)
+    for key in ("MODELKIT_STORAGE_PROVIDER", "MODELKIT_STORAGE_BUCKET", "MODELKIT_STORAGE_PREFIX"):
+        monkeypatch.delenv(key, raising=False)
+
+
 @pytest.fixture(scope="session")
 def gcs_server() -> Iterator[Server]:
     """gcp-storage-emulator (in memory) for this session / xdist worker."""

@@ -33,14 +33,6 @@ NEWER = "the quick brown fox jumps\n"
 CONFIG = '{"layers": 2}'
 
 
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in ("ASSETS_STORE", "ASSETS_DIR", "ASSETS_OFFLINE", "ASSETS_VERSIONING"):
-        monkeypatch.delenv(key, raising=False)
-    for key in ("MODELKIT_STORAGE_PROVIDER", "MODELKIT_STORAGE_BUCKET", "MODELKIT_STORAGE_PREFIX"):
-        monkeypatch.delenv(key, raising=False)
-
-
 @pytest.fixture
 def store(tmp_path: Path) -> Path:
     root = tmp_path / "store"

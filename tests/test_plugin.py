@@ -27,15 +27,6 @@ with contextlib.suppress(ImportError):
 XDIST = pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["no-xdist", "xdist"])
 
 
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The inner sessions see only what each test configures."""
-    for key in ("ASSETS_STORE", "ASSETS_DIR", "ASSETS_OFFLINE", "ASSETS_VERSIONING"):
-        monkeypatch.delenv(key, raising=False)
-    for key in ("MODELKIT_STORAGE_PROVIDER", "MODELKIT_STORAGE_BUCKET", "MODELKIT_STORAGE_PREFIX"):
-        monkeypatch.delenv(key, raising=False)
-
-
 @pytest.fixture
 def store(tmp_path: Path) -> Path:
     """A directory store holding demo/vocab 0.0 and 0.1 and the folder asset demo/model 0.0."""
