@@ -871,6 +871,12 @@ class Assets:
             if claim.get("content_sha256") == digest:
                 return None
             return AssetExistsError(f"{label} was claimed concurrently by {claim.get('by')}")
+        # Another pusher may have finished this version (and released its claim) between our
+        # look at .meta above and our claim: its .meta is there now.
+        meta = store.read_json(store.meta_path(name, version), f"reading {label}.meta")
+        if meta is not None and parse_meta(meta, label).content_hash != digest:
+            store.delete(path, f"releasing the claim on {label}")
+            return self._exists_error(label, store, False)
         return None
 
     def _exists_error(self, label: str, store: Store, same: bool) -> AssetExistsError:

@@ -141,3 +141,34 @@ def test_concurrent_fetchers_download_once_and_see_the_same_bytes(
     assert len(set(outputs)) == 1
     assert len(json.loads(outputs[0])) == 50
     assert log.read_text().split() == ["50"]
+
+
+def test_pusher_that_loses_a_race_after_checking_meta_takes_the_next_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between our look at 0.0's .meta and our claim on 0.0, another pusher completes 0.0 and
+    releases its claim: our claim then succeeds, but 0.0 is not ours, so we move on to 0.1."""
+    from pytest_assets.store import Store
+
+    store = str(tmp_path / "store")
+    ours, theirs = tmp_path / "ours.txt", tmp_path / "theirs.txt"
+    ours.write_text("ours\n")
+    theirs.write_text("theirs\n")
+    original = Store.write_bytes
+    raced = []
+
+    def write_bytes(self: Store, path: str, data: bytes, what: str, *, create_only: bool) -> None:
+        if path.endswith("/0.0.claim") and not raced:
+            raced.append(path)
+            Assets(store=store, cache_dir=tmp_path / "theirs").push(theirs, "shared/asset")
+        original(self, path, data, what, create_only=create_only)
+
+    monkeypatch.setattr(Store, "write_bytes", write_bytes)
+    pushed = Assets(store=store, cache_dir=tmp_path / "ours").push(ours, "shared/asset")
+    monkeypatch.undo()
+    reader = Assets(store=store, cache_dir=tmp_path / "reader")
+    assert raced
+    assert str(pushed) == "shared/asset:0.1"
+    assert reader.versions("shared/asset") == ["0.1", "0.0"]
+    assert reader.fetch("shared/asset:0.0").read_text() == "theirs\n"
+    assert reader.fetch("shared/asset:0.1").read_text() == "ours\n"
