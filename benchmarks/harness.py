@@ -128,7 +128,7 @@ class Target:
 
 
 def _options(server: Server, endpoint: str) -> dict[str, Any]:
-    options = server.storage_options()
+    options: dict[str, Any] = dict(server.storage_options())
     if server.kind == "gcs":
         options["endpoint_url"] = endpoint
     else:

@@ -335,8 +335,13 @@ def scenario_big(ctx: Context, target: h.Target) -> None:
     def raw(our_options: bool) -> Callable[[], float]:
         def run() -> float:
             with h.scratch(ctx.workspace, "raw") as out:
-                job = {"cmd": "get_file", "store": target.url, "options": target.options}
-                job |= {"rpath": rpath, "lpath": str(out / "big.bin"), "our_options": our_options}
+                job: dict[str, Any] = {"cmd": "get_file", "store": target.url}
+                job |= {
+                    "options": target.options,
+                    "rpath": rpath,
+                    "lpath": str(out / "big.bin"),
+                    "our_options": our_options,
+                }
                 result = _worker(job)
             results["raw_options" if our_options else "raw"].append(result)
             return float(result["seconds"])
