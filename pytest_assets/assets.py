@@ -164,7 +164,7 @@ class Assets:
     def _store_label(self) -> str:
         if self.store_url is None:
             return "(no store)"
-        from .store import redact_url
+        from .redact import redact_url
 
         return redact_url(self.store_url)
 

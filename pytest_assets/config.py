@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .store import redact_url
+from .redact import redact_url
 from .versioning import get_versioning
 
 INI_KEYS = ("assets_store", "assets_dir", "assets_offline", "assets_versioning")

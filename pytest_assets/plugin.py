@@ -284,7 +284,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     except AssetsError as exc:
         lines = [f"assets: configuration error: {exc}"]
     else:
-        from pytest_assets.store import redact_url
+        from pytest_assets.redact import redact_url
 
         store = redact_url(loaded.store) if loaded.store else "none (set --assets-store)"
         mode = "offline" if loaded.offline else "online"

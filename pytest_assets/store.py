@@ -14,7 +14,6 @@ import inspect
 import json
 import logging
 import os
-import re
 import shutil
 import tempfile
 import uuid
@@ -26,56 +25,17 @@ from typing import Any, TypeVar
 
 from .errors import AssetsError, StoreError
 from .progress import FileProgress
+from .redact import redact_url, secrets_in_options, secrets_in_url
 
 T = TypeVar("T")
 
 _LOCAL_PROTOCOLS = {"file", "local"}
 # user:password@ (the password may hold an unencoded "/", as AWS secrets do) or token@
-_URL_CREDENTIALS = re.compile(r"(?<=://)(?:[^/@\s:]*:\S*|[^/@\s]+)@")
 _THREADS = 16
 _LOCAL_TMP = ".pytest-assets-tmp"  # in a directory store; no asset name starts with "."
 _HASH_CHUNK = 1024 * 1024
 _FORBIDDEN_WORDS = ("Forbidden", "Unauthorized", "Access Denied", "AccessDenied")
 _LOCAL_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
-
-
-def redact_url(url: str) -> str:
-    """Drop ``user:password@`` from a URL so it can be printed."""
-    return _URL_CREDENTIALS.sub("***@", url)
-
-
-def _secrets(options: Mapping[str, Any]) -> list[str]:
-    """Every string value in storage_options that could be a credential, longest first."""
-    found: list[str] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, str) and len(value) >= 4 and not value.startswith("http"):
-            found.append(value)
-        elif isinstance(value, Mapping):
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, list | tuple):
-            for item in value:
-                walk(item)
-
-    walk(options)
-    return sorted(set(found), key=len, reverse=True)
-
-
-def _url_secrets(url: str) -> list[str]:
-    """The credentials in a URL's ``user:password@``, as written, decoded and in the pieces a
-    backend may quote after splitting it at "/" (s3fs takes ``key:se`` for a bucket name)."""
-    from urllib.parse import unquote
-
-    match = _URL_CREDENTIALS.search(url)
-    if match is None:
-        return []
-    userinfo = match.group(0)[:-1]
-    found = {userinfo, unquote(userinfo), *userinfo.partition(":")[::2]}
-    for text in list(found):
-        found.update(text.split("/"))
-        found.add(unquote(text))
-    return [text for text in found if len(text) >= 4]
 
 
 @dataclass(frozen=True)
@@ -92,7 +52,7 @@ class Store:
         self.display_url = redact_url(url)
         self.storage_options = dict(storage_options or {})
         self._secrets = sorted(
-            {*_secrets(self.storage_options), *_url_secrets(url)}, key=len, reverse=True
+            {*secrets_in_options(self.storage_options), *secrets_in_url(url)}, key=len, reverse=True
         )
         self._fs: Any = None
         self._root = ""
