@@ -655,6 +655,7 @@ def run(plan: Plan, labels: list[str], scenarios: list[str], log: Callable[[str]
             (sample / rel).parent.mkdir(parents=True, exist_ok=True)
             (sample / rel).write_bytes((tree / rel).read_bytes())
         big = h.make_big(workspace / "big.bin", plan.big_mb << 20)
+        os.sync()  # write the test data back now, not during the first measurements
         ctx = Context(plan, workspace, tree, rels, sample, big, log=log)
         needs_store = [s for s in scenarios if s != "startup"]
         with h.stores(labels if needs_store else [], workspace) as targets:
