@@ -744,8 +744,11 @@ class Assets:
             raise InvalidAssetSpecError(
                 f"--bump-major picks the version itself; drop it or the version in {target}"
             )
-        listed = self._read_versions(target.name) or []
-        metas, claims = self._version_objects(store, target.name)
+        listed_or_none, (metas, claims) = store.gather(
+            lambda: self._read_versions(target.name),
+            lambda: self._version_objects(store, target.name),
+        )
+        listed = listed_or_none or []
         digest = manifest.content_hash
         if explicit:
             assert target.version is not None
@@ -764,7 +767,7 @@ class Assets:
                     raise self._exists_error(str(target), store, same)
             return target.with_version(version)
         for _attempt in range(100):
-            taken_by = self._claim(store, target.name, version, digest, explicit)
+            taken_by, meta_written, fresh = self._claim(store, target.name, version, digest)
             if taken_by is None:
                 break
             if explicit:
@@ -779,8 +782,8 @@ class Assets:
             )
         label = f"{target.name}:{version}"
         meta_path = store.meta_path(target.name, version)
-        if store.read_bytes(meta_path, f"reading {label}.meta") is None:
-            self._upload(store, source, target.name, version, manifest)
+        if not meta_written:
+            self._upload(store, source, target.name, version, manifest, resuming=not fresh)
             meta = build_meta(manifest, __version__)  # the current repository's commit
             try:
                 store.write_bytes(
@@ -788,8 +791,9 @@ class Assets:
                 )
             except FileExistsError:
                 self._check_same_content(store, target.name, version, digest)
-        self._add_to_versions(store, target.name, version)
-        store.delete(self._claim_path(store, target.name, version), f"releasing {label}")
+        self._add_to_versions(
+            store, target.name, version, claim=self._claim_path(store, target.name, version)
+        )
         self._forget(target.name)
         return target.with_version(version)
 
@@ -828,56 +832,71 @@ class Assets:
         return None
 
     def _claim(
-        self, store: Store, name: str, version: str, digest: str, explicit: bool
-    ) -> AssetExistsError | None:
-        """Take ``version`` for this content; the reason it is taken otherwise."""
+        self, store: Store, name: str, version: str, digest: str
+    ) -> tuple[AssetExistsError | None, bool, bool]:
+        """Take ``version`` for this content with a create-only claim object.
+
+        Returns (why it is taken, or None; whether its ``.meta`` is already written, i.e. an
+        interrupted push only has ``.versions`` left to do; whether our claim is new). The
+        claim and ``.meta`` are read back together, after the write: another pusher may have
+        finished this version and released its claim just before ours."""
         label = f"{name}:{version}"
-        meta = store.read_json(store.meta_path(name, version), f"reading {label}.meta")
-        if meta is not None:
-            same = parse_meta(meta, label).content_hash == digest
-            listed = version in (self._read_versions(name) or [])
-            if same and not listed:
-                return None  # interrupted after .meta: only .versions is left to do
-            if same:
-                # interrupted after .versions: only its claim is left to release
-                claim = store.read_json(self._claim_path(store, name, version), "reading claim")
-                if isinstance(claim, dict) and claim.get("content_sha256") == digest:
-                    return None
-            return self._exists_error(label, store, same)
+        path = self._claim_path(store, name, version)
+        meta_path = store.meta_path(name, version)
+        nonce = uuid.uuid4().hex
         body = {
             "content_sha256": digest,
             "by": f"{os.getpid()}@{socket.gethostname()}",
-            "nonce": uuid.uuid4().hex,
+            "nonce": nonce,
             "time": time.time(),
         }
-        path = self._claim_path(store, name, version)
         try:
             store.write_bytes(
                 path, json.dumps(body).encode(), f"claiming {label}", create_only=True
             )
+            fresh = True
         except FileExistsError:
-            claim = store.read_json(path, f"reading the claim on {label}")
-            if isinstance(claim, dict) and claim.get("content_sha256") == digest:
-                return None
-            by = claim.get("by", "?") if isinstance(claim, dict) else "?"
-            return AssetExistsError(
-                f"{label} is being pushed with other content by {by} (or that push was "
-                f"abandoned: then delete {path} in the store); versions are immutable, push "
-                "without a version to get the next one"
+            fresh = False
+        claim, meta = store.gather(
+            lambda: store.read_json(path, f"reading the claim on {label}"),
+            lambda: store.read_json(meta_path, f"reading {label}.meta"),
+        )
+        claimed = isinstance(claim, dict)
+        mine = claimed and (claim.get("nonce") == nonce or claim.get("content_sha256") == digest)
+        if fresh and claimed and claim.get("nonce") != nonce and not mine:
+            # A backend that ignores create-only writes (the GCS emulator): last writer won.
+            return (
+                AssetExistsError(f"{label} was claimed concurrently by {claim.get('by')}"),
+                False,
+                False,
             )
-        # Backends that ignore create-only writes (the GCS emulator): last writer wins.
-        claim = store.read_json(path, f"reading the claim on {label}")
-        if isinstance(claim, dict) and claim.get("nonce") not in (body["nonce"], None):
-            if claim.get("content_sha256") == digest:
-                return None
-            return AssetExistsError(f"{label} was claimed concurrently by {claim.get('by')}")
-        # Another pusher may have finished this version (and released its claim) between our
-        # look at .meta above and our claim: its .meta is there now.
-        meta = store.read_json(store.meta_path(name, version), f"reading {label}.meta")
-        if meta is not None and parse_meta(meta, label).content_hash != digest:
-            store.delete(path, f"releasing the claim on {label}")
-            return self._exists_error(label, store, False)
-        return None
+        if meta is not None:
+            same = parse_meta(meta, label).content_hash == digest
+            if same and (not fresh or version not in (self._read_versions(name) or [])):
+                return None, True, fresh  # interrupted after .meta (or after .versions)
+            if fresh:
+                store.delete(path, f"releasing the claim on {label}")
+            return self._exists_error(label, store, same), False, False
+        if not fresh and not claimed:
+            # The claim that stopped ours vanished: its push just finished (its .meta may have
+            # landed after our read). Not ours either way: let the caller move on.
+            return (
+                AssetExistsError(f"{label} was pushed concurrently by another process"),
+                False,
+                False,
+            )
+        if claimed and not mine:
+            by = claim.get("by", "?")
+            return (
+                AssetExistsError(
+                    f"{label} is being pushed with other content by {by} (or that push was "
+                    f"abandoned: then delete {path} in the store); versions are immutable, push "
+                    "without a version to get the next one"
+                ),
+                False,
+                False,
+            )
+        return None, False, fresh
 
     def _exists_error(self, label: str, store: Store, same: bool) -> AssetExistsError:
         content = (
@@ -897,11 +916,30 @@ class Assets:
             raise self._exists_error(label, store, False)
 
     def _upload(
-        self, store: Store, source: Path, name: str, version: str, manifest: Manifest
+        self,
+        store: Store,
+        source: Path,
+        name: str,
+        version: str,
+        manifest: Manifest,
+        *,
+        resuming: bool,
     ) -> None:
+        """Upload create-only; when finishing an interrupted push, skip what it uploaded."""
         label = f"{name}:{version}"
-        if manifest.is_directory:
-            existing = {obj.path: obj.size for obj in store.find(store.object_path(name, version))}
+        if not manifest.is_directory:
+            remote = store.object_path(name, version)
+            info = store.info(remote) if resuming else None
+            if info is not None and info.size != manifest.files[0].size:
+                raise self._exists_error(label, store, False)
+            pairs = [] if info is not None else [(str(source), remote)]
+        else:
+            # A new claim means nothing of ours is there yet; create-only writes refuse the rest.
+            existing = (
+                {obj.path: obj.size for obj in store.find(store.object_path(name, version))}
+                if resuming
+                else {}
+            )
             pairs = []
             for entry in manifest.files:
                 remote = store.path(name, version, *entry.path.split("/"))
@@ -910,14 +948,6 @@ class Assets:
                         raise self._exists_error(label, store, False)
                     continue  # uploaded by the interrupted run we are finishing
                 pairs.append((str(source / entry.path), remote))
-        else:
-            info = store.info(store.object_path(name, version))
-            if info is not None:
-                if info.size != manifest.files[0].size:
-                    raise self._exists_error(label, store, False)
-                pairs = []
-            else:
-                pairs = [(str(source), store.object_path(name, version))]
         progress = FileProgress(self.progress, f"pushing {label}", len(pairs))
         try:
             store.put_files(pairs, f"uploading {label}", progress)
@@ -926,14 +956,18 @@ class Assets:
         finally:
             progress.close()
 
-    def _add_to_versions(self, store: Store, name: str, version: str) -> None:
-        """Merge under a create-only lock object; also re-adds versions a lost race dropped."""
+    def _add_to_versions(self, store: Store, name: str, version: str, claim: str) -> None:
+        """Merge under a create-only lock object; also re-adds versions a lost race dropped.
+        The push's claim is released with the lock, once the version is listed."""
         lock_path = store.path(f"{name}.versions.lock")
         for _round in range(5):
             token = self._take_store_lock(store, lock_path, name)
             try:
-                listed = self._read_versions(name) or []
-                metas, _claims = self._version_objects(store, name)
+                listed_or_none, (metas, _claims) = store.gather(
+                    lambda: self._read_versions(name),
+                    lambda: self._version_objects(store, name),
+                )
+                listed = listed_or_none or []
                 merged = sort_versions(self.versioning, set(listed) | metas | {version})
                 store.write_bytes(
                     store.versions_path(name),
@@ -944,6 +978,7 @@ class Assets:
             finally:
                 self._release_store_lock(store, lock_path, token)
             if version in (self._read_versions(name) or []):
+                store.delete(claim, f"releasing the claim on {name}:{version}")
                 return
         raise StoreError(
             f"{name}:{version} was pushed but could not be added to {name}.versions in "

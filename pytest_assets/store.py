@@ -325,6 +325,12 @@ class Store:
             kwargs["callback"] = callback
         self._call(what, fn, [a for a, _ in pairs], [b for _, b in pairs], **kwargs)
 
+    def gather(self, *calls: Callable[[], Any]) -> tuple[Any, ...]:
+        """Run independent store requests at once: one round trip instead of several."""
+        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+            futures = [pool.submit(call) for call in calls]
+            return tuple(future.result() for future in futures)
+
     def _threads(
         self,
         what: str,

@@ -123,11 +123,11 @@ def instrument_push() -> None:
     copyfile = shutil.copyfile
 
     def claim_(self: Any, *args: Any) -> Any:
-        taken_by = claim(self, *args)
-        if taken_by is None:
+        result = claim(self, *args)  # (taken_by, meta already written, new claim)
+        if result[0] is None:
             mark("claimed")
             die_if("claimed")
-        return taken_by
+        return result
 
     def put_files_(self: Any, pairs: Any, what: str, progress: Any = None) -> None:
         mark("upload")
