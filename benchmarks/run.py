@@ -673,10 +673,12 @@ def run(plan: Plan, labels: list[str], scenarios: list[str], log: Callable[[str]
 
 # Why a target is missed, from profiling (see the closing note of issue 5); shown when it is.
 CAUSES = {
-    "push": "push misses: the bulk upload is wrapped in ~16 sequential store round trips of "
-    "bookkeeping (read `.versions`, list the versions, claim and read the claim back, check "
-    "`.meta` twice, list for a resume, write `.meta`, then lock, read, list, write, unlock and "
-    "re-read `.versions`): ~0.7 s at 40 ms RTT. On a local disk each object is copied "
+    "push": "push misses: the bulk upload is wrapped in ~9 sequential store round trips of "
+    "bookkeeping (`.versions` and the listing together, the claim, the claim and `.meta` read "
+    "back together, write `.meta`, then lock, read and list together, write, unlock (2) and "
+    "re-read `.versions`): ~0.4 s at 40 ms RTT; conditional writes of `.versions` "
+    "(generation/ETag match) instead of a lock object would remove 4 of them, but the GCS "
+    "emulator ignores those preconditions. On a local disk each object is copied "
     "create-only through a temp file and a link after a sha256 scan of the sources, against "
     "fsspec's plain copy loop.",
     "cold fetch 1 file": "big-file misses: the sha256 check (256 MB at ~1.9 GB/s is ~135 ms of "

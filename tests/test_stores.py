@@ -136,19 +136,26 @@ def test_names_lists_assets_on_server(assets: Assets, folder: Path, tmp_path: Pa
     assert assets.names("models/") == ["models/tiny"]
 
 
-def test_stopped_server_is_a_store_error_naming_the_store(
-    tmp_path: Path, s3_server: Server, s3_store: StoreUnderTest
-) -> None:
-    options = dict(s3_store.storage_options)
+def _error_from_stopped_server(
+    tmp_path: Path, server: Server, store: StoreUnderTest, **credentials: str
+) -> str:
+    """The message of the StoreError a read gets while the S3 server is down (one attempt)."""
+    options = dict(store.storage_options, **credentials)
     options["config_kwargs"] = {"retries": {"max_attempts": 1}, "connect_timeout": 1}
-    assets = Assets(store=s3_store.url, cache_dir=tmp_path / "c", storage_options=options)
-    s3_server.stop()
+    assets = Assets(store=store.url, cache_dir=tmp_path / "c", storage_options=options)
+    server.stop()
     try:
         with pytest.raises(StoreError) as caught:
             assets.versions("vocab")
     finally:
-        s3_server.start()
-    message = str(caught.value)
+        server.start()
+    return str(caught.value)
+
+
+def test_stopped_server_is_a_store_error_naming_the_store(
+    tmp_path: Path, s3_server: Server, s3_store: StoreUnderTest
+) -> None:
+    message = _error_from_stopped_server(tmp_path, s3_server, s3_store)
     assert s3_store.url in message
     assert "offline" in message
 
@@ -156,17 +163,11 @@ def test_stopped_server_is_a_store_error_naming_the_store(
 def test_credentials_never_appear_in_store_errors(
     tmp_path: Path, s3_server: Server, s3_store: StoreUnderTest
 ) -> None:
-    options = dict(s3_store.storage_options, key="AKIASECRETKEYID", secret="sup3r-s3cret-value")
-    options["config_kwargs"] = {"retries": {"max_attempts": 1}, "connect_timeout": 1}
-    assets = Assets(store=s3_store.url, cache_dir=tmp_path / "c", storage_options=options)
-    s3_server.stop()
-    try:
-        with pytest.raises(StoreError) as caught:
-            assets.versions("vocab")
-    finally:
-        s3_server.start()
-    assert "sup3r-s3cret-value" not in str(caught.value)
-    assert "AKIASECRETKEYID" not in str(caught.value)
+    message = _error_from_stopped_server(
+        tmp_path, s3_server, s3_store, key="AKIASECRETKEYID", secret="sup3r-s3cret-value"
+    )
+    assert "sup3r-s3cret-value" not in message
+    assert "AKIASECRETKEYID" not in message
 
 
 class _Denying(BaseHTTPRequestHandler):
