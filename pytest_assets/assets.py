@@ -7,7 +7,6 @@ object, upload create-only, write ``.meta``, then merge into ``.versions`` under
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import errno
 import hashlib
@@ -383,8 +382,8 @@ class Assets:
         entries: dict[str, LockEntry] | None = None,
     ) -> list[tuple[str, str | None, str]]:
         """Add ``specs`` (or ``entries``, else this session's partial specs) to the lock; with
-        ``upgrade``, move
-        the locked entries (of ``names``, else all) to the newest versions. Returns
+        ``upgrade``, move the locked entries (of ``names``, else all) to the newest versions.
+        Returns
         ``(spec, old version or None, new version)`` for every entry that changed."""
         if self.lock_path is None:
             raise ConfigError("no lock file location: pass lock_file= or use from_config()")
@@ -487,7 +486,10 @@ class Assets:
         lock = self.cache.lock_path(name, version)
         try:
             with version_lock(
-                lock, label, progress=lambda: self._staged_bytes(name, version), notify=self._say
+                lock,
+                label,
+                progress=lambda: self.cache.staged_bytes(name, version),
+                notify=self._say,
             ):
                 if self.cache.has(name, version):
                     return self.cache.data_path(name, version)
@@ -495,21 +497,6 @@ class Assets:
                 return self._download_locked(store, name, version)
         except OSError as exc:
             raise cache_error(exc, self.cache.directory, f"fetching {label}") from None
-
-    def _staged_bytes(self, name: str, version: str) -> int:
-        flat = name.replace("/", "__")
-        total = 0
-        tmp_root = self.cache.books / "tmp"
-        try:
-            folders = [p for p in tmp_root.iterdir() if p.name.startswith(f"{flat}-{version}-")]
-        except OSError:
-            return 0
-        for folder in folders:
-            for root, _dirs, files in os.walk(folder):
-                for file in files:
-                    with contextlib.suppress(OSError):
-                        total += os.stat(os.path.join(root, file)).st_size
-        return total
 
     def _read_meta(self, store: Store, name: str, version: str) -> tuple[dict[str, Any], Manifest]:
         label = f"{name}:{version}"
@@ -592,20 +579,14 @@ class Assets:
         if not manifest.is_directory:
             info = store.info(store.object_path(name, version))
             return {"": info.size} if info else {}
-        base = store.object_path(name, version).rstrip("/") + "/"
-        return {
-            obj.path[len(base) :]: obj.size
-            for obj in store.find(store.object_path(name, version))
-            if obj.path.startswith(base)
-        }
+        return store.find_below(store.object_path(name, version))
 
     def _incomplete_version(
         self, store: Store, name: str, version: str, manifest: Manifest, exc: Exception | None
     ) -> AssetsError:
         label = f"{name}:{version}"
         if not manifest.is_directory:
-            below = store.object_path(name, version).rstrip("/") + "/"
-            if any(o.path.startswith(below) for o in store.find(store.object_path(name, version))):
+            if store.find_below(store.object_path(name, version)):
                 return StoreError(
                     f"{label} in store {store.display_url} is a folder, but its .meta says it "
                     "is a single file; the store is damaged, nothing was cached"
@@ -614,8 +595,7 @@ class Assets:
                 f"{label}: the store {store.display_url} has its .meta but not its object; "
                 "the version is incomplete in the store, nothing was cached"
             )
-        base = store.object_path(name, version).rstrip("/") + "/"
-        present = {o.path[len(base) :] for o in store.find(store.object_path(name, version))}
+        present = store.find_below(store.object_path(name, version))
         missing = [f.path for f in manifest.files if f.path not in present]
         shown = ", ".join(missing[:10]) or str(exc)
         return IntegrityError(
@@ -935,16 +915,12 @@ class Assets:
             pairs = [] if info is not None else [(str(source), remote)]
         else:
             # A new claim means nothing of ours is there yet; create-only writes refuse the rest.
-            existing = (
-                {obj.path: obj.size for obj in store.find(store.object_path(name, version))}
-                if resuming
-                else {}
-            )
+            existing = store.find_below(store.object_path(name, version)) if resuming else {}
             pairs = []
             for entry in manifest.files:
                 remote = store.path(name, version, *entry.path.split("/"))
-                if remote in existing:
-                    if existing[remote] != entry.size:
+                if entry.path in existing:
+                    if existing[entry.path] != entry.size:
                         raise self._exists_error(label, store, False)
                     continue  # uploaded by the interrupted run we are finishing
                 pairs.append((str(source / entry.path), remote))

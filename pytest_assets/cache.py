@@ -8,6 +8,7 @@ atomic renames within one filesystem, never on the lock.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -157,9 +158,8 @@ class Cache:
     def temp_dir(self, name: str, version: str) -> Path:
         """A private folder on the cache's filesystem, so the final rename is atomic."""
         self.ensure()
-        flat = name.replace("/", "__")
         owner = f"{socket.gethostname()}-{os.getpid()}"
-        path = self.books / "tmp" / f"{flat}-{version}-{owner}-{uuid.uuid4().hex[:8]}"
+        path = self.books / "tmp" / f"{_temp_prefix(name, version)}{owner}-{uuid.uuid4().hex[:8]}"
         try:
             path.mkdir(parents=True)
         except OSError as exc:
@@ -203,6 +203,22 @@ class Cache:
         data = self.data_path(name, version)
         if os.path.lexists(data):
             _remove_tree(data, self.books)
+
+    def staged_bytes(self, name: str, version: str) -> int:
+        """Bytes downloaded so far into this version's temp folders: how a waiter sees that
+        the lock holder is still making progress."""
+        prefix = _temp_prefix(name, version)
+        total = 0
+        try:
+            folders = [p for p in (self.books / "tmp").iterdir() if p.name.startswith(prefix)]
+        except OSError:
+            return 0
+        for folder in folders:
+            for root, _dirs, files in os.walk(folder):
+                for file in files:
+                    with contextlib.suppress(OSError):
+                        total += os.stat(os.path.join(root, file)).st_size
+        return total
 
     def clean_stale_temps(self) -> None:
         """Drop download folders that a killed process left behind: at once when it ran on
@@ -253,6 +269,10 @@ def _abandoned(folder: str) -> bool:
     head, _, pid = folder.rsplit("-", 1)[0].rpartition("-")
     host = socket.gethostname()
     return head.endswith(f"-{host}") and pid.isdigit() and process_is_gone(host, int(pid))
+
+
+def _temp_prefix(name: str, version: str) -> str:
+    return f"{name.replace('/', '__')}-{version}-"
 
 
 def _disk_size(path: Path) -> int:

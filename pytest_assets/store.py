@@ -210,6 +210,13 @@ class Store:
             if info.get("type", "file") != "directory"
         ]
 
+    def find_below(self, path: str) -> dict[str, int]:
+        """Objects strictly below ``path`` (a directory version), by relative path, with sizes."""
+        base = path.rstrip("/") + "/"
+        return {
+            obj.path[len(base) :]: obj.size for obj in self.find(path) if obj.path.startswith(base)
+        }
+
     def info(self, path: str) -> ObjectInfo | None:
         try:
             info = self._call(f"reading {path}", self.fs.info, path)
