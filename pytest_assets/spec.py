@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from .errors import InvalidAssetSpecError
 from .versioning import get_versioning
 
-_NAME_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
-_VERSION_CHARS = re.compile(r"^[A-Za-z0-9._-]+$")
+_NAME_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*\Z")
+_VERSION_CHARS = re.compile(r"^[A-Za-z0-9._-]+\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 

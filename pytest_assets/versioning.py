@@ -10,8 +10,8 @@ from typing import Protocol
 
 from .errors import ConfigError, InvalidAssetSpecError
 
-_MAJOR_MINOR = re.compile(r"^(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*))?$")
-_SIMPLE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z$")
+_MAJOR_MINOR = re.compile(r"^(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*))?\Z")
+_SIMPLE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z\Z")
 _DATE_FORMAT = "%Y-%m-%dT%H-%M-%SZ"
 
 

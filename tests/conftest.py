@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from servers import Server, start_gcs_emulator, start_moto, unique_bucket_name
 
 # gcsfs reads this once, at import: unless "false", `gcsfs.GCSFileSystem` is the
@@ -21,6 +22,13 @@ from servers import Server, start_gcs_emulator, start_moto, unique_bucket_name
 # imports gcsfs, but plugins loaded via entry points run before this file, hence the
 # check in `_gcsfs_is_plain`. Exporting the variable in the environment also works.
 os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+
+# Property and fuzz tests draw the same examples on every run, so a red CI run is repeatable
+# and a green one is not luck. To hunt for new failures, explore with fresh random draws:
+# `pytest --hypothesis-profile=explore --hypothesis-seed=N` (findings go in as @example).
+settings.register_profile("repeatable", derandomize=True, database=None)
+settings.register_profile("explore")
+settings.load_profile("repeatable")
 
 
 @dataclass(frozen=True)

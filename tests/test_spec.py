@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_assets import AssetsError, AssetSpec, InvalidAssetSpecError
+from pytest_assets.versioning import get_versioning
 
 # -- the grammar ------------------------------------------------------------------------------
 
@@ -162,6 +163,25 @@ def test_backslash_message_says_to_use_slashes() -> None:
 def test_control_characters_are_refused(text: str) -> None:
     with pytest.raises(InvalidAssetSpecError, match="control character"):
         AssetSpec.parse(text)
+
+
+@pytest.mark.parametrize(
+    ("name", "version"), [("0\n", None), ("asset", "1\n"), ("a/b\n", None), ("asset", "1.2\n")]
+)
+def test_a_trailing_newline_is_refused_when_building_a_spec_from_parts(
+    name: str, version: str | None
+) -> None:
+    """The fixtures and the magic build specs from parts; a name or version that only a
+    ``$``-anchored pattern would accept must not slip past into store paths."""
+    with pytest.raises(InvalidAssetSpecError, match="may only hold"):
+        AssetSpec(name, version)
+
+
+@pytest.mark.parametrize("version", ["1\n", "2024-01-31T12-00-00Z\n"])
+def test_versionings_refuse_a_trailing_newline(version: str) -> None:
+    for versioning in ("major_minor", "simple_date"):
+        with pytest.raises(InvalidAssetSpecError):
+            get_versioning(versioning).check(version)
 
 
 @pytest.mark.parametrize("version", ["1.", ".1", "1.a", "latest", "1.2.3", "01", "-1", "1.02"])
