@@ -6,6 +6,7 @@ The GCS and S3 servers, modelkit compatibility and concurrency have their own te
 from __future__ import annotations
 
 import json
+import os
 import stat
 import subprocess
 import uuid
@@ -221,6 +222,58 @@ def test_a_push_of_an_empty_folder_is_refused(assets: Assets, tmp_path: Path) ->
     (tmp_path / "empty").mkdir()
     with pytest.raises(AssetsError, match="holds no files"):
         assets.push(tmp_path / "empty", "m")
+
+
+def test_a_push_of_a_fifo_is_refused_instead_of_hanging(assets: Assets, tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(AssetsError, match=r"cannot push .*pipe: a FIFO, not a regular file"):
+        assets.push(tmp_path / "pipe", "m")
+
+
+def test_a_folder_holding_a_fifo_is_refused_and_nothing_is_pushed(
+    assets: Assets, folder: Path
+) -> None:
+    os.mkfifo(folder / "pipe")
+    with pytest.raises(AssetsError, match=r"'pipe': a FIFO.*nothing was pushed"):
+        assets.push(folder, "d")
+    assert assets.names() == []
+
+
+def test_a_folder_holding_a_name_a_fetch_would_refuse_is_not_pushed(
+    assets: Assets, folder: Path
+) -> None:
+    """A version is immutable: one whose own fetch refuses it could never be mended."""
+    (folder / "bad\nname").write_text("x")
+    with pytest.raises(AssetsError, match=r"'bad\\nname': a name a fetch would refuse"):
+        assets.push(folder, "d")
+    assert assets.names() == []
+
+
+def test_a_folder_holding_a_broken_link_is_refused(assets: Assets, folder: Path) -> None:
+    (folder / "gone").symlink_to(folder / "nowhere")
+    with pytest.raises(AssetsError, match="'gone': a broken symbolic link"):
+        assets.push(folder, "d")
+
+
+def test_a_folder_holding_a_link_to_a_folder_is_refused_rather_than_silently_dropped(
+    assets: Assets, folder: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "f.txt").write_text("f")
+    (folder / "linked").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(AssetsError, match="'linked': a symbolic link to a folder"):
+        assets.push(folder, "d")
+
+
+def test_a_link_to_a_file_inside_a_folder_is_pushed_as_the_file(
+    assets: Assets, folder: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "target.txt").write_text("through the link")
+    (folder / "link.txt").symlink_to(tmp_path / "target.txt")
+    pushed = assets.push(folder, "d")
+    fetched = assets.fetch(f"{pushed}[link.txt]")
+    assert not fetched.is_symlink()
+    assert fetched.read_text() == "through the link"
 
 
 # -- push: immutability -----------------------------------------------------------------------
