@@ -724,10 +724,17 @@ class Assets:
             raise InvalidAssetSpecError(
                 f"--bump-major picks the version itself; drop it or the version in {target}"
             )
-        listed_or_none, (metas, claims) = store.gather(
+        listed_or_none, (metas, claims, nested), above = store.gather(
             lambda: self._read_versions(target.name),
             lambda: self._version_objects(store, target.name),
+            lambda: self._versions_above(store, target.name),
         )
+        if above:
+            raise AssetExistsError(
+                f"{target.name} cannot be pushed to {store.display_url}: its objects would go "
+                f"inside the version {above[0]}, which modelkit's layout stores at the same "
+                "place. Choose a name that does not continue an existing version's path"
+            )
         listed = listed_or_none or []
         digest = manifest.content_hash
         if explicit:
@@ -739,6 +746,7 @@ class Assets:
                     set(listed) | metas | claims, target.version, bump_major
                 )
             )
+        self._layout_clash(store, target.name, version, nested)
         if dry_run:
             if explicit:  # say now what the real push would say
                 meta = store.read_json(store.meta_path(target.name, version), "reading .meta")
@@ -756,6 +764,7 @@ class Assets:
                 set(listed) | metas | claims | {version}, target.version, bump_major
             )
             claims.add(version)
+            self._layout_clash(store, target.name, version, nested)
         else:
             raise StoreError(
                 f"could not claim a version of {target.name}: too many concurrent pushes"
@@ -782,16 +791,43 @@ class Assets:
             del self._resolved[key]
         self._listed.pop(name, None)
 
-    def _version_objects(self, store: Store, name: str) -> tuple[set[str], set[str]]:
-        """Versions with a ``.meta`` and versions with a push in progress (a claim)."""
-        metas, claims = set(), set()
+    def _version_objects(self, store: Store, name: str) -> tuple[set[str], set[str], set[str]]:
+        """Versions with a ``.meta``, versions with a push in progress (a claim), and the
+        assets named ``<name>/<x>`` (whose objects live where version ``x`` would)."""
+        metas, claims, nested = set(), set(), set()
         for base, _kind in store.list_dir(store.path(name)):
             if base.endswith(".meta"):
                 metas.add(base[: -len(".meta")])
             elif base.endswith(_CLAIM):
                 claims.add(base[: -len(_CLAIM)])
+            elif base.endswith(".versions"):
+                nested.add(base[: -len(".versions")])
         valid = set(sort_versions(self.versioning, metas | claims))
-        return metas & valid, claims & valid
+        return metas & valid, claims & valid, nested
+
+    def _versions_above(self, store: Store, name: str) -> list[str]:
+        """The versions that ``name`` would sit inside: ``a:1.0`` for ``a/1.0/b`` (modelkit's
+        layout puts both under ``a/1.0/``)."""
+        parts = name.split("/")
+        splits = [
+            ("/".join(parts[:i]), parts[i])
+            for i in range(1, len(parts))
+            if sort_versions(self.versioning, {parts[i]})
+        ]
+        if not splits:
+            return []
+        found = store.gather(
+            *(lambda p=p, v=v: store.info(store.meta_path(p, v)) for p, v in splits)
+        )
+        return [f"{p}:{v}" for (p, v), info in zip(splits, found, strict=True) if info]
+
+    def _layout_clash(self, store: Store, name: str, version: str, nested: set[str]) -> None:
+        if version in nested:
+            raise AssetExistsError(
+                f"{name}:{version} cannot be pushed to {store.display_url}: its objects would go "
+                f"under {name}/{version}/, where the asset {name}/{version} already lives. "
+                "Push under another name or version"
+            )
 
     def _claim_path(self, store: Store, name: str, version: str) -> str:
         return store.path(name, f"{version}{_CLAIM}")
@@ -939,7 +975,7 @@ class Assets:
         for _round in range(5):
             token = self._take_store_lock(store, lock_path, name)
             try:
-                listed_or_none, (metas, _claims) = store.gather(
+                listed_or_none, (metas, _claims, _nested) = store.gather(
                     lambda: self._read_versions(name),
                     lambda: self._version_objects(store, name),
                 )

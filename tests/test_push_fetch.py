@@ -276,6 +276,33 @@ def test_a_link_to_a_file_inside_a_folder_is_pushed_as_the_file(
     assert fetched.read_text() == "through the link"
 
 
+def test_a_name_inside_an_existing_version_is_refused(
+    assets: Assets, folder: Path, model: Path
+) -> None:
+    """modelkit's layout stores ``d:0.0`` under ``d/0.0/``: an asset ``d/0.0`` would mix in."""
+    assets.push(folder, "d:0.0")
+    with pytest.raises(AssetExistsError, match=r"inside the version d:0\.0"):
+        assets.push(model, "d/0.0")
+    assert assets.names() == ["d"]
+
+
+def test_a_version_where_an_asset_of_that_name_lives_is_refused(
+    assets: Assets, folder: Path, model: Path
+) -> None:
+    assets.push(model, "d/0.0")
+    with pytest.raises(AssetExistsError, match=r"where the asset d/0\.0 already lives"):
+        assets.push(folder, "d")
+    assert assets.push(folder, "d:0.1") == AssetSpec("d", "0.1")
+
+
+def test_a_name_that_only_looks_like_a_version_path_is_pushed(
+    assets: Assets, folder: Path, model: Path
+) -> None:
+    assets.push(folder, "d:0.0")
+    assert assets.push(model, "d/1.0") == AssetSpec("d/1.0", "0.0")
+    assert assets.fetch("d:0.0[a.txt]").read_bytes() == b"alpha\n"
+
+
 # -- push: immutability -----------------------------------------------------------------------
 
 
