@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +37,18 @@ _LOCAL_TMP = ".pytest-assets-tmp"  # in a directory store; no asset name starts 
 _HASH_CHUNK = 1024 * 1024
 _FORBIDDEN_WORDS = ("Forbidden", "Unauthorized", "Access Denied", "AccessDenied")
 _LOCAL_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+# A store that did not answer is not asked again for this long: the backends' own retries
+# already took seconds (gcsfs: ~33 s), and every test or cell after it would wait as long.
+UNREACHABLE_FOR = 60.0
+_CONNECTION_FAILURES = {
+    "ClientConnectorError",  # aiohttp (gcsfs): refused, unresolvable, TLS failed
+    "ServerDisconnectedError",
+    "ServerTimeoutError",
+    "EndpointConnectionError",  # botocore (s3fs)
+    "ConnectTimeoutError",
+    "ConnectionClosedError",
+    "ReadTimeoutError",
+}
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,7 @@ class Store:
         )
         self._fs: Any = None
         self._root = ""
+        self._unreachable: tuple[float, str] | None = None  # (when, why), for UNREACHABLE_FOR
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -74,8 +88,11 @@ class Store:
     def _connect(self) -> None:
         import fsspec.core
 
-        # gcsfs logs every exhausted retry with a traceback; our error says it in one line.
-        logging.getLogger("gcsfs").addHandler(logging.NullHandler())
+        # gcsfs logs every exhausted retry with a traceback (which pytest then shows under
+        # "Captured log"); our error says it in one line, so its log keeps one line too.
+        gcsfs_log = logging.getLogger("gcsfs")
+        if not any(isinstance(f, _NoTraceback) for f in gcsfs_log.filters):
+            gcsfs_log.addFilter(_NoTraceback())
         options = dict(self.storage_options)
         if "://" in self.url and not self.url.startswith(("file://", "local://", "memory://")):
             # Listings must be fresh: other processes push and claim versions behind our back.
@@ -118,6 +135,7 @@ class Store:
         return text
 
     def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        self._refuse_if_unreachable(what)
         try:
             return fn(*args, **kwargs)
         except (FileNotFoundError, FileExistsError, AssetsError):
@@ -138,10 +156,24 @@ class Store:
             )
         if _looks_like_not_found(exc):
             return FileNotFoundError(str(exc))
+        cause = f"{type(exc).__name__}: {self.scrub(str(exc))[:300]}"
+        if _is_connection_failure(exc):
+            self._unreachable = (time.monotonic(), f"while {what}: {cause}")
         return StoreError(
-            f"could not reach store {self.display_url} while {what}: "
-            f"{type(exc).__name__}: {self.scrub(str(exc))[:300]}; check the URL and the "
-            "network, or work from the cache with offline mode (--offline, ASSETS_OFFLINE=1)"
+            f"could not reach store {self.display_url} while {what}: {cause}; {_NEXT_STEP}"
+        )
+
+    def _refuse_if_unreachable(self, what: str) -> None:
+        if self._unreachable is None:
+            return
+        when, why = self._unreachable
+        ago = time.monotonic() - when
+        if ago >= UNREACHABLE_FOR:
+            return
+        raise StoreError(
+            f"could not reach store {self.display_url} {ago:.0f} s ago ({why}); {what} was not "
+            f"tried, as the store is left alone for another {UNREACHABLE_FOR - ago:.0f} s; "
+            f"{_NEXT_STEP}"
         )
 
     # -- layout -----------------------------------------------------------------------------
@@ -447,6 +479,33 @@ def _stream_hasher(local: str) -> Any:
                     os.close(fd)
 
     return StreamHasher()
+
+
+class _NoTraceback(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
+_NEXT_STEP = (
+    "check the URL and the network, or work from the cache with offline mode "
+    "(--offline, ASSETS_OFFLINE=1)"
+)
+
+
+def _is_connection_failure(exc: BaseException) -> bool:
+    """The store did not answer at all (as opposed to answering something we cannot use)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionError | TimeoutError) or any(
+            cls.__name__ in _CONNECTION_FAILURES for cls in type(current).__mro__
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _looks_like_not_found(exc: Exception) -> bool:

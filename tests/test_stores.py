@@ -6,7 +6,9 @@ the test says so."""
 from __future__ import annotations
 
 import json
+import re
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,6 +24,7 @@ from pytest_assets import (
     IntegrityError,
     StoreError,
 )
+from pytest_assets import store as store_module
 
 pytestmark = pytest.mark.servers
 
@@ -170,6 +173,51 @@ def test_credentials_never_appear_in_store_errors(
     assert "AKIASECRETKEYID" not in message
 
 
+def _one_attempt_assets(tmp_path: Path, store: StoreUnderTest) -> Assets:
+    options = dict(store.storage_options)
+    options["config_kwargs"] = {"retries": {"max_attempts": 1}, "connect_timeout": 1}
+    return Assets(store=store.url, cache_dir=tmp_path / "c", storage_options=options)
+
+
+def test_an_unreachable_store_is_not_asked_again_for_a_while(
+    tmp_path: Path, s3_server: Server, s3_store: StoreUnderTest
+) -> None:
+    """Backends retry for seconds before giving up (gcsfs ~33 s): the tests or cells after
+    the first failure get the same answer at once instead of waiting as long again."""
+    assets = _one_attempt_assets(tmp_path, s3_store)
+    s3_server.stop()
+    try:
+        with pytest.raises(StoreError, match=r"could not reach store .* while reading"):
+            assets.versions("vocab")
+        with pytest.raises(StoreError) as caught:
+            assets.versions("other")
+    finally:
+        s3_server.start()
+    message = str(caught.value)
+    assert re.search(
+        r"\d+ s ago \(while reading .*vocab.*\); reading .*other.* was not tried", message
+    )
+    assert s3_store.url in message
+    assert "offline" in message
+
+
+def test_an_unreachable_store_is_asked_again_after_the_pause(
+    tmp_path: Path, s3_server: Server, s3_store: StoreUnderTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "UNREACHABLE_FOR", 0.2)
+    assets = _one_attempt_assets(tmp_path, s3_store)
+    s3_server.stop()
+    try:
+        with pytest.raises(StoreError, match="could not reach"):
+            assets.versions("vocab")
+    finally:
+        s3_server.start()
+    s3_server.make_bucket(s3_store.url.removeprefix("s3://").split("/", 1)[0])
+    time.sleep(0.3)
+    with pytest.raises(AssetNotFoundError):  # an answer from the store: it was asked
+        assets.versions("vocab")
+
+
 class _Denying(BaseHTTPRequestHandler):
     """A store front that refuses every request, as a bucket without permission does."""
 
@@ -212,3 +260,14 @@ def test_access_denied_is_not_reported_as_not_found(
         assets.fetch("vocab:1")
     assert url in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_a_store_that_answers_even_with_a_refusal_is_asked_every_time(
+    denying_endpoint: str, tmp_path: Path
+) -> None:
+    """Only a store that does not answer at all is left alone for a while."""
+    options = {"key": "k", "secret": "s", "client_kwargs": {"endpoint_url": denying_endpoint}}
+    assets = Assets(store="s3://bucket/x", cache_dir=tmp_path / "c", storage_options=options)
+    for name in ("vocab", "other"):
+        with pytest.raises(StoreError, match=rf"refused access while reading .*{name}"):
+            assets.versions(name)
