@@ -64,6 +64,7 @@ class Resolution:
     requested: str
     resolved: AssetSpec
     from_cache: bool
+    locked: bool = False  # the version came from assets.lock, not from the store's listing
 
 
 @dataclass(frozen=True)
@@ -312,8 +313,8 @@ class Assets:
         assert version is not None
         from_cache = self.cache.has(name, version)
         path = self.cache.data_path(name, version) if from_cache else self._download(name, version)
-        self.history.append(Resolution(str(requested), resolved, from_cache))
         entry = self._locked.get((requested.name, requested.version))
+        self.history.append(Resolution(str(requested), resolved, from_cache, entry is not None))
         if entry is not None:
             self._check_locked(resolved, entry)
         if resolved.sub_part is None:

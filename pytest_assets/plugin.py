@@ -88,6 +88,7 @@ class Record(NamedTuple):
     version: str | None
     digest: str | None
     override: str | None
+    locked: bool = False  # resolved through assets.lock
 
 
 @dataclass
@@ -188,7 +189,14 @@ class _State:
                         digest = None
                     digests[name, version] = digest[:_HASH_CHARS] if digest else None
                 records.add(
-                    Record(resolution.requested, name, version, digests[name, version], None)
+                    Record(
+                        resolution.requested,
+                        name,
+                        version,
+                        digests[name, version],
+                        None,
+                        bool(getattr(resolution, "locked", False)),
+                    )
                 )
         return records
 
@@ -485,7 +493,8 @@ def _summary(
             terminalreporter.write_line(text, yellow=True, bold=True)
         else:
             digest = f"content {r.digest}" if r.digest else "content hash unknown"
-            terminalreporter.write_line(f"{r.requested:<{width}} -> {r.version}  {digest}")
+            via = "  (assets.lock)" if r.locked else ""
+            terminalreporter.write_line(f"{r.requested:<{width}} -> {r.version}  {digest}{via}")
 
 
 def _one_line(records: list[Record], overridden: list[Record], width: int) -> str:

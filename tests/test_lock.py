@@ -151,6 +151,18 @@ def test_locked_spec_ignores_a_newer_push(
 
 
 @XDIST
+def test_the_summary_marks_the_specs_resolved_through_the_lock(
+    pytester: pytest.Pytester, store: Path, xdist: list[str]
+) -> None:
+    project(pytester, store, "demo/vocab:0")
+    first = pytester.runpytest("--assets-lock", *xdist)  # no lock yet: resolved by the store
+    first.stdout.fnmatch_lines(["demo/vocab:0 -> 0.1  content *"])
+    first.stdout.no_fnmatch_line("*(assets.lock)*")
+    again = pytester.runpytest(*xdist)
+    again.stdout.fnmatch_lines(["demo/vocab:0 -> 0.1  content * (assets.lock)"])
+
+
+@XDIST
 def test_locked_spec_reads_no_versions_object(
     pytester: pytest.Pytester, store: Path, xdist: list[str]
 ) -> None:
@@ -227,7 +239,7 @@ def test_lock_check_passes_when_every_partial_spec_is_locked(
     write_lock(pytester.path, store, **{"demo__vocab:0": "0.1"})
     result = pytester.runpytest("--assets-lock-check", *xdist)
     assert result.ret == 0
-    assert "assets.lock" not in result.stdout.str().split("pytest-assets:")[-1]
+    assert "assets.lock:" not in result.stdout.str().split("pytest-assets:")[-1]
 
 
 @XDIST
