@@ -98,10 +98,22 @@ class LockReport:
     entries: dict[str, tuple[str, str]] = field(default_factory=dict)  # spec: (version, hash)
     unlocked: set[str] = field(default_factory=set)
     problems: set[str] = field(default_factory=set)
+    # spec: every version it resolved to, when workers (or Assets objects) disagreed
+    diverged: dict[str, set[str]] = field(default_factory=dict)
+
+    def add(self, key: str, version: str, digest: str) -> None:
+        """One partial spec's resolution; a second, different one means a push mid-run."""
+        seen = self.entries.get(key)
+        if seen is not None and seen[0] != version:
+            self.diverged.setdefault(key, {seen[0]}).add(version)
+        self.entries[key] = (version, digest)
 
     def update(self, wire: dict[str, Any]) -> None:
         """Merge a report sent as plain lists and tuples (xdist's ``workeroutput``)."""
-        self.entries.update({key: (version, digest) for key, version, digest in wire["entries"]})
+        for key, version, digest in wire["entries"]:
+            self.add(key, version, digest)
+        for key, versions in wire.get("diverged", ()):
+            self.diverged.setdefault(key, set()).update(versions)
         self.unlocked.update(wire["unlocked"])
         self.problems.update(wire["problems"])
 
@@ -111,6 +123,9 @@ class LockReport:
             "entries": entries,
             "unlocked": sorted(self.unlocked),
             "problems": sorted(self.problems),
+            "diverged": [
+                (key, sorted(versions)) for key, versions in sorted(self.diverged.items())
+            ],
         }
 
 
@@ -173,7 +188,8 @@ class _State:
             except AssetsError as exc:
                 report.problems.add(f"cannot compute the lock entries: {exc}")
                 continue
-            report.entries.update({k: (e.version, e.meta_sha256) for k, e in found.items()})
+            for key, entry in found.items():
+                report.add(key, entry.version, entry.meta_sha256)
         return report
 
     def local_records(self) -> set[Record]:
@@ -433,6 +449,11 @@ def _finish_lock(state: _State) -> bool:
         missing = ", ".join(sorted(report.unlocked - written))
         say(("yellow", f"assets.lock: not in {path}, resolved without it: {missing}"))
         say(("yellow", "assets.lock: pytest --assets-lock adds them"))
+    for key, versions in sorted(report.diverged.items()):
+        kept = f"{report.entries[key][0]} was kept{' in the lock' if key in written else ''}"
+        seen = " and ".join(sorted(versions))
+        say(("yellow", f"assets.lock: {key} resolved to {seen} in this run (a push while it ran?)"))
+        say(("yellow", f"assets.lock: {kept}; run the tests again to be sure they pass on it"))
     for problem in sorted(report.problems):
         say(("red", f"assets.lock: {problem}"))
     if not option.assets_lock_check or not (outside or report.problems):

@@ -162,6 +162,47 @@ def test_the_summary_marks_the_specs_resolved_through_the_lock(
     again.stdout.fnmatch_lines(["demo/vocab:0 -> 0.1  content * (assets.lock)"])
 
 
+def test_a_spec_that_resolves_to_two_versions_in_one_run_is_reported(
+    pytester: pytest.Pytester, store: Path
+) -> None:
+    """A push during the run: the tests did not all see the same version, and the lock can
+    record only one of them."""
+    pytester.makeini(f"[pytest]\nassets_store = {store}\nassets_dir = cache\n")
+    pytester.makeconftest(
+        f"""
+        import pytest
+        from pytest_assets import Assets
+
+        @pytest.fixture
+        def assets():  # a fresh Assets per test: each resolves partial specs anew
+            return Assets(store={str(store)!r}, cache_dir="cache")
+        """
+    )
+    pytester.makepyfile(
+        test_push_mid_run=f"""
+        import pathlib
+        from pytest_assets import Assets
+
+        def test_first(asset):
+            assert asset("demo/vocab:0").read_text() == {VOCAB["0.1"]!r}
+            source = pathlib.Path("newer.txt")
+            source.write_text({NEWER!r})
+            Assets(store={str(store)!r}, cache_dir="pusher").push(source, "demo/vocab")
+
+        def test_second(asset):
+            assert asset("demo/vocab:0").read_text() == {NEWER!r}
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly", "--assets-lock")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "assets.lock: demo/vocab:0 resolved to 0.1 and 0.2 in this run (a push while it ran?)",
+            "assets.lock: 0.? was kept in the lock; run the tests again to be sure they pass on it",
+        ]
+    )
+
+
 @XDIST
 def test_locked_spec_reads_no_versions_object(
     pytester: pytest.Pytester, store: Path, xdist: list[str]
