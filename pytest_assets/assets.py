@@ -7,6 +7,7 @@ object, upload create-only, write ``.meta``, then merge into ``.versions`` under
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import errno
 import hashlib
@@ -19,7 +20,9 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -716,20 +719,20 @@ class Assets:
         source = Path(path)
         if not source.exists():
             raise AssetNotFoundError(f"nothing to push: {source} does not exist")
-        manifest = scan_local(source)
-        if manifest.is_directory and not manifest.files:
-            raise AssetsError(f"nothing to push: the folder {source} holds no files")
         store = self.store
         explicit = self._is_complete(target)
         if bump_major and target.version is not None:  # a major too: which one would win?
             raise InvalidAssetSpecError(
                 f"--bump-major picks the version itself; drop it or the version in {target}"
             )
-        listed_or_none, (metas, claims, nested), above = store.gather(
+        manifest, listed_or_none, (metas, claims, nested), above = store.gather(
+            lambda: scan_local(source),  # hashing the sources overlaps the first round trip
             lambda: self._read_versions(target.name),
             lambda: self._version_objects(store, target.name),
             lambda: self._versions_above(store, target.name),
         )
+        if manifest.is_directory and not manifest.files:
+            raise AssetsError(f"nothing to push: the folder {source} holds no files")
         if above:
             raise AssetExistsError(
                 f"{target.name} cannot be pushed to {store.display_url}: its objects would go "
@@ -772,17 +775,23 @@ class Assets:
             )
         label = f"{target.name}:{version}"
         meta_path = store.meta_path(target.name, version)
+        write_meta: Callable[[], None] | None = None
         if not meta_written:
             self._upload(store, source, target.name, version, manifest, resuming=not fresh)
-            meta = build_meta(manifest, __version__)  # the current repository's commit
-            try:
-                store.write_bytes(
-                    meta_path, json.dumps(meta).encode(), f"writing {label}.meta", create_only=True
-                )
-            except FileExistsError:
-                self._check_same_content(store, target.name, version, digest)
+            meta = json.dumps(build_meta(manifest, __version__)).encode()  # this repo's commit
+
+            def write_meta() -> None:
+                try:
+                    store.write_bytes(meta_path, meta, f"writing {label}.meta", create_only=True)
+                except FileExistsError:
+                    self._check_same_content(store, target.name, version, digest)
+
         self._add_to_versions(
-            store, target.name, version, claim=self._claim_path(store, target.name, version)
+            store,
+            target.name,
+            version,
+            claim=self._claim_path(store, target.name, version),
+            first=write_meta,
         )
         self._forget(target.name)
         return target.with_version(version)
@@ -969,12 +978,23 @@ class Assets:
         finally:
             progress.close()
 
-    def _add_to_versions(self, store: Store, name: str, version: str, claim: str) -> None:
+    def _add_to_versions(
+        self,
+        store: Store,
+        name: str,
+        version: str,
+        claim: str,
+        first: Callable[[], None] | None = None,
+    ) -> None:
         """Merge under a create-only lock object; also re-adds versions a lost race dropped.
-        The push's claim is released with the lock, once the version is listed."""
+
+        ``first`` (writing ``.meta``) runs while the lock is being taken: the merge lists the
+        ``.meta`` objects, so ``.meta`` must exist before the merge, not before the lock. The
+        push's claim is released with the lock, once a read-back shows the version listed."""
         lock_path = store.path(f"{name}.versions.lock")
         for _round in range(5):
-            token = self._take_store_lock(store, lock_path, name)
+            token = self._lock_while(store, lock_path, name, first)
+            first = None
             try:
                 listed_or_none, (metas, _claims, _nested) = store.gather(
                     lambda: self._read_versions(name),
@@ -988,15 +1008,44 @@ class Assets:
                     f"writing {name}.versions",
                     create_only=False,
                 )
-            finally:
+                listed_now, held = store.gather(
+                    lambda: self._read_versions(name),
+                    lambda: store.read_json(lock_path, "reading the .versions lock"),
+                )
+            except BaseException:
                 self._release_store_lock(store, lock_path, token)
-            if version in (self._read_versions(name) or []):
-                store.delete(claim, f"releasing the claim on {name}:{version}")
+                raise
+            releases: list[Callable[[], None]] = []
+            if isinstance(held, dict) and held.get("token") == token:
+                releases.append(partial(store.delete, lock_path, "unlocking .versions"))
+            listed_ok = version in (listed_now or [])
+            if listed_ok:
+                what = f"releasing the claim on {name}:{version}"
+                releases.append(partial(store.delete, claim, what))
+            if releases:
+                store.gather(*releases)
+            if listed_ok:
                 return
         raise StoreError(
             f"{name}:{version} was pushed but could not be added to {name}.versions in "
             f"{store.display_url}; push the same content again to finish it"
         )
+
+    def _lock_while(
+        self, store: Store, lock_path: str, name: str, work: Callable[[], None] | None
+    ) -> str:
+        """Take the ``.versions`` lock while ``work`` runs: one round trip instead of two."""
+        if work is None:
+            return self._take_store_lock(store, lock_path, name)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            taking = pool.submit(self._take_store_lock, store, lock_path, name)
+            try:
+                work()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    self._release_store_lock(store, lock_path, taking.result())
+                raise
+            return taking.result()
 
     def _take_store_lock(self, store: Store, lock_path: str, name: str) -> str:
         token = uuid.uuid4().hex

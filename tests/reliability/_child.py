@@ -119,7 +119,7 @@ def instrument_fetch() -> None:
 def instrument_push() -> None:
     Store, A = store_module.Store, assets_module.Assets
     claim, put_files, write_bytes = A._claim, Store.put_files, Store.write_bytes
-    take, release = A._take_store_lock, A._release_store_lock
+    take, delete = A._take_store_lock, Store.delete
     copyfile = shutil.copyfile
 
     def claim_(self: Any, *args: Any) -> Any:
@@ -161,17 +161,20 @@ def instrument_push() -> None:
         die_if("locked")
         return token
 
-    def release_(self: Any, *args: Any) -> None:
-        release(self, *args)
-        mark("released")
-        die_if("released")
+    def delete_(self: Any, path: str, what: str) -> None:
+        if path.endswith(".claim") and KILL == "released":
+            time.sleep(30)  # the push drops its claim alongside the lock: kill before it lands
+        delete(self, path, what)
+        if path.endswith(".versions.lock"):
+            mark("released")
+            die_if("released")
 
     A._claim = claim_  # type: ignore[method-assign]
     Store.put_files = put_files_  # type: ignore[method-assign]
     shutil.copyfile = copyfile_  # type: ignore[assignment]
     Store.write_bytes = write_bytes_  # type: ignore[method-assign]
     A._take_store_lock = take_  # type: ignore[method-assign]
-    A._release_store_lock = release_  # type: ignore[method-assign]
+    Store.delete = delete_  # type: ignore[method-assign]
 
 
 def main(argv: list[str]) -> None:
