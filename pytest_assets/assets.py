@@ -333,6 +333,12 @@ class Assets:
             self._lock_read = True
         return self._lock
 
+    def adopt_lock(self, path: Path | None, check: bool) -> None:
+        """Follow ``path`` unless a lock file was given or already read: an ``Assets`` built in
+        a conftest then honours the session's ``assets.lock`` as the plugin's own does."""
+        if self.lock_path is None and not self._lock_read:
+            self.lock_path, self.lock_check = path, check
+
     def _check_locked(self, resolved: AssetSpec, entry: LockEntry) -> None:
         assert resolved.version is not None
         key = (resolved.name, resolved.version)

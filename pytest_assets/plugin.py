@@ -10,6 +10,7 @@ is imported until a test asks for an asset, so a session that uses none pays not
 from __future__ import annotations
 
 import argparse
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -100,6 +101,7 @@ class LockReport:
     problems: set[str] = field(default_factory=set)
     # spec: every version it resolved to, when workers (or Assets objects) disagreed
     diverged: dict[str, set[str]] = field(default_factory=dict)
+    paths: set[str] = field(default_factory=set)  # the lock files the Assets objects follow
 
     def add(self, key: str, version: str, digest: str) -> None:
         """One partial spec's resolution; a second, different one means a push mid-run."""
@@ -116,6 +118,7 @@ class LockReport:
             self.diverged.setdefault(key, set()).update(versions)
         self.unlocked.update(wire["unlocked"])
         self.problems.update(wire["problems"])
+        self.paths.update(wire.get("paths", ()))
 
     def wire(self) -> dict[str, Any]:
         entries = [(key, *value) for key, value in sorted(self.entries.items())]
@@ -123,6 +126,7 @@ class LockReport:
             "entries": entries,
             "unlocked": sorted(self.unlocked),
             "problems": sorted(self.problems),
+            "paths": sorted(self.paths),
             "diverged": [
                 (key, sorted(versions)) for key, versions in sorted(self.diverged.items())
             ],
@@ -171,14 +175,22 @@ class _State:
             raise ConfigError(f"{key} in {self.config.inipath}: {exc}") from None
 
     def watch(self, assets: Any) -> None:
-        """Remember every Assets a test used (ours or a conftest's), for the summary."""
-        if not any(seen is assets for seen in self.watched):
-            self.watched.append(assets)
+        """Remember every Assets a test used (ours or a conftest's), for the summary; one built
+        in code without a lock file follows the session's ``assets.lock``."""
+        if any(seen is assets for seen in self.watched):
+            return
+        self.watched.append(assets)
+        adopt = getattr(assets, "adopt_lock", None)
+        if adopt is not None:
+            with contextlib.suppress(AssetsError):  # a bad ini already fails the fixture
+                adopt(self.loaded().lock_file, bool(self.config.option.assets_lock_check))
 
     def local_lock(self) -> LockReport:
         """The lock entries, unlocked specs and lock problems of the Assets this process used."""
         report = LockReport()
         for assets in self.watched:
+            if getattr(assets, "lock_path", None) is not None:
+                report.paths.add(str(assets.lock_path))
             report.unlocked.update(getattr(assets, "unlocked", ()))
             report.problems.update(getattr(assets, "lock_problems", ()))
             if not hasattr(assets, "session_lock_entries"):
@@ -428,6 +440,12 @@ def _finish_lock(state: _State) -> bool:
     say = state.lock_lines.append
     try:
         assets = Assets.from_loaded(state.loaded())
+        if len(report.paths) == 1:  # a conftest's Assets may name its own lock file
+            assets.lock_path = Path(next(iter(report.paths)))
+        elif len(report.paths) > 1:
+            shown = ", ".join(sorted(report.paths))
+            say(("yellow", f"assets.lock: the tests followed several lock files: {shown}"))
+            say(("yellow", f"assets.lock: this run's entries go to {assets.lock_path}"))
         path = assets.lock_path
         existed = path is not None and path.exists()
         assets.remember_specs(sorted(report.entries))

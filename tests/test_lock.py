@@ -77,8 +77,8 @@ def write_lock(root: Path, store: Path, **specs: str) -> Path:
     return path
 
 
-def locked(root: Path) -> dict[str, str]:
-    lock = LockFile.read(root / "assets.lock")
+def locked(root: Path, name: str = "assets.lock") -> dict[str, str]:
+    lock = LockFile.read(root / name)
     assert lock is not None
     return {key: entry.version for key, entry in lock.entries.items()}
 
@@ -160,6 +160,50 @@ def test_the_summary_marks_the_specs_resolved_through_the_lock(
     first.stdout.no_fnmatch_line("*(assets.lock)*")
     again = pytester.runpytest(*xdist)
     again.stdout.fnmatch_lines(["demo/vocab:0 -> 0.1  content * (assets.lock)"])
+
+
+def _conftest_assets(pytester: pytest.Pytester, store: Path, extra: str = "") -> None:
+    """A project that configures its ``assets`` fixture in code, as the README shows."""
+    pytester.makeini(f"[pytest]\nassets_store = {store}\nassets_dir = cache\n")
+    pytester.makeconftest(
+        f"""
+        import pytest
+        from pytest_assets import Assets
+
+        @pytest.fixture(scope="session")
+        def assets():
+            return Assets(store={str(store)!r}, cache_dir="cache"{extra})
+        """
+    )
+    pytester.makepyfile(
+        test_vocab="""
+        def test_vocab(asset):
+            assert asset("demo/vocab:0").read_text()
+        """
+    )
+
+
+@XDIST
+def test_an_assets_built_in_a_conftest_follows_the_session_lock(
+    pytester: pytest.Pytester, store: Path, xdist: list[str]
+) -> None:
+    _conftest_assets(pytester, store)
+    write_lock(pytester.path, store, **{"demo__vocab:0": "0.0"})  # older than the newest, 0.1
+    result = pytester.runpytest("--assets-lock-check", *xdist)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["demo/vocab:0 -> 0.0  content * (assets.lock)"])
+
+
+@XDIST
+def test_assets_lock_writes_the_lock_file_a_conftest_assets_names(
+    pytester: pytest.Pytester, store: Path, xdist: list[str]
+) -> None:
+    _conftest_assets(pytester, store, extra=', lock_file="locks/project.lock"')
+    (pytester.path / "locks").mkdir()
+    result = pytester.runpytest("--assets-lock", *xdist)
+    result.assert_outcomes(passed=1)
+    assert locked(pytester.path / "locks", "project.lock") == {"demo/vocab:0": "0.1"}
+    assert not (pytester.path / "assets.lock").exists()
 
 
 def test_a_spec_that_resolves_to_two_versions_in_one_run_is_reported(
