@@ -9,6 +9,7 @@ import json
 import os
 import stat
 import subprocess
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,6 +32,7 @@ from pytest_assets import (
     StoreError,
 )
 from pytest_assets import assets as assets_module
+from pytest_assets import store as store_module
 from pytest_assets.manifest import sha256_file
 from pytest_assets.store import Store
 
@@ -1105,3 +1107,39 @@ def test_store_objects_are_not_left_with_temp_names(
     assets.push(folder, "d")
     assets.push(folder, "d")
     assert [f for f in store_files(store_url) if ".tmp" in f or "lock" in f] == []
+
+
+# -- local stores: a loop on fast disks, the pool on slow shares --------------------------------
+
+
+def _copying_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slow: float) -> set[str]:
+    monkeypatch.setattr(store_module, "_SLOW_COPY_SECONDS", slow)
+    copy, seen = store_module._local_get, set()
+
+    def watched(source: str, target: str) -> None:
+        seen.add(threading.current_thread().name)
+        copy(source, target)
+
+    monkeypatch.setattr(store_module, "_local_get", watched)
+    sources = [write(tmp_path / "store" / f"f{i}", b"x") for i in range(40)]
+    pairs = [(str(s), str(tmp_path / "out" / s.name)) for s in sources]
+    Store(str(tmp_path / "store")).get_files(pairs, "copying")
+    assert all((tmp_path / "out" / s.name).read_bytes() == b"x" for s in sources)
+    return seen
+
+
+def test_a_local_store_copies_in_a_loop_while_each_copy_is_fast(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Threads only contend on a local disk: 1,000 small copies took 3x longer with 16."""
+    seen = _copying_threads(tmp_path, monkeypatch, slow=60.0)
+    assert seen == {threading.current_thread().name}
+
+
+def test_a_local_store_switches_to_the_pool_when_copies_are_slow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A network share mounted as a directory: per-file latency, where overlap pays."""
+    seen = _copying_threads(tmp_path, monkeypatch, slow=0.0)
+    assert threading.current_thread().name in seen  # the probe files
+    assert len(seen) > 1
