@@ -296,8 +296,10 @@ class Store:
     ) -> None:
         """Upload (local, remote) pairs concurrently, each create-only."""
         if self.is_local:
-            copy = partial(_local_copy, tmp_dir=self.path(_LOCAL_TMP))
-            self._threads(what, copy, pairs, progress)
+            tmp_dir = self.path(_LOCAL_TMP)
+            for folder in {tmp_dir, *(os.path.dirname(remote) for _, remote in pairs)}:
+                self._call(what, os.makedirs, folder, exist_ok=True)
+            self._threads(what, partial(_local_copy, tmp_dir=tmp_dir), pairs, progress)
         elif self.is_async:
             self._bulk(what, self.fs.put, pairs, progress, mode="create")
         else:
@@ -307,8 +309,8 @@ class Store:
         self, pairs: Sequence[tuple[str, str]], what: str, progress: FileProgress | None = None
     ) -> None:
         """Download (remote, local) pairs concurrently: fsspec's bulk get on async backends."""
-        for _, local in pairs:
-            os.makedirs(os.path.dirname(local), exist_ok=True)
+        for folder in {os.path.dirname(local) for _, local in pairs}:
+            os.makedirs(folder, exist_ok=True)
         if self.is_local:
             self._threads(what, _local_get, pairs, progress)
         elif self.is_async:
@@ -564,13 +566,12 @@ def _local_get(source: str, target: str) -> None:
 
 def _local_copy(source: str, target: str, tmp_dir: str) -> None:
     """Create-only, whole-or-nothing copy into a local store: temp file, then link. The temp
-    file lives outside every version, so a killed copy leaves no debris among its objects."""
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    os.makedirs(tmp_dir, exist_ok=True)
+    file lives outside every version, so a killed copy leaves no debris among its objects.
+    The caller makes the folders (once for all the files, not once per file)."""
     tmp = os.path.join(tmp_dir, f".tmp-{uuid.uuid4().hex}")
     try:
         shutil.copyfile(source, tmp)
         os.link(tmp, target)
     finally:
-        if os.path.exists(tmp):
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
