@@ -686,7 +686,7 @@ def run(plan: Plan, labels: list[str], scenarios: list[str], log: Callable[[str]
 
 # Why a target is missed, from profiling (see the closing note of issue 5); shown when it is.
 CAUSES = {
-    "push": "push misses: the bulk upload is wrapped in 7 sequential store round trips of "
+    "push": "push misses: the bulk upload is wrapped in 8 sequential store round trips of "
     "bookkeeping (`.versions`, the listing and the source hashes together; the claim; the "
     "claim and `.meta` read back together; `.meta` written while the `.versions` lock is "
     "taken; `.versions` and the listing read; `.versions` written; the read-back with the "
