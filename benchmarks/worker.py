@@ -54,10 +54,10 @@ def fetch(job: dict[str, Any]) -> dict[str, Any]:
     downloaded = 0
     get_files = store.get_files
 
-    def counting(pairs: Any, *args: Any, **kwargs: Any) -> None:
+    def counting(pairs: Any, *args: Any, **kwargs: Any) -> Any:
         nonlocal downloaded
         downloaded += len(pairs)
-        get_files(pairs, *args, **kwargs)
+        return get_files(pairs, *args, **kwargs)  # with the hashes measured on the way
 
     store.get_files = counting  # type: ignore[method-assign]
     base = _rss_now_mb()

@@ -539,12 +539,16 @@ class Assets:
             else:
                 pairs = [(store.object_path(name, version), str(staged))]
             progress = FileProgress(self.progress, f"fetching {label}", len(pairs))
-            measured = None  # a single object is hashed while it streams in
+            # (size, sha256) by local path, for what was hashed on the way in: the rest is
+            # hashed below, read back from the disk
+            measurements: dict[str, tuple[int, str]] = {}
             try:
                 if manifest.is_directory:
-                    store.get_files(pairs, f"downloading {label}", progress)
+                    got = store.get_files(pairs, f"downloading {label}", progress)
+                    measurements = got or {}
                 else:
-                    measured = store.get_file_hashed(*pairs[0], f"downloading {label}")
+                    streamed = store.get_file_hashed(*pairs[0], f"downloading {label}")
+                    measurements = {pairs[0][1]: streamed} if streamed else {}
                     progress.advance()
             except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
                 _check_staging(staging)
@@ -562,9 +566,10 @@ class Assets:
                     if entry.size is not None
                     else FileEntry(entry.path, sizes.get(entry.path), entry.sha256)
                 )
-                streamed = measured is not None and checked.size in (None, measured[0])
-                if measured is not None and streamed and checked.sha256 in (None, measured[1]):
-                    # hashed as it streamed in, and it agrees: no second read
+                measured = measurements.get(local)
+                if measured is not None and (
+                    checked.size in (None, measured[0]) and checked.sha256 in (None, measured[1])
+                ):  # hashed on the way in, and it agrees: no second read
                     files[entry.path] = {"size": measured[0], "sha256": measured[1]}
                     continue
                 size, digest = check_file(local, checked, f"{where} from {store.display_url}")

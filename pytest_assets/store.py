@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import inspect
 import json
 import logging
@@ -37,6 +38,9 @@ _PROBE_FILES = 8  # local copies timed before choosing between a loop and the th
 _SLOW_COPY_SECONDS = 0.002  # slower than this per file: a network share, use the pool
 _LOCAL_TMP = ".pytest-assets-tmp"  # in a directory store; no asset name starts with "."
 _HASH_CHUNK = 1024 * 1024
+_KERNEL_COPY_BYTES = 8 << 20  # from this size a local copy is the kernel's, hashed alongside
+_KERNEL_COPY_CHUNK = 8 << 20
+_READ_ONLY = 0o444  # cached files: a test cannot edit the shared copy by accident
 _FORBIDDEN_WORDS = ("Forbidden", "Unauthorized", "Access Denied", "AccessDenied")
 _LOCAL_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 # A store that did not answer is not asked again for this long: the backends' own retries
@@ -307,27 +311,30 @@ class Store:
 
     def get_files(
         self, pairs: Sequence[tuple[str, str]], what: str, progress: FileProgress | None = None
-    ) -> None:
-        """Download (remote, local) pairs concurrently: fsspec's bulk get on async backends."""
+    ) -> dict[str, tuple[int, str]]:
+        """Download (remote, local) pairs concurrently: fsspec's bulk get on async backends.
+
+        Returns (size, sha256) by local path for the files measured on the way (a directory
+        store copies and hashes in one pass); the caller hashes the others afterwards."""
         for folder in {os.path.dirname(local) for _, local in pairs}:
             os.makedirs(folder, exist_ok=True)
         if self.is_local:
-            self._threads(what, _local_get, pairs, progress)
-        elif self.is_async:
+            return self._threads(what, _local_get, pairs, progress)
+        if self.is_async:
             self._bulk(what, self.fs.get, pairs, progress, **self.download_options())
         else:
             self._threads(what, self.fs.get_file, pairs, progress)
+        return {}
 
     def get_file_hashed(self, remote: str, local: str, what: str) -> tuple[int, str] | None:
         """Download one object, hashing it while it streams in: (size, sha256) of the file.
 
-        None when the backend does not stream one request in order (local stores, sync
-        backends, unknown options): then the caller hashes the file afterwards, as before.
+        None when the backend does not stream one request in order (sync backends, unknown
+        options): then the caller hashes the file afterwards.
         """
         options = self.download_options() if self.is_async else {}
         if not options:
-            self.get_files([(remote, local)], what)
-            return None
+            return (self.get_files([(remote, local)], what) or {}).get(local)
         os.makedirs(os.path.dirname(local), exist_ok=True)
         hasher = _stream_hasher(local)
         try:
@@ -380,9 +387,12 @@ class Store:
         fn: Callable[[str, str], Any],
         pairs: Sequence[tuple[str, str]],
         progress: FileProgress | None,
-    ) -> None:
+    ) -> dict[str, Any]:
+        """``fn`` over the pairs; its results by target."""
+        results: dict[str, Any] = {}
+
         def job(source: str, target: str) -> None:
-            self._call(what, fn, source, target)
+            results[target] = self._call(what, fn, source, target)
             if progress is not None:
                 progress.advance()
 
@@ -404,6 +414,7 @@ class Store:
             with ThreadPoolExecutor(max_workers=min(_THREADS, len(pending))) as pool:
                 for future in [pool.submit(job, a, b) for a, b in pending]:
                     future.result()
+        return results
 
 
 def _stream_hasher(local: str) -> Any:
@@ -555,13 +566,44 @@ def _local_write(path: str, data: bytes, create_only: bool) -> None:
             os.unlink(tmp)
 
 
-def _local_get(source: str, target: str) -> None:
-    """Copy one object out of a directory store. A folder at the object's path, or a file where
-    a folder should be, means there is no such object: as an object store would say."""
+def _local_get(source: str, target: str) -> tuple[int, str]:
+    """Copy one object out of a directory store, hashing it on the way: (size, sha256). The
+    copy is created read-only, as the cache keeps it. A folder at the object's path, or a file
+    where a folder should be, means there is no such object: as an object store would say."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     try:
-        shutil.copyfile(source, target)
+        with open(source, "rb") as reader, open(os.open(target, flags, _READ_ONLY), "wb") as out:
+            if os.fstat(reader.fileno()).st_size >= _KERNEL_COPY_BYTES:
+                return _kernel_copy_hashing(reader.fileno(), out.fileno(), target)
+            digest, size = hashlib.sha256(), 0
+            while chunk := reader.read(_HASH_CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+            return size, digest.hexdigest()
     except (IsADirectoryError, NotADirectoryError) as exc:
         raise FileNotFoundError(errno.ENOENT, f"no object there ({exc.strerror})", source) from None
+
+
+def _kernel_copy_hashing(source_fd: int, target_fd: int, target: str) -> tuple[int, str]:
+    """A big file: the kernel copies it (sendfile, ~4 GB/s from the page cache) while a thread
+    hashes what has landed, so the sha256 (~2 GB/s) overlaps the copy instead of following it.
+    It hashes the copy itself, never the source, so what is verified is what the cache keeps."""
+    hasher = _stream_hasher(target)
+    try:
+        hasher.set_size(os.fstat(source_fd).st_size)
+        while sent := os.sendfile(target_fd, source_fd, None, _KERNEL_COPY_CHUNK):
+            hasher.relative_update(sent)
+    finally:
+        result: tuple[int, str] | None = hasher.finish()
+    if result is None:  # the hashing thread could not follow: read the copy once more
+        digest, size = hashlib.sha256(), 0
+        with open(target, "rb") as copy:
+            while chunk := copy.read(_HASH_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+        result = (size, digest.hexdigest())
+    return result
 
 
 def _local_copy(source: str, target: str, tmp_dir: str) -> None:

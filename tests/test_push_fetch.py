@@ -1143,3 +1143,33 @@ def test_a_local_store_switches_to_the_pool_when_copies_are_slow(
     seen = _copying_threads(tmp_path, monkeypatch, slow=0.0)
     assert threading.current_thread().name in seen  # the probe files
     assert len(seen) > 1
+
+
+@pytest.fixture
+def kernel_copies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Big-file copies (the kernel's, hashed alongside) from 64 KB, in 16 KB steps."""
+    monkeypatch.setattr(store_module, "_KERNEL_COPY_BYTES", 64 * 1024)
+    monkeypatch.setattr(store_module, "_KERNEL_COPY_CHUNK", 16 * 1024)
+
+
+@pytest.mark.usefixtures("kernel_copies")
+def test_a_big_file_from_a_directory_store_arrives_whole_and_read_only(tmp_path: Path) -> None:
+    data = os.urandom(300 * 1024)
+    assets = Assets(store=str(tmp_path / "store"), cache_dir=tmp_path / "cache")
+    assets.push(write(tmp_path / "big.bin", data), "big")
+    fetched = assets.fetch("big:0.0")
+    assert fetched.read_bytes() == data
+    assert stat.S_IMODE(fetched.stat().st_mode) & 0o222 == 0
+
+
+@pytest.mark.usefixtures("kernel_copies")
+def test_a_big_file_changed_in_a_directory_store_is_refused(tmp_path: Path) -> None:
+    data = os.urandom(300 * 1024)
+    assets = Assets(store=str(tmp_path / "store"), cache_dir=tmp_path / "cache")
+    assets.push(write(tmp_path / "big.bin", data), "big")
+    stored = tmp_path / "store" / "big" / "0.0"
+    stored.chmod(0o644)
+    stored.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # same size, one bit flipped
+    with pytest.raises(IntegrityError, match="sha256"):
+        assets.fetch("big:0.0")
+    assert assets.cached() == []
