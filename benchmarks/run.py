@@ -698,7 +698,8 @@ CAUSES = {
     "cold fetch 1 file": "big-file misses: the sha256 check (256 MB at ~1.9 GB/s is ~135 ms of "
     "CPU). From a server it runs in a thread while the bytes stream in, but the 2 cores are "
     "shared with the server, the proxy and the event loop, so it trails the download; from a "
-    "local disk the page-cache copy (~3.8 GB/s) outruns sha256 itself.",
+    "directory store the kernel's copy (~2.5 GB/s) runs alongside the hash, but sha256 "
+    "itself (~1.7 GB/s) then sets the pace: ~60 % at best.",
     "8 processes": "many-process misses: 8 processes woken at once on 2 cores wait for CPU "
     "before they start; with few objects this fixed cost dominates.",
     "cold fetch": "cold-fetch misses: per-object bookkeeping (parent folders, sha256, read-only "
