@@ -26,6 +26,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from .errors import AssetsError, StoreError
+from .manifest import sha256_file
 from .progress import FileProgress
 from .redact import redact_url, secrets_in_options, secrets_in_url
 
@@ -597,12 +598,7 @@ def _kernel_copy_hashing(source_fd: int, target_fd: int, target: str) -> tuple[i
     finally:
         result: tuple[int, str] | None = hasher.finish()
     if result is None:  # the hashing thread could not follow: read the copy once more
-        digest, size = hashlib.sha256(), 0
-        with open(target, "rb") as copy:
-            while chunk := copy.read(_HASH_CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-        result = (size, digest.hexdigest())
+        result = sha256_file(target)
     return result
 
 

@@ -5,6 +5,7 @@ The GCS and S3 servers, modelkit compatibility and concurrency have their own te
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -1173,3 +1174,27 @@ def test_a_big_file_changed_in_a_directory_store_is_refused(tmp_path: Path) -> N
     with pytest.raises(IntegrityError, match="sha256"):
         assets.fetch("big:0.0")
     assert assets.cached() == []
+
+
+@pytest.mark.usefixtures("kernel_copies")
+def test_a_big_copy_whose_hashing_thread_gives_up_is_hashed_afterwards(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stream hasher answers None when it could not follow (an OSError): no shortcut."""
+    real = store_module._stream_hasher
+
+    def giving_up(local: str) -> Any:
+        hasher = real(local)
+        finish = hasher.finish
+        hasher.finish = lambda: (finish(), None)[1]
+        return hasher
+
+    monkeypatch.setattr(store_module, "_stream_hasher", giving_up)
+    data = os.urandom(300 * 1024)
+    (tmp_path / "store").mkdir()
+    write(tmp_path / "store" / "big.bin", data)
+    copied = tmp_path / "copy.bin"
+    assert store_module._local_get(str(tmp_path / "store" / "big.bin"), str(copied)) == (
+        len(data),
+        hashlib.sha256(data).hexdigest(),
+    )
