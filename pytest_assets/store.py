@@ -397,18 +397,18 @@ class Store:
             if progress is not None:
                 progress.advance()
 
-        pending = list(pairs)
+        done = 0
         if self.is_local:
             # On a local disk a copy takes well under a millisecond and threads only contend
             # (1,000 x 10 KB on 2 cores: 33 ms in a loop, ~100 ms with 16 threads); a mounted
             # network share (NFS, SMB) is slow per file, and there overlapping pays again.
             started = time.perf_counter()
-            done = 0
-            while pending and (
+            while done < len(pairs) and (
                 done < _PROBE_FILES or (time.perf_counter() - started) / done < _SLOW_COPY_SECONDS
             ):
-                job(*pending.pop(0))
+                job(*pairs[done])
                 done += 1
+        pending = pairs[done:]
         if len(pending) == 1:
             job(*pending[0])
         elif pending:
