@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -100,3 +101,12 @@ def gcs_store(gcs_server: Server) -> Iterator[StoreUnderTest]:
 def s3_store(s3_server: Server) -> Iterator[StoreUnderTest]:
     """A fresh, empty ``s3://<unique bucket>/store`` on the session's moto server."""
     yield from _store(s3_server)
+
+
+@pytest.fixture(params=["directory", pytest.param("s3", marks=pytest.mark.servers)])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreUnderTest:
+    """A directory store, then an S3 one: behaviour that must not depend on the backend."""
+    if request.param == "directory":
+        return StoreUnderTest(str(tmp_path / "store"), {})
+    store: StoreUnderTest = request.getfixturevalue("s3_store")
+    return store

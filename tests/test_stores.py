@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 from conftest import StoreUnderTest
-from servers import Server
+from servers import Server, serve_http
 
 from pytest_assets import (
     AssetExistsError,
@@ -239,11 +238,8 @@ class _Denying(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def denying_endpoint() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Denying)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serve_http(_Denying) as url:
+        yield url
 
 
 @pytest.mark.parametrize("kind", ["gcs", "s3"])

@@ -129,14 +129,6 @@ def test_cache_to_be_created_on_a_read_only_filesystem_is_refused_clearly(
     assert list(parent.iterdir()) == []
 
 
-@pytest.fixture(params=["directory", pytest.param("s3", marks=pytest.mark.servers)])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreUnderTest:
-    if request.param == "directory":
-        return StoreUnderTest(str(tmp_path / "store"), {})
-    store: StoreUnderTest = request.getfixturevalue("s3_store")
-    return store
-
-
 def test_full_filesystem_fails_the_download_clearly_and_keeps_what_was_cached(
     tmp_path: Path, mounts: Mounts, any_store: StoreUnderTest
 ) -> None:

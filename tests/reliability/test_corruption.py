@@ -137,14 +137,6 @@ def _change_object(fs: fsspec.AbstractFileSystem, path: str, how: str) -> None:
     fs.pipe_file(path, bytes(data))
 
 
-@pytest.fixture(params=["directory", pytest.param("s3", marks=pytest.mark.servers)])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreUnderTest:
-    if request.param == "directory":
-        return StoreUnderTest(str(tmp_path / "store"), {})
-    store: StoreUnderTest = request.getfixturevalue("s3_store")
-    return store
-
-
 @pytest.mark.parametrize("how", ["byte changed", "grown"])
 @pytest.mark.parametrize("kind", ["folder", "file"])
 def test_object_changed_in_the_store_is_refused_naming_the_file(

@@ -68,16 +68,8 @@ _FETCHER = textwrap.dedent(
 )
 
 
-@pytest.fixture(params=["directory", pytest.param("s3", marks=pytest.mark.servers)])
-def shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreUnderTest:
-    if request.param == "directory":
-        return StoreUnderTest(str(tmp_path / "store"), {})
-    store: StoreUnderTest = request.getfixturevalue("s3_store")
-    return store
-
-
 def test_fetchers_racing_a_pusher_only_ever_see_complete_versions(
-    shared_store: StoreUnderTest, tmp_path: Path
+    any_store: StoreUnderTest, tmp_path: Path
 ) -> None:
     """Fault: one process pushes 6 new versions (24 files each) while 3 processes sharing one
     cache resolve and fetch the latest version in a loop, all released at the same instant.
@@ -86,11 +78,11 @@ def test_fetchers_racing_a_pusher_only_ever_see_complete_versions(
     the newest version; all 6 versions are listed and the shared cache verifies clean."""
     sources = [tmp_path / f"source-{i}" for i in range(6)]
     expected = [make_folder(s, files=24, size=8 * 1024, seed=str(i)) for i, s in enumerate(sources)]
-    options = json.dumps(shared_store.storage_options)
+    options = json.dumps(any_store.storage_options)
     done = tmp_path / "pushed-all"
     cache = tmp_path / "shared-cache"
     start = str(time.time() + 2.5)
-    common = [shared_store.url, options]
+    common = [any_store.url, options]
     listed_sources = json.dumps([str(s) for s in sources])
     pusher_args = [str(tmp_path / "pusher-cache"), str(done), listed_sources, start, NAME]
     pusher = subprocess.Popen(
@@ -121,9 +113,7 @@ def test_fetchers_racing_a_pusher_only_ever_see_complete_versions(
     for report in reports:
         assert set(report["seen"]) <= set(pushed)
         assert report["last"] == pushed[-1]
-    reader = Assets(
-        store=shared_store.url, cache_dir=cache, storage_options=shared_store.storage_options
-    )
+    reader = Assets(store=any_store.url, cache_dir=cache, storage_options=any_store.storage_options)
     assert reader.versions(NAME) == list(reversed(pushed))
     for version, digests in zip(pushed, expected, strict=True):
         assert tree_digests(reader.fetch(f"{NAME}:{version}")) == digests
