@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .cache import Cache, CachedVersion, cache_error, manifest_from_record
+from .cache import Cache, CachedVersion, cache_error, manifest_from_record, refuse_uncacheable
 from .config import Config, load_config
 from .errors import (
     AssetExistsError,
@@ -45,6 +45,7 @@ from .manifest import FileEntry, Manifest, build_meta, check_file, parse_meta, s
 from .progress import FileProgress
 from .spec import AssetSpec
 from .store import Store
+from .storekey import store_key
 from .versioning import Versioning, get_versioning, sort_versions
 
 log = logging.getLogger("pytest_assets")
@@ -81,6 +82,14 @@ class Problem:
         return self.message + (" (repaired: downloaded again)" if self.repaired else "")
 
 
+def _no_store() -> ConfigError:
+    return ConfigError(
+        "no asset store is configured: set ASSETS_STORE, the assets_store ini option, "
+        "--assets-store (pytest) or --store (command line) to a URL such as "
+        "gs://bucket/prefix, s3://bucket/prefix or a directory"
+    )
+
+
 class Assets:
     """Resolver and cache over one store; cheap to build, touches nothing until used."""
 
@@ -107,7 +116,8 @@ class Assets:
         self.versioning_name = versioning
         self.versioning: Versioning = get_versioning(versioning)
         self.storage_options = dict(storage_options or {})
-        self.cache = Cache(Path(cache_dir))
+        folder = store_key(store, self.storage_options).folder if store else None
+        self.cache = Cache(Path(cache_dir), folder)
         self.progress = progress
         self.notify = notify
         self.config = config
@@ -180,13 +190,26 @@ class Assets:
             )
         if self._store is None:
             if not self.store_url:
-                raise ConfigError(
-                    "no asset store is configured: set ASSETS_STORE, the assets_store ini "
-                    "option, --assets-store (pytest) or --store (command line) to a URL such "
-                    "as gs://bucket/prefix, s3://bucket/prefix or a directory"
-                )
+                raise _no_store()
             self._store = Store(self.store_url, self.storage_options)
         return self._store
+
+    def _cache_of(self, name: str, version: str) -> Cache:
+        """The cache as the configured store sees it. With no store configured, a pinned
+        version cached from exactly one store is that store's: there is no other to confuse
+        it with; from several, which one is meant is not ours to guess."""
+        if self.cache.store_folder is not None:
+            return self.cache
+        folders = self.cache.holding(name, version)
+        if len(folders) == 1:
+            return self.cache.within(folders[0])
+        if not folders:
+            raise _no_store()
+        stores = ", ".join(sorted(self.cache.within(f).store_label(name, version) for f in folders))
+        raise ConfigError(
+            f"{name}:{version} is cached from {len(folders)} stores ({stores}) and no store is "
+            "configured: set the store (ASSETS_STORE, --store, assets_store) to say which"
+        )
 
     def _say(self, message: str) -> None:
         if self.notify is not None:
@@ -314,8 +337,9 @@ class Assets:
         resolved = self.resolve(requested)
         name, version = resolved.name, resolved.version
         assert version is not None
-        from_cache = self.cache.has(name, version)
-        path = self.cache.data_path(name, version) if from_cache else self._download(name, version)
+        cache = self._cache_of(name, version)
+        from_cache = cache.has(name, version)
+        path = cache.data_path(name, version) if from_cache else self._download(name, version)
         entry = self._locked.get((requested.name, requested.version))
         self.history.append(Resolution(str(requested), resolved, from_cache, entry is not None))
         if entry is not None:
@@ -362,7 +386,7 @@ class Assets:
 
     def meta_sha256(self, name: str, version: str) -> str:
         """The lock file's hash of a version's ``.meta`` (from the cache when it is there)."""
-        record = self.cache.record(name, version)
+        record = self._cache_of(name, version).record(name, version)
         if record is not None:
             return meta_hash(record["meta"])
         meta, _manifest = self._read_meta(self.store, name, version)
@@ -473,7 +497,7 @@ class Assets:
         target = path.joinpath(*spec.sub_part.split("/"))
         if path.is_dir() and os.path.lexists(target):
             return target
-        record = self.cache.record(spec.name, spec.version)
+        record = self._cache_of(spec.name, spec.version).record(spec.name, spec.version)
         if path.is_dir() and record is not None:
             held = manifest_from_record(record, str(spec)).files
             shown = ", ".join(f.path for f in held[:20]) + (", ..." if len(held) > 20 else "")
@@ -625,10 +649,11 @@ class Assets:
         resolved = self.resolve(spec)
         assert resolved.version is not None
         name, version = resolved.name, resolved.version
-        record = self.cache.record(name, version)
-        if record is not None and self.cache.has(name, version):
+        cache = self._cache_of(name, version)
+        record = cache.record(name, version)
+        if record is not None and cache.has(name, version):
             meta, manifest = record["meta"], manifest_from_record(record, str(resolved))
-            cached: str | None = str(self.cache.data_path(name, version))
+            cached: str | None = str(cache.data_path(name, version))
         elif self.offline:
             raise OfflineError(
                 f"{name}:{version} is not in the cache {self.cache.directory} and offline mode "
@@ -651,7 +676,7 @@ class Assets:
 
     def content_hash(self, name: str, version: str) -> str | None:
         """The content hash of a cached version (for the pytest summary and the lock file)."""
-        record = self.cache.record(name, version)
+        record = self._cache_of(name, version).record(name, version)
         if record is None:
             return None
         return manifest_from_record(record, f"{name}:{version}").content_hash
@@ -671,21 +696,23 @@ class Assets:
         """Re-hash cached copies. A version that fails is dropped from the cache, so ``fetch``
         never hands it out again; with ``repair`` it is downloaded again at once."""
         problems: list[Problem] = []
-        checked = [(e.name, e.version, self.cache.verify(e)) for e in self.cached(spec)]
         wanted = None if spec is None else self.parse(spec)
         damaged = f"its record in {self.cache.books} is damaged, so its files cannot be checked"
+        checked = [
+            (e.store_folder, e.name, e.version, self.cache.verify(e)) for e in self.cached(spec)
+        ]
         checked += [
-            (name, version, [f"{name}:{version}: {damaged}"])
-            for name, version in self.cache.unreadable()
+            (folder, name, version, [f"{name}:{version}: {damaged}"])
+            for folder, name, version in self.cache.unreadable()
             if wanted is None
             or (name == wanted.name and self.versioning.matches(wanted.version, version))
         ]
-        for name, version, found in checked:
+        for folder, name, version, found in checked:
             if not found:
                 continue
-            self.cache.remove(name, version)
+            self.cache.within(folder).remove(name, version)
             repaired = False
-            if repair:
+            if repair and folder == self.cache.store_folder:  # another store's: only dropped
                 self._download(name, version)
                 repaired = True
             problems.extend(Problem(name, version, msg, repaired) for msg in found)
@@ -695,9 +722,9 @@ class Assets:
         """Keep the newest ``keep`` cached versions of each asset, remove the rest."""
         if keep < 0:
             raise ConfigError("--keep must be 0 or more")
-        by_name: dict[str, list[CachedVersion]] = {}
+        by_name: dict[tuple[str, str], list[CachedVersion]] = {}
         for entry in self.cache.entries():
-            by_name.setdefault(entry.name, []).append(entry)
+            by_name.setdefault((entry.store_folder, entry.name), []).append(entry)
         removed = []
         for entries in by_name.values():
             # newest first; versions of another versioning system are not ours to rank: kept
@@ -707,7 +734,7 @@ class Assets:
             )
             for entry in ranked[keep:]:
                 if not dry_run:
-                    self.cache.remove(entry.name, entry.version)
+                    self.cache.within(entry.store_folder).remove(entry.name, entry.version)
                 removed.append(entry)
         return removed
 
@@ -762,6 +789,7 @@ class Assets:
                 )
             )
         self._layout_clash(store, target.name, version, nested)
+        refuse_uncacheable(target.name, version)
         if dry_run:
             if explicit:  # say now what the real push would say
                 meta = store.read_json(store.meta_path(target.name, version), "reading .meta")

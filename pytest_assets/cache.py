@@ -1,4 +1,6 @@
-"""The local cache: ``<cache>/<name>/<version>`` for people, ``<cache>/.pytest-assets/`` for us.
+"""The local cache: ``<cache>/<store>/<name>/<version>`` for people, ``<cache>/.pytest-assets/``
+for us. ``<store>`` is the store's key folder (:mod:`.storekey`): a version cached from one store
+is never found from another.
 
 A version is in the cache when its data path exists *and* our record of it does; the record is
 written before the data is renamed into place, so a data path without a record is never ours
@@ -10,8 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import stat
@@ -22,17 +26,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import CacheError
+from .errors import CacheError, InvalidAssetSpecError
 from .locking import process_is_gone
 from .manifest import FileEntry, Manifest, parse_meta, sha256_file
 
 BOOKKEEPING = ".pytest-assets"
+_RECORDS = "records"  # not "meta": caches of before the store key hold their records there
+_STORE_FOLDER = re.compile(r".+-[0-9a-f]{10}\Z")
 _CACHEDIR_TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file is a cache directory tag created by pytest-assets.\n"
     "# For information about cache directory tags see https://bford.info/cachedir/\n"
 )
 _STALE_TMP_SECONDS = 24 * 3600
+# A cache path component holds at most 255 bytes on every common filesystem; a name segment
+# also becomes "<segment>.versions" in a directory store. S3 and GCS keys stop at 1,024 bytes.
+_SEGMENT_BYTES = 255 - len(".versions")
+_NAME_BYTES = 1000
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,12 @@ class CachedVersion:
     path: Path
     size: int
     record: dict[str, Any]
+    store_folder: str
+
+    @property
+    def store(self) -> str:
+        """The store it came from, as the record names it (credentials scrubbed)."""
+        return str(self.record.get("store") or self.store_folder)
 
     @property
     def manifest(self) -> Manifest:
@@ -67,6 +83,9 @@ def cache_error(exc: OSError, directory: Path, what: str) -> CacheError:
     elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         hint = "it is not writable: fix its permissions or point ASSETS_DIR / --assets-dir "
         hint += "at a writable directory"
+    elif exc.errno == errno.ENAMETOOLONG:
+        hint = "a name in the path is longer than this filesystem allows; use a shorter asset "
+        hint += "name (pushes refuse names no cache can hold)"
     elif exc.errno == errno.ENOENT:
         hint = "it (or part of it) disappeared while in use: run again; nothing was kept"
     else:
@@ -74,21 +93,74 @@ def cache_error(exc: OSError, directory: Path, what: str) -> CacheError:
     return CacheError(f"cache directory {directory}: {what} failed ({exc.strerror or exc}); {hint}")
 
 
+def refuse_uncacheable(name: str, version: str) -> None:
+    """Refuse, before a push writes anything, a version that no cache could hold: the store
+    would take it, and every fetch of it would fail."""
+    label = f"{name}:{version}"
+    long = [s for s in [*name.split("/"), version] if len(s.encode()) > _SEGMENT_BYTES]
+    if long:
+        raise InvalidAssetSpecError(
+            f"cannot push {label[:80]}...: the part {long[0][:40]!r}... is "
+            f"{len(long[0].encode())} bytes, and a cache folder name holds at most "
+            f"{_SEGMENT_BYTES}; split the name with '/' or shorten it"
+        )
+    if len(f"{name}/{version}".encode()) > _NAME_BYTES:
+        raise InvalidAssetSpecError(
+            f"cannot push {label[:80]}...: the name is {len(name.encode())} bytes, longer than "
+            f"the {_NAME_BYTES} a store key and a cache path can hold; shorten it"
+        )
+
+
 class Cache:
-    def __init__(self, directory: Path) -> None:
+    """The cache at ``directory`` as seen from the store whose key folder is ``store_folder``;
+    without one (no store configured) it only lists and administers what every store left."""
+
+    def __init__(self, directory: Path, store_folder: str | None = None) -> None:
         self.directory = Path(directory).expanduser().absolute()
         self.books = self.directory / BOOKKEEPING
+        self.store_folder = store_folder
+
+    def within(self, store_folder: str) -> Cache:
+        """The same cache, seen from another store (to administer its versions)."""
+        return Cache(self.directory, store_folder)
 
     # -- paths ------------------------------------------------------------------------------
 
+    @property
+    def _folder(self) -> str:
+        if self.store_folder is None:
+            raise CacheError(
+                f"cache directory {self.directory}: cached copies are kept per store, and no "
+                "store is configured; set the store (ASSETS_STORE, --store, assets_store) even "
+                "in offline mode, where it is not contacted"
+            )
+        return self.store_folder
+
     def data_path(self, name: str, version: str) -> Path:
-        return self.directory.joinpath(*name.split("/"), version)
+        return self.directory.joinpath(self._folder, *name.split("/"), version)
 
     def record_path(self, name: str, version: str) -> Path:
-        return self.books.joinpath("meta", *name.split("/"), f"{version}.json")
+        return self.books.joinpath(_RECORDS, self._folder, *name.split("/"), f"{version}.json")
 
     def lock_path(self, name: str, version: str) -> Path:
-        return self.books.joinpath("locks", *name.split("/"), f"{version}.lock")
+        return self.books.joinpath("locks", self._folder, *name.split("/"), f"{version}.lock")
+
+    def _store_folders(self) -> list[str]:
+        if self.store_folder is not None:
+            return [self.store_folder]
+        try:
+            found = os.listdir(self.books / _RECORDS)
+        except OSError:
+            return []
+        return sorted(f for f in found if _STORE_FOLDER.match(f))
+
+    def _records(self) -> Iterator[tuple[str, str, str]]:
+        """(store folder, name, version) of every record file, in a stable order."""
+        for folder in self._store_folders():
+            root = self.books / _RECORDS / folder
+            for record_file in sorted(root.rglob("*.json")) if root.is_dir() else []:
+                rel = record_file.relative_to(root)
+                yield folder, "/".join(rel.parts[:-1]), rel.name[: -len(".json")]
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -97,6 +169,15 @@ class Cache:
         return self.record_path(name, version).exists() and os.path.lexists(
             self.data_path(name, version)
         )
+
+    def holding(self, name: str, version: str) -> list[str]:
+        """The store folders from which this version is cached."""
+        return [f for f in self._store_folders() if self.within(f).has(name, version)]
+
+    def store_label(self, name: str, version: str) -> str:
+        """The store a cached version came from, as its record names it."""
+        record = self.record(name, version) or {}
+        return str(record.get("store") or self._folder)
 
     def record(self, name: str, version: str) -> dict[str, Any] | None:
         try:
@@ -108,7 +189,7 @@ class Cache:
 
     def versions(self, name: str) -> list[str]:
         """Versions of ``name`` complete in the cache (unsorted)."""
-        folder = self.books.joinpath("meta", *name.split("/"))
+        folder = self.books.joinpath(_RECORDS, self._folder, *name.split("/"))
         try:
             entries = os.listdir(folder)
         except OSError:
@@ -120,28 +201,23 @@ class Cache:
         ]
 
     def entries(self) -> Iterator[CachedVersion]:
-        meta_root = self.books / "meta"
-        if not meta_root.is_dir():
-            return
-        for record_file in sorted(meta_root.rglob("*.json")):
-            rel = record_file.relative_to(meta_root)
-            name = "/".join(rel.parts[:-1])
-            version = rel.name[: -len(".json")]
-            record = self.record(name, version)
-            data = self.data_path(name, version)
+        for folder, name, version in self._records():
+            view = self.within(folder)
+            record = view.record(name, version)
+            data = view.data_path(name, version)
             if record is None or not os.path.lexists(data):
                 continue
-            yield CachedVersion(name, version, data, _disk_size(data), record)
+            yield CachedVersion(name, version, data, _disk_size(data), record, folder)
 
-    def unreadable(self) -> Iterator[tuple[str, str]]:
-        """(name, version) of data in place whose record is damaged: it cannot be checked."""
-        meta_root = self.books / "meta"
-        for record_file in sorted(meta_root.rglob("*.json")) if meta_root.is_dir() else []:
-            rel = record_file.relative_to(meta_root)
-            name, version = "/".join(rel.parts[:-1]), rel.name[: -len(".json")]
-            data = self.data_path(name, version)
-            if self.record(name, version) is None and os.path.lexists(data):
-                yield name, version
+    def unreadable(self) -> Iterator[tuple[str, str, str]]:
+        """(store folder, name, version) of data in place whose record is damaged: it cannot
+        be checked."""
+        for folder, name, version in self._records():
+            view = self.within(folder)
+            if view.record(name, version) is None and os.path.lexists(
+                view.data_path(name, version)
+            ):
+                yield folder, name, version
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -158,8 +234,8 @@ class Cache:
     def temp_dir(self, name: str, version: str) -> Path:
         """A private folder on the cache's filesystem, so the final rename is atomic."""
         self.ensure()
-        owner = f"{socket.gethostname()}-{os.getpid()}"
-        path = self.books / "tmp" / f"{_temp_prefix(name, version)}{owner}-{uuid.uuid4().hex[:8]}"
+        owner = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        path = self.books / "tmp" / f"{self._temp_prefix(name, version)}{owner}"
         try:
             path.mkdir(parents=True)
         except OSError as exc:
@@ -207,7 +283,7 @@ class Cache:
     def staged_bytes(self, name: str, version: str) -> int:
         """Bytes downloaded so far into this version's temp folders: how a waiter sees that
         the lock holder is still making progress."""
-        prefix = _temp_prefix(name, version)
+        prefix = self._temp_prefix(name, version)
         total = 0
         try:
             folders = [p for p in (self.books / "tmp").iterdir() if p.name.startswith(prefix)]
@@ -219,6 +295,12 @@ class Cache:
                     with contextlib.suppress(OSError):
                         total += os.stat(os.path.join(root, file)).st_size
         return total
+
+    def _temp_prefix(self, name: str, version: str) -> str:
+        """A fixed-length stand-in for the version: any name the store takes fits in one path
+        component (a 239-character name did not, packed with host and pid)."""
+        key = f"{self._folder}/{name}/{version}"
+        return f"dl-{hashlib.sha256(key.encode()).hexdigest()[:20]}-"
 
     def clean_stale_temps(self) -> None:
         """Drop download folders that a killed process left behind: at once when it ran on
@@ -264,15 +346,11 @@ class Cache:
 
 
 def _abandoned(folder: str) -> bool:
-    """A download folder ``<name>-<version>-<host>-<pid>-<random>`` of a process of this host
+    """A download folder ``dl-<key hash>-<host>-<pid>-<random>`` of a process of this host
     that no longer runs (killed, out of memory)."""
     head, _, pid = folder.rsplit("-", 1)[0].rpartition("-")
     host = socket.gethostname()
     return head.endswith(f"-{host}") and pid.isdigit() and process_is_gone(host, int(pid))
-
-
-def _temp_prefix(name: str, version: str) -> str:
-    return f"{name.replace('/', '__')}-{version}-"
 
 
 def _disk_size(path: Path) -> int:

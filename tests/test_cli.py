@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from typing import NamedTuple
 import pytest
 
 from pytest_assets.cli import main
+from pytest_assets.storekey import store_key
 
 
 class Result(NamedTuple):
@@ -32,6 +34,12 @@ def store(tmp_path: Path) -> Path:
 @pytest.fixture
 def cache(tmp_path: Path) -> Path:
     return tmp_path / "cache"
+
+
+@pytest.fixture
+def cached(store: Path, cache: Path) -> Path:
+    """Where the cache keeps this test's store's versions."""
+    return cache / store_key(str(store)).folder
 
 
 @pytest.fixture
@@ -171,23 +179,33 @@ def test_info_json_prints_the_meta_as_json(cli: Run, folder: Path) -> None:
 # -- fetch ------------------------------------------------------------------------------------
 
 
-def test_fetch_prints_only_the_local_path_on_stdout(cli: Run, model: Path, cache: Path) -> None:
+def test_fetch_prints_only_the_local_path_on_stdout(cli: Run, model: Path, cached: Path) -> None:
     cli("push", str(model), "m")
     result = cli("fetch", "m")
     assert result.code == 0
-    assert result.out == f"{cache / 'm' / '0.0'}\n"
+    assert result.out == f"{cached / 'm' / '0.0'}\n"
     assert Path(result.out.strip()).read_bytes() == model.read_bytes()
 
 
-def test_fetch_of_a_sub_part_prints_its_path(cli: Run, folder: Path, cache: Path) -> None:
+def test_fetch_of_a_sub_part_prints_its_path(cli: Run, folder: Path, cached: Path) -> None:
     cli("push", str(folder), "d")
-    assert cli("fetch", "d:0/sub/b.txt").out == f"{cache / 'd' / '0.0' / 'sub' / 'b.txt'}\n"
+    assert cli("fetch", "d:0/sub/b.txt").out == f"{cached / 'd' / '0.0' / 'sub' / 'b.txt'}\n"
 
 
 def test_fetch_offline_uses_the_cache(cli: Run, model: Path, store: Path) -> None:
     cli("push", str(model), "m")
     path = cli("fetch", "m").out
-    assert cli("--offline", "fetch", "m", store_url=str(store / "gone")).out == path
+    shutil.rmtree(store)  # offline never looks at it
+    assert cli("--offline", "fetch", "m").out == path
+
+
+def test_fetch_offline_from_another_store_does_not_see_this_stores_copies(
+    cli: Run, model: Path, store: Path
+) -> None:
+    cli("push", str(model), "m")
+    cli("fetch", "m")
+    other = cli("--offline", "fetch", "m", store_url=str(store.parent / "other-store"))
+    assert_one_error_line(other, "no version of m in the cache")
 
 
 def test_fetch_offline_of_an_uncached_version_exits_1_saying_offline(cli: Run, model: Path) -> None:
@@ -243,10 +261,10 @@ def test_verify_repair_downloads_again_and_exits_0(cli: Run, model: Path) -> Non
     assert path.read_bytes() == model.read_bytes()
 
 
-def test_cache_ls_lists_cached_versions_with_sizes(cli: Run, model: Path, cache: Path) -> None:
+def test_cache_ls_lists_cached_versions_with_sizes(cli: Run, model: Path, cached: Path) -> None:
     cli("push", str(model), "m")
     cli("fetch", "m")
-    assert cli("cache", "ls").out == f"m:0.0\t70 B\t{cache / 'm' / '0.0'}\n"
+    assert cli("cache", "ls").out == f"m:0.0\t70 B\t{cached / 'm' / '0.0'}\n"
 
 
 def _three_cached_versions(cli: Run, model: Path) -> None:
@@ -345,13 +363,13 @@ def _python_m(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_python_m_pytest_assets_pushes_fetches_and_uses_exit_codes(
-    tmp_path: Path, model: Path, store: Path, cache: Path
+    tmp_path: Path, model: Path, store: Path, cache: Path, cached: Path
 ) -> None:
     common = ["--store", str(store), "--cache-dir", str(cache)]
     pushed = _python_m(tmp_path, *common, "push", str(model), "m")
     assert (pushed.returncode, pushed.stdout) == (0, f"pushed {model} as m:0.0\n")
     fetched = _python_m(tmp_path, *common, "fetch", "m")
-    assert (fetched.returncode, fetched.stdout) == (0, f"{cache / 'm' / '0.0'}\n")
+    assert (fetched.returncode, fetched.stdout) == (0, f"{cached / 'm' / '0.0'}\n")
     bad = _python_m(tmp_path, *common, "fetch", "m:..")
     assert bad.returncode == 1
     assert len(bad.stderr.splitlines()) == 1

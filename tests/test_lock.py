@@ -20,6 +20,7 @@ from pytest_assets import Assets
 from pytest_assets.cli import main
 from pytest_assets.config import load_config
 from pytest_assets.lockfile import LockEntry, LockFile, meta_hash
+from pytest_assets.storekey import store_key
 
 pytest_plugins = ["pytester"]
 
@@ -532,7 +533,7 @@ def test_magic_resolves_through_the_lock(
     write_lock(folder, store, **{"demo__vocab:0": "0.0"})
     push_newer_vocab(store)
     path = shell.run_line_magic("asset", "demo/vocab:0")
-    assert path == folder / ".cache" / "demo" / "vocab" / "0.0"
+    assert path == folder / ".cache" / store_key(str(store)).folder / "demo" / "vocab" / "0.0"
     assert path.read_text() == VOCAB["0.0"]
 
 

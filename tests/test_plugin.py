@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from pytest_assets.assets import Assets
+from pytest_assets.storekey import store_key
 
 pytest_plugins = ["pytester"]
 
@@ -82,7 +83,8 @@ def test_asset_returns_the_file_and_the_sub_part(
     )
     result = pytester.runpytest(*xdist)
     result.assert_outcomes(passed=3)
-    assert (pytester.path / "cache" / "demo" / "vocab" / "0.1").is_file()
+    cached = pytester.path / "cache" / store_key(str(store)).folder
+    assert (cached / "demo" / "vocab" / "0.1").is_file()
 
 
 @XDIST

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from pytest_assets import AssetSpec, InvalidAssetSpecError
 from pytest_assets.cache import Cache
 from pytest_assets.store import Store
+from pytest_assets.storekey import store_key
 
 pytestmark = pytest.mark.reliability
 
@@ -81,11 +82,13 @@ def _check(text: str, versioning: str) -> None:
         return
     assert AssetSpec.parse(str(spec), versioning=versioning) == spec
     # what it names stays inside the cache and the store, whatever the characters
-    cache = Cache(Path("/cache-root"))
+    folder = store_key("/store-root").folder
+    cache = Cache(Path("/cache-root"), folder)
     target = cache.data_path(spec.name, spec.version or "0.0")
     if spec.sub_part is not None:
         target = target.joinpath(*spec.sub_part.split("/"))
-    assert _inside(cache.directory, target) and cache.books not in target.parents
+    # inside this store's part of the cache: never another store's, never the bookkeeping
+    assert _inside(cache.directory / folder, target) and cache.books not in target.parents
     store = Store("/store-root")  # a directory store: nothing is created until written
     obj = store.path(spec.name, spec.version or "0.0", *(spec.sub_part or "x").split("/"))
     assert _inside(Path("/store-root"), Path(obj))

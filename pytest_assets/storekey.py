@@ -1,0 +1,93 @@
+"""Which store a cached copy came from: one key per store, however its URL is spelled.
+
+Every first push is ``0.0``, and the default cache is one per user: without the store in the
+key, two projects sharing an asset name would be handed each other's bytes (issue 10, case 1).
+The key is built from the URL and the options that pick the server (an S3 endpoint, a GCS
+emulator), never from credentials: two spellings of one store share a key, two stores never do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+_PROTOCOL_ALIASES = {
+    "gcs": "gs",
+    "s3a": "s3",
+    "local": "file",
+    "abfs": "az",
+    "abfss": "az",
+}
+# Options (and their environment fallbacks) that choose which server a URL means.
+_ENDPOINT_OPTIONS = ("endpoint_url", "endpoint", "account_name", "account_url")
+_ENDPOINT_ENVIRONMENT = {
+    "s3": ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
+    "gs": ("STORAGE_EMULATOR_HOST",),
+    "az": ("AZURE_STORAGE_ACCOUNT_NAME",),
+}
+# user:password@ (the password may hold "/", as AWS secrets do) or token@; not on az://, where
+# container@account is the store itself
+_USERINFO = re.compile(r"\A(?:[^/@:]*:[^@]*|[^/@]+)@")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_READABLE_CHARS = 48
+
+
+@dataclass(frozen=True)
+class StoreKey:
+    """``identity`` compares stores; ``folder`` is its name in the cache, readable and unique."""
+
+    identity: str
+
+    @property
+    def folder(self) -> str:
+        readable = _UNSAFE.sub("-", self.identity.replace("://", "-")).strip("-.")
+        digest = hashlib.sha256(self.identity.encode()).hexdigest()[:10]
+        return f"{readable[:_READABLE_CHARS].rstrip('-.')}-{digest}"
+
+
+def store_key(
+    url: str,
+    storage_options: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> StoreKey:
+    """The key of the store at ``url``: ``gs://`` = ``gcs://``, no trailing slashes, a local
+    directory by its real absolute path, the endpoint when one is set."""
+    environ = os.environ if environ is None else environ
+    protocol, sep, rest = url.partition("://")
+    if not sep:
+        protocol, rest = "file", url
+    protocol = _PROTOCOL_ALIASES.get(protocol.lower(), protocol.lower())
+    if protocol == "file":
+        rest = os.path.realpath(os.path.expanduser(rest or "."))
+    else:
+        if protocol != "az":
+            rest = _USERINFO.sub("", rest)  # credentials do not make another store
+        rest = "/".join(part for part in rest.split("/") if part)
+    endpoint = _endpoint(protocol, dict(storage_options or {}), environ)
+    identity = f"{protocol}://{rest}" + (f" @ {endpoint}" if endpoint else "")
+    return StoreKey(identity)
+
+
+def _endpoint(protocol: str, options: dict[str, Any], environ: Mapping[str, str]) -> str | None:
+    nested = options.get("client_kwargs")
+    for source in (options, nested if isinstance(nested, Mapping) else {}):
+        for option in _ENDPOINT_OPTIONS:
+            value = source.get(option)
+            if isinstance(value, str) and value.strip():
+                return value.strip().rstrip("/")
+    connection = options.get("connection_string")
+    if isinstance(connection, str):
+        fields = dict(
+            part.split("=", 1) for part in connection.split(";") if "=" in part
+        )  # AccountKey is a secret: only the account and the endpoint make the key
+        for field in ("BlobEndpoint", "AccountName"):
+            if fields.get(field):
+                return fields[field].rstrip("/")
+    for variable in _ENDPOINT_ENVIRONMENT.get(protocol, ()):
+        if environ.get(variable, "").strip():
+            return environ[variable].strip().rstrip("/")
+    return None
