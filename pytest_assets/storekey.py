@@ -44,7 +44,7 @@ class StoreKey:
 
     @property
     def folder(self) -> str:
-        readable = _UNSAFE.sub("-", self.identity.replace("://", "-")).strip("-.")
+        readable = re.sub("-{2,}", "-", _UNSAFE.sub("-", self.identity)).strip("-.")
         digest = hashlib.sha256(self.identity.encode()).hexdigest()[:10]
         return f"{readable[:_READABLE_CHARS].rstrip('-.')}-{digest}"
 
