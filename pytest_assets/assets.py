@@ -848,9 +848,13 @@ class Assets:
             self._upload(store, source, target.name, version, manifest, resuming=not fresh)
             changed = scan.changed()
             if changed:  # what was uploaded may not be what was hashed: publish none of it
-                self._withdraw(store, target.name, version, manifest)
                 where = f"cannot push {source} as {label} to {store.display_url}"
-                raise changed_error(where, changed)
+                error = changed_error(where, changed)
+                try:
+                    self._withdraw(store, target.name, version, manifest)
+                except AssetsError as exc:  # the claim stays: later pushes take another version
+                    log.warning("%s: could not take back its objects: %s", label, exc)
+                raise error
             meta = json.dumps(build_meta(manifest, __version__)).encode()  # this repo's commit
 
             def write_meta() -> None:

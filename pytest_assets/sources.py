@@ -39,9 +39,11 @@ DEFAULT_IGNORES = (
     "Thumbs.db",
     "desktop.ini",
 )
-# A file whose mtime is this close to its hashing may be rewritten within one timestamp tick
-# (2 s on FAT, 1 s on HFS+ and some NFS servers) without its stamp changing: hash it again.
-_RACY_NS = 2_000_000_000
+# A file whose mtime is this close to its hashing may be rewritten within the same timestamp
+# tick without its stamp changing, so it is hashed again after the upload. Ticks are a few ms
+# where mtimes have sub-second digits; whole seconds mean ext3, HFS+ (1 s) or FAT (2 s).
+_RACY_NS = 100_000_000
+_RACY_WHOLE_SECONDS_NS = 2_000_000_000
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,8 @@ def _still(source: SourceFile, entry: FileEntry) -> bool:
         return False  # removed, or replaced by something unreadable
     if now != source.stamp:
         return False
-    if now.mtime_ns < source.hashed_at_ns - _RACY_NS:
+    coarse = now.mtime_ns % 1_000_000_000 == 0
+    if now.mtime_ns < source.hashed_at_ns - (_RACY_WHOLE_SECONDS_NS if coarse else _RACY_NS):
         return True  # any write since the hash would have moved the mtime
     try:
         return sha256_file(source.path) == (entry.size, entry.sha256)
@@ -166,41 +169,38 @@ def _pick(root: Path, follow_links: bool) -> _Picked:
     rules = _ignore_rules(root)
     inside = root.resolve()
     picked = _Picked([], [], [])
-
-    def unreadable(exc: OSError) -> None:
-        rel = os.path.relpath(exc.filename, root).replace(os.sep, "/") if exc.filename else "?"
-        picked.refused.append(f"{rel!r}: cannot be read ({exc.strerror})")
-
-    for base, folders, names in os.walk(root, onerror=unreadable):
-        here = Path(base)
-        inner = os.path.relpath(base, root)
-        prefix = "" if inner == "." else inner.replace(os.sep, "/") + "/"
-        kept = []
-        for folder in folders:
-            rel = prefix + folder
-            linked = (here / folder).is_symlink()
-            if rules.match_file(rel + "/") or (linked and rules.match_file(rel)):
-                picked.ignored.append(rel + "/")
-            elif linked:
-                picked.files.append((rel, here / folder))  # refused as a link to a folder
-            else:
-                kept.append(folder)
-        folders[:] = kept
-        for name in names:
-            rel = prefix + name
+    pending = [("", str(root))]
+    while pending:
+        prefix, folder = pending.pop()
+        try:
+            with os.scandir(folder) as found:
+                entries = list(found)
+        except OSError as exc:
+            picked.refused.append(f"{prefix.rstrip('/') or '.'!r}: cannot be read ({exc.strerror})")
+            continue
+        for entry in entries:
+            rel = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if rules.match_file(rel + "/"):
+                    picked.ignored.append(rel + "/")
+                else:
+                    pending.append((rel + "/", entry.path))
+                continue
             if rel == IGNORE_FILE:
                 continue
-            if rules.match_file(rel):
-                picked.ignored.append(rel)
+            linked = entry.is_symlink()
+            if rules.match_file(rel) or (linked and rules.match_file(rel + "/")):
+                picked.ignored.append(rel + "/" if linked and entry.is_dir() else rel)
                 continue
-            item = here / name
-            leaves = item.is_symlink() and not follow_links and item.exists()
-            if leaves and not item.resolve().is_relative_to(inside):
-                picked.refused.append(
-                    f"{rel!r}: a symbolic link to {item.resolve()}, outside the folder (push "
-                    "with --follow-links, or follow_links=True, to publish what it points to)"
-                )
-                continue
+            item = Path(entry.path)
+            if linked and not follow_links and item.is_file():
+                target = item.resolve()
+                if not target.is_relative_to(inside):
+                    picked.refused.append(
+                        f"{rel!r}: a symbolic link to {target}, outside the folder (push with "
+                        "--follow-links, or follow_links=True, to publish what it points to)"
+                    )
+                    continue
             picked.files.append((rel, item))
     picked.files.sort(key=lambda pair: pair[0].split("/"))
     picked.ignored.sort(key=lambda rel: rel.split("/"))

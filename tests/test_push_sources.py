@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +169,18 @@ def test_a_file_untouched_for_seconds_before_the_push_is_checked_by_its_stamp_al
     os.utime(folder / "weights.bin", ns=(old, old))  # only the ctime says it was written
     assert _forged(scan, "weights.bin").changed() == []  # trusted: not read again
     assert scan.changed() == ["weights.bin"]
+
+
+def test_on_a_file_system_keeping_whole_seconds_a_file_from_a_second_ago_is_hashed_again(
+    folder: Path,
+) -> None:
+    """ext3, HFS+ and FAT round mtimes to the second: a rewrite can keep a 1 s old stamp."""
+    second_ago = (time.time_ns() // 10**9 - 1) * 10**9
+    os.utime(folder / "weights.bin", ns=(second_ago, second_ago))
+    scan = scan_local(folder)
+    (folder / "weights.bin").write_bytes(bytes(reversed(range(256))) * 64)
+    os.utime(folder / "weights.bin", ns=(second_ago, second_ago))
+    assert _forged(scan, "weights.bin").changed() == ["weights.bin"]
 
 
 # -- links (case 10) --------------------------------------------------------------------------
