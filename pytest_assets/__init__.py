@@ -17,6 +17,7 @@ from .errors import (
     IntegrityError,
     InvalidAssetSpecError,
     OfflineError,
+    SourceChangedError,
     StoreError,
 )
 from .spec import AssetSpec
@@ -24,7 +25,7 @@ from .spec import AssetSpec
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .assets import Assets
+    from .assets import Assets, PushReport
     from .config import Config, load_config
 
 __all__ = [
@@ -39,6 +40,8 @@ __all__ = [
     "IntegrityError",
     "InvalidAssetSpecError",
     "OfflineError",
+    "PushReport",
+    "SourceChangedError",
     "StoreError",
     "__version__",
     "load_config",
@@ -46,10 +49,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "Assets":
-        from .assets import Assets
+    if name in ("Assets", "PushReport"):
+        from . import assets
 
-        return Assets
+        return getattr(assets, name)
     if name in ("Config", "load_config"):
         from . import config
 

@@ -41,8 +41,9 @@ from .errors import (
 )
 from .lockfile import LockEntry, LockFile, lock_key, meta_hash
 from .locking import process_is_gone, version_lock
-from .manifest import FileEntry, Manifest, build_meta, check_file, parse_meta, scan_local
+from .manifest import FileEntry, Manifest, build_meta, check_file, parse_meta
 from .progress import FileProgress
+from .sources import changed_error, scan_local
 from .spec import AssetSpec
 from .store import Store
 from .storekey import store_key
@@ -69,6 +70,24 @@ class Resolution:
     resolved: AssetSpec
     from_cache: bool
     locked: bool = False  # the version came from assets.lock, not from the store's listing
+
+
+@dataclass(frozen=True)
+class PushReport:
+    """What a push did, for callers that need more than the version (the command line)."""
+
+    spec: AssetSpec  # the version pushed, or the existing version that holds this content
+    store: str  # the store's URL, credentials hidden
+    pushed: bool  # a version was written (never for a dry run)
+    identical: bool  # ``spec`` already held exactly this content, so nothing was pushed
+    explicit: bool  # the push named its version in full
+    dry_run: bool
+    files: tuple[FileEntry, ...]  # what the source holds (path "" for a file asset)
+    ignored: tuple[str, ...]  # left out by the ignore rules (folders end with "/")
+
+    @property
+    def total_size(self) -> int:
+        return sum(entry.size or 0 for entry in self.files)
 
 
 @dataclass(frozen=True)
@@ -747,8 +766,33 @@ class Assets:
         *,
         bump_major: bool = False,
         dry_run: bool = False,
+        allow_identical: bool = False,
+        follow_links: bool = False,
     ) -> AssetSpec:
-        """Push a file or directory as a new, immutable version; returns the version pushed."""
+        """Push a file or directory as a new, immutable version; returns the version pushed, or
+        the existing one that already holds this content (``push_report`` tells them apart)."""
+        return self.push_report(
+            path,
+            spec,
+            bump_major=bump_major,
+            dry_run=dry_run,
+            allow_identical=allow_identical,
+            follow_links=follow_links,
+        ).spec
+
+    def push_report(
+        self,
+        path: str | os.PathLike[str],
+        spec: str | AssetSpec,
+        *,
+        bump_major: bool = False,
+        dry_run: bool = False,
+        allow_identical: bool = False,
+        follow_links: bool = False,
+    ) -> PushReport:
+        """``push``, reporting what it did: content equal to the version it would bump from
+        (or to the version it names) pushes nothing, unless ``allow_identical`` (a new version
+        of the same bytes). Links leaving a folder are refused unless ``follow_links``."""
         target = self.parse(spec)
         if target.sub_part is not None:
             raise InvalidAssetSpecError(
@@ -763,12 +807,16 @@ class Assets:
             raise InvalidAssetSpecError(
                 f"--bump-major picks the version itself; drop it or the version in {target}"
             )
-        manifest, listed_or_none, (metas, claims, nested), above = store.gather(
-            lambda: scan_local(source),  # hashing the sources overlaps the first round trip
-            lambda: self._read_versions(target.name),
+        scan, (listed_or_none, base, base_meta), (metas, claims, nested), above = store.gather(
+            # hashing the sources overlaps the first round trips
+            lambda: scan_local(source, follow_links=follow_links),
+            lambda: self._listing_and_base(
+                store, target, bump_major, compare=explicit or not allow_identical
+            ),
             lambda: self._version_objects(store, target.name),
             lambda: self._versions_above(store, target.name),
         )
+        manifest = scan.manifest
         if manifest.is_directory and not manifest.files:
             raise AssetsError(f"nothing to push: the folder {source} holds no files")
         if above:
@@ -779,6 +827,20 @@ class Assets:
             )
         listed = listed_or_none or []
         digest = manifest.content_hash
+        report = partial(
+            PushReport,
+            store=store.display_url,
+            explicit=explicit,
+            dry_run=dry_run,
+            files=manifest.files,
+            ignored=scan.ignored,
+        )
+        if base is not None and base_meta is not None:
+            same = parse_meta(base_meta, f"{target.name}:{base}").content_hash == digest
+            if same and base in listed:  # nothing to do: say which version holds it
+                return report(spec=target.with_version(base), pushed=False, identical=True)
+            if explicit and not same:
+                raise self._exists_error(f"{target.name}:{base}", store, False)
         if explicit:
             assert target.version is not None
             version = target.version
@@ -791,12 +853,7 @@ class Assets:
         self._layout_clash(store, target.name, version, nested)
         refuse_uncacheable(target.name, version)
         if dry_run:
-            if explicit:  # say now what the real push would say
-                meta = store.read_json(store.meta_path(target.name, version), "reading .meta")
-                same = meta is not None and parse_meta(meta, str(target)).content_hash == digest
-                if meta is not None and (version in listed or not same):
-                    raise self._exists_error(str(target), store, same)
-            return target.with_version(version)
+            return report(spec=target.with_version(version), pushed=False, identical=False)
         for _attempt in range(100):
             taken_by, meta_written, fresh = self._claim(store, target.name, version, digest)
             if taken_by is None:
@@ -817,6 +874,15 @@ class Assets:
         write_meta: Callable[[], None] | None = None
         if not meta_written:
             self._upload(store, source, target.name, version, manifest, resuming=not fresh)
+            changed = scan.changed()
+            if changed:  # what was uploaded may not be what was hashed: publish none of it
+                where = f"cannot push {source} as {label} to {store.display_url}"
+                error = changed_error(where, changed)
+                try:
+                    self._withdraw(store, target.name, version, manifest)
+                except AssetsError as exc:  # the claim stays: later pushes take another version
+                    log.warning("%s: could not take back its objects: %s", label, exc)
+                raise error
             meta = json.dumps(build_meta(manifest, __version__)).encode()  # this repo's commit
 
             def write_meta() -> None:
@@ -833,7 +899,36 @@ class Assets:
             first=write_meta,
         )
         self._forget(target.name)
-        return target.with_version(version)
+        return report(spec=target.with_version(version), pushed=True, identical=False)
+
+    def _listing_and_base(
+        self, store: Store, target: AssetSpec, bump_major: bool, *, compare: bool
+    ) -> tuple[list[str] | None, str | None, Any]:
+        """``.versions``, then the ``.meta`` of the version this push could repeat: the one it
+        names, or the newest it would bump from (the sources' hashing hides the second read)."""
+        listed = self._read_versions(target.name)
+        if self._is_complete(target):
+            base = target.version
+        else:  # a new major has no version to repeat
+            matching = [v for v in listed or [] if self.versioning.matches(target.version, v)]
+            base = matching[0] if compare and matching and not bump_major else None
+        if base is None:
+            return listed, None, None
+        meta = store.read_json(
+            store.meta_path(target.name, base), f"reading {target.name}:{base}.meta"
+        )
+        return listed, base, meta
+
+    def _withdraw(self, store: Store, name: str, version: str, manifest: Manifest) -> None:
+        """Take back an upload that must not be published: its objects, then its claim, so the
+        version is free again for the same push once the source holds still."""
+        label = f"{name}:{version}"
+        what = f"removing the unpublished objects of {label}"
+        if manifest.is_directory:
+            store.delete_below(store.object_path(name, version), what)
+        else:
+            store.delete(store.object_path(name, version), what)
+        store.delete(self._claim_path(store, name, version), f"releasing the claim on {label}")
 
     def _forget(self, name: str) -> None:
         for key in [k for k in self._resolved if k[0] == name]:

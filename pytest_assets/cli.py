@@ -11,11 +11,14 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .display import human_size
 from .errors import AssetsError, ConfigError
+
+if TYPE_CHECKING:
+    from .assets import PushReport
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,7 +38,19 @@ def _parser() -> argparse.ArgumentParser:
     push.add_argument("path", help="file or directory to push")
     push.add_argument("spec", help="name, name:MAJOR or name:MAJOR.MINOR")
     push.add_argument("--bump-major", action="store_true", help="start a new major version")
-    push.add_argument("--dry-run", action="store_true", help="say what would be pushed")
+    push.add_argument(
+        "--dry-run", action="store_true", help="list the files that would be pushed, write nothing"
+    )
+    push.add_argument(
+        "--allow-identical",
+        action="store_true",
+        help="push a new version even when the newest one holds the same content",
+    )
+    push.add_argument(
+        "--follow-links",
+        action="store_true",
+        help="push what links leaving the folder point to (refused by default)",
+    )
 
     versions = commands.add_parser("versions", help="list the versions of an asset")
     versions.add_argument("name")
@@ -100,11 +115,15 @@ def _run(args: argparse.Namespace) -> int:
     )
     out = sys.stdout
     if args.command == "push":
-        pushed = assets.push(
-            Path(args.path), args.spec, bump_major=args.bump_major, dry_run=args.dry_run
+        report = assets.push_report(
+            Path(args.path),
+            args.spec,
+            bump_major=args.bump_major,
+            dry_run=args.dry_run,
+            allow_identical=args.allow_identical,
+            follow_links=args.follow_links,
         )
-        prefix = "would push" if args.dry_run else "pushed"
-        print(f"{prefix} {args.path} as {pushed}", file=out)
+        _print_push(report, Path(args.path).name)
     elif args.command == "versions":
         for version in assets.versions(args.name):
             print(version, file=out)
@@ -147,6 +166,29 @@ def _run(args: argparse.Namespace) -> int:
             for entry in removed:
                 print(f"{verb} {entry.name}:{entry.version} ({human_size(entry.size)})", file=out)
     return 0
+
+
+def _print_push(report: PushReport, source_name: str) -> None:
+    """One line naming the version and the store; a dry run then lists the files."""
+    if report.identical and report.explicit:
+        print(
+            f"{report.spec} was already pushed to {report.store} with identical content; "
+            "nothing to do"
+        )
+    elif report.identical:
+        print(f"{report.spec} in {report.store} already has this content; nothing pushed")
+    else:
+        print(f"{'would push' if report.dry_run else 'pushed'} {report.spec} to {report.store}")
+    if not report.dry_run:
+        return
+    for entry in report.files:
+        print(f"  {entry.path or source_name}\t{human_size(entry.size or 0)}")
+    count = len(report.files)
+    print(f"{count} file{'' if count == 1 else 's'}, {human_size(report.total_size)}")
+    if report.ignored:
+        shown = ", ".join(report.ignored[:10])
+        more = f" and {len(report.ignored) - 10} more" if report.ignored[10:] else ""
+        print(f"left out by the ignore rules: {len(report.ignored)} ({shown}{more})")
 
 
 def _lock(assets: Any, specs: list[str], upgrade: bool) -> None:

@@ -24,6 +24,10 @@ class IntegrityError(AssetsError):
     """Bytes that disagree with the version's metadata (size or sha256)."""
 
 
+class SourceChangedError(AssetsError):
+    """A file changed while it was being pushed: nothing was published, push it again later."""
+
+
 class StoreError(AssetsError):
     """The store could not be reached, refused access, or answered something unusable."""
 

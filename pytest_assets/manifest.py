@@ -13,14 +13,13 @@ import hashlib
 import json
 import os
 import socket
-import stat
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import AssetsError, IntegrityError, StoreError
+from .errors import IntegrityError, StoreError
 
 _CHUNK = 1024 * 1024
 
@@ -78,68 +77,6 @@ def sha256_file(path: str | os.PathLike[str]) -> tuple[int, str]:
             digest.update(chunk)
             size += len(chunk)
     return size, digest.hexdigest()
-
-
-def scan_local(path: Path) -> Manifest:
-    """The manifest of a local file or directory about to be pushed.
-
-    Everything a fetch would refuse is refused here, before a byte reaches the store: a version
-    is immutable, so one that cannot be read back could never be mended."""
-    if path.is_dir():
-        entries = []
-        refused: list[str] = []
-        for item in sorted(path.rglob("*")):
-            rel = item.relative_to(path).as_posix()
-            if item.is_dir() and not item.is_symlink():
-                continue
-            problem = _unpushable(item) or (
-                "a name a fetch would refuse (control character or backslash)"
-                if unsafe_relpath(rel)
-                else None
-            )
-            if problem:
-                refused.append(f"{rel!r}: {problem}")
-                continue
-            size, digest = _hash_source(item)
-            entries.append(FileEntry(rel, size, digest))
-        if refused:
-            more = f"; and {len(refused) - 5} more" if refused[5:] else ""
-            shown = "; ".join(refused[:5]) + more
-            raise AssetsError(
-                f"cannot push the folder {path}: {shown}. Rename, replace or remove "
-                f"{'it' if len(refused) == 1 else 'them'}, then push again; nothing was pushed"
-            )
-        return Manifest(True, tuple(entries))
-    problem = _unpushable(path)
-    if problem:
-        raise AssetsError(f"cannot push {path}: {problem}; push a regular file or a folder")
-    size, digest = _hash_source(path)
-    return Manifest(False, (FileEntry("", size, digest),))
-
-
-def _unpushable(item: Path) -> str | None:
-    """Why a path cannot be pushed as a file (reading a FIFO would hang, a device never ends)."""
-    if item.is_symlink() and not item.exists():
-        return "a broken symbolic link"
-    if item.is_symlink() and item.is_dir():
-        return "a symbolic link to a folder, which a push does not follow (copy it in instead)"
-    try:
-        mode = item.stat().st_mode
-    except OSError as exc:
-        return f"cannot be read ({exc.strerror})"
-    if not stat.S_ISREG(mode):
-        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else None
-        return f"{kind or 'a device or special file'}, not a regular file"
-    return None
-
-
-def _hash_source(item: Path) -> tuple[int, str]:
-    try:
-        return sha256_file(item)
-    except OSError as exc:
-        raise AssetsError(
-            f"cannot push {item}: it cannot be read ({exc.strerror}); nothing was pushed"
-        ) from None
 
 
 def build_meta(manifest: Manifest, tool_version: str, cwd: Path | None = None) -> dict[str, Any]:

@@ -296,6 +296,18 @@ class Store:
         with contextlib.suppress(FileNotFoundError):
             self._call(what, self.fs.rm_file, path)
 
+    def delete_below(self, path: str, what: str) -> None:
+        """Remove every object below ``path`` (a directory version); on a directory store its
+        folders too, which would otherwise stand where a file of that name could go."""
+        if self.is_local:
+            with contextlib.suppress(FileNotFoundError):
+                self._call(what, shutil.rmtree, path)
+            return
+        paths = [f"{path}/{rel}" for rel in self.find_below(path)]
+        if paths:
+            with contextlib.suppress(FileNotFoundError):
+                self._call(what, self.fs.rm, paths)
+
     def put_files(
         self, pairs: Sequence[tuple[str, str]], what: str, progress: FileProgress | None = None
     ) -> None:

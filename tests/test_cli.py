@@ -101,34 +101,97 @@ def assert_one_error_line(result: Result, fragment: str) -> None:
 # -- push -------------------------------------------------------------------------------------
 
 
-def test_push_says_which_version_it_pushed(cli: Run, model: Path) -> None:
+def test_push_says_which_version_it_pushed_and_to_which_store(
+    cli: Run, model: Path, store: Path
+) -> None:
     result = cli("push", str(model), "models/m")
-    assert result == Result(0, f"pushed {model} as models/m:0.0\n", "")
+    assert result == Result(0, f"pushed models/m:0.0 to {store}\n", "")
 
 
 def test_push_of_a_directory_then_a_second_push_bumps_the_minor(cli: Run, folder: Path) -> None:
     cli("push", str(folder), "d")
     (folder / "a.txt").write_text("changed\n")
-    assert cli("push", str(folder), "d").out.endswith("as d:0.1\n")
+    assert cli("push", str(folder), "d").out.startswith("pushed d:0.1 to ")
 
 
 def test_push_bump_major_starts_the_next_major(cli: Run, model: Path) -> None:
     cli("push", str(model), "m")
     model.write_bytes(b"v2")
-    assert cli("push", str(model), "m", "--bump-major").out.endswith("as m:1.0\n")
+    assert cli("push", str(model), "m", "--bump-major").out.startswith("pushed m:1.0 to ")
 
 
-def test_push_dry_run_says_what_would_be_pushed_and_writes_nothing(
-    cli: Run, model: Path, store: Path
+def test_push_dry_run_lists_every_file_with_its_size_and_the_total_and_writes_nothing(
+    cli: Run, folder: Path, store: Path
 ) -> None:
-    result = cli("push", str(model), "m", "--dry-run")
-    assert result == Result(0, f"would push {model} as m:0.0\n", "")
+    result = cli("push", str(folder), "d", "--dry-run")
+    listing = "  a.txt\t6 B\n  sub/b.txt\t5 B\n2 files, 11 B\n"
+    assert result == Result(0, f"would push d:0.0 to {store}\n{listing}", "")
     assert not store.exists()
 
 
-def test_push_to_an_existing_version_exits_1_with_one_line(cli: Run, model: Path) -> None:
+def test_push_dry_run_of_a_file_lists_it_by_name(cli: Run, model: Path, store: Path) -> None:
+    result = cli("push", str(model), "m", "--dry-run")
+    listing = "  model.bin\t70 B\n1 file, 70 B\n"
+    assert result == Result(0, f"would push m:0.0 to {store}\n{listing}", "")
+    assert not store.exists()
+
+
+def test_push_dry_run_counts_what_the_ignore_rules_leave_out(cli: Run, folder: Path) -> None:
+    (folder / ".DS_Store").write_bytes(b"finder")
+    (folder / "__pycache__").mkdir()
+    (folder / "__pycache__" / "m.cpython-311.pyc").write_bytes(b"bytecode")
+    (folder / ".assetsignore").write_text("*.log\n")
+    (folder / "run.log").write_text("log\n")
+    out = cli("push", str(folder), "d", "--dry-run").out
+    assert "2 files, 11 B\n" in out
+    assert out.splitlines()[-1] == (
+        "left out by the ignore rules: 3 (.DS_Store, __pycache__/, run.log)"
+    )
+    assert ".assetsignore" not in out
+
+
+def test_push_of_content_identical_to_the_newest_version_pushes_nothing_and_exits_0(
+    cli: Run, model: Path, store: Path
+) -> None:
+    cli("push", str(model), "m")
+    result = cli("push", str(model), "m")
+    assert result == Result(0, f"m:0.0 in {store} already has this content; nothing pushed\n", "")
+    assert cli("versions", "m").out == "0.0\n"
+
+
+def test_push_allow_identical_pushes_a_new_version_of_the_same_content(
+    cli: Run, model: Path
+) -> None:
+    cli("push", str(model), "m")
+    assert cli("push", str(model), "m", "--allow-identical").out.startswith("pushed m:0.1 to ")
+
+
+def test_push_again_to_its_explicit_version_with_identical_content_exits_0(
+    cli: Run, model: Path, store: Path
+) -> None:
     cli("push", str(model), "m:1.0")
-    assert_one_error_line(cli("push", str(model), "m:1.0"), "m:1.0 already exists")
+    result = cli("push", str(model), "m:1.0")
+    said = f"m:1.0 was already pushed to {store} with identical content; nothing to do\n"
+    assert result == Result(0, said, "")
+
+
+def test_push_to_an_existing_version_with_other_content_exits_1_with_one_line(
+    cli: Run, model: Path
+) -> None:
+    cli("push", str(model), "m:1.0")
+    model.write_bytes(b"other weights")
+    result = cli("push", str(model), "m:1.0")
+    assert_one_error_line(result, "m:1.0 already exists")
+    assert "with different content" in result.err
+
+
+def test_push_refuses_a_link_leaving_the_folder_unless_asked_to_follow_links(
+    cli: Run, folder: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "credentials").write_text("secret\n")
+    (folder / "outside").symlink_to(tmp_path / "credentials")
+    assert_one_error_line(cli("push", str(folder), "d"), "'outside': a symbolic link to")
+    assert cli("push", str(folder), "d", "--follow-links").out.startswith("pushed d:0.0 to ")
 
 
 # -- versions, ls, info -----------------------------------------------------------------------
@@ -367,7 +430,7 @@ def test_python_m_pytest_assets_pushes_fetches_and_uses_exit_codes(
 ) -> None:
     common = ["--store", str(store), "--cache-dir", str(cache)]
     pushed = _python_m(tmp_path, *common, "push", str(model), "m")
-    assert (pushed.returncode, pushed.stdout) == (0, f"pushed {model} as m:0.0\n")
+    assert (pushed.returncode, pushed.stdout) == (0, f"pushed m:0.0 to {store}\n")
     fetched = _python_m(tmp_path, *common, "fetch", "m")
     assert (fetched.returncode, fetched.stdout) == (0, f"{cached / 'm' / '0.0'}\n")
     bad = _python_m(tmp_path, *common, "fetch", "m:..")

@@ -268,17 +268,6 @@ def test_a_folder_holding_a_link_to_a_folder_is_refused_rather_than_silently_dro
         assets.push(folder, "d")
 
 
-def test_a_link_to_a_file_inside_a_folder_is_pushed_as_the_file(
-    assets: Assets, folder: Path, tmp_path: Path
-) -> None:
-    (tmp_path / "target.txt").write_text("through the link")
-    (folder / "link.txt").symlink_to(tmp_path / "target.txt")
-    pushed = assets.push(folder, "d")
-    fetched = assets.fetch(f"{pushed}[link.txt]")
-    assert not fetched.is_symlink()
-    assert fetched.read_text() == "through the link"
-
-
 def test_a_name_inside_an_existing_version_is_refused(
     assets: Assets, folder: Path, model: Path
 ) -> None:
@@ -310,13 +299,16 @@ def test_a_name_that_only_looks_like_a_version_path_is_pushed(
 
 
 @pytest.mark.parametrize("kind", ["file", "directory"])
-def test_a_push_to_an_existing_version_with_the_same_content_is_refused_as_identical(
-    assets: Assets, folder: Path, model: Path, kind: str
+def test_a_push_to_an_existing_version_with_the_same_content_pushes_nothing_and_returns_it(
+    assets: Assets, folder: Path, model: Path, store_url: str, kind: str
 ) -> None:
+    """Idempotent CI scripts: pushing the same bytes to the same version again is no error."""
     source = model if kind == "file" else folder
     assets.push(source, "m:1.0")
-    with pytest.raises(AssetExistsError, match=r"m:1\.0 already exists.*with identical content"):
-        assets.push(source, "m:1.0")
+    before = store_files(store_url)
+    report = assets.push_report(source, "m:1.0")
+    assert (report.spec, report.pushed, report.identical) == (AssetSpec("m", "1.0"), False, True)
+    assert store_files(store_url) == before
 
 
 @pytest.mark.parametrize("kind", ["file", "directory"])
@@ -339,7 +331,81 @@ def test_a_push_without_version_never_overwrites_it_takes_the_next(
     assets: Assets, model: Path
 ) -> None:
     assets.push(model, "m")
-    assert assets.push(model, "m").version == "0.1"
+    assert assets.push(model, "m", allow_identical=True).version == "0.1"
+
+
+# -- push: content identical to the version it would bump from (issue 10, case 12) ------------
+
+
+@pytest.mark.parametrize("kind", ["file", "directory"])
+def test_a_push_of_the_newest_versions_content_pushes_nothing_and_returns_that_version(
+    assets: Assets, folder: Path, model: Path, store_url: str, kind: str
+) -> None:
+    source = model if kind == "file" else folder
+    assets.push(source, "m")
+    before = store_files(store_url)
+    report = assets.push_report(source, "m")
+    assert (report.spec, report.pushed, report.identical) == (AssetSpec("m", "0.0"), False, True)
+    assert report.store == assets.store.display_url
+    assert store_files(store_url) == before
+    assert assets.versions("m") == ["0.0"]
+
+
+def test_push_returns_the_existing_version_when_it_pushes_nothing(
+    assets: Assets, model: Path
+) -> None:
+    assets.push(model, "m")
+    write(model, b"weights v2")
+    assets.push(model, "m")
+    assert assets.push(model, "m") == AssetSpec("m", "0.1")
+
+
+def test_a_push_of_an_older_versions_content_is_a_new_version(assets: Assets, model: Path) -> None:
+    """Only the version it would bump from counts: going back to old bytes is a change."""
+    original = model.read_bytes()
+    assets.push(model, "m")
+    write(model, b"weights v2")
+    assets.push(model, "m")
+    write(model, original)
+    assert assets.push(model, "m") == AssetSpec("m", "0.2")
+
+
+def test_identical_content_is_judged_within_the_major_asked_for(
+    assets: Assets, model: Path
+) -> None:
+    original = model.read_bytes()
+    assets.push(model, "m")  # 0.0
+    write(model, b"weights v2")
+    assets.push(model, "m", bump_major=True)  # 1.0
+    write(model, original)
+    assert assets.push_report(model, "m:0").identical
+    assert assets.push(model, "m:0") == AssetSpec("m", "0.0")
+    assert assets.push(model, "m:1") == AssetSpec("m", "1.1")
+
+
+def test_bump_major_pushes_the_newest_versions_content_as_the_new_major(
+    assets: Assets, model: Path
+) -> None:
+    """A new major has no version to repeat: asking for one is asking for a new version."""
+    assets.push(model, "m")
+    assert assets.push(model, "m", bump_major=True) == AssetSpec("m", "1.0")
+
+
+def test_allow_identical_pushes_a_new_version_of_the_same_content(
+    assets: Assets, model: Path
+) -> None:
+    assets.push(model, "m")
+    report = assets.push_report(model, "m", allow_identical=True)
+    assert (report.spec, report.pushed, report.identical) == (AssetSpec("m", "0.1"), True, False)
+    assert assets.fetch("m:0.1").read_bytes() == model.read_bytes()
+
+
+def test_a_dry_run_of_the_newest_versions_content_says_nothing_would_be_pushed(
+    assets: Assets, model: Path
+) -> None:
+    assets.push(model, "m")
+    report = assets.push_report(model, "m", dry_run=True)
+    assert (report.spec, report.pushed, report.identical) == (AssetSpec("m", "0.0"), False, True)
 
 
 # -- push: dry run and metadata ---------------------------------------------------------------
@@ -357,16 +423,24 @@ def test_dry_run_returns_the_version_and_writes_nothing(
     assert cached_files(cache_dir) == []
 
 
-@pytest.mark.parametrize(("content", "fragment"), [(None, "identical"), (b"x", "different")])
-def test_a_dry_run_to_an_existing_version_is_refused_like_the_push(
-    assets: Assets, model: Path, store_url: str, content: bytes | None, fragment: str
+def test_a_dry_run_to_an_existing_version_with_other_content_is_refused_like_the_push(
+    assets: Assets, model: Path, store_url: str
 ) -> None:
     assets.push(model, "m:1.0")
-    if content is not None:
-        write(model, content)
+    write(model, b"x")
     before = store_files(store_url)
-    with pytest.raises(AssetExistsError, match=f"with {fragment} content"):
+    with pytest.raises(AssetExistsError, match="with different content"):
         assets.push(model, "m:1.0", dry_run=True)
+    assert store_files(store_url) == before
+
+
+def test_a_dry_run_to_an_existing_version_with_the_same_content_says_nothing_to_do(
+    assets: Assets, model: Path, store_url: str
+) -> None:
+    assets.push(model, "m:1.0")
+    before = store_files(store_url)
+    report = assets.push_report(model, "m:1.0", dry_run=True)
+    assert (report.spec, report.identical, report.explicit) == (AssetSpec("m", "1.0"), True, True)
     assert store_files(store_url) == before
 
 

@@ -107,11 +107,14 @@ def test_push_to_existing_version_is_refused_on_server(assets: Assets, tmp_path:
     assert assets.fetch("vocab:1.0").read_text() == "a"
 
 
-def test_directory_push_to_existing_version_is_refused_on_server(
+def test_directory_push_again_to_its_version_with_identical_content_pushes_nothing_on_server(
     assets: Assets, folder: Path
 ) -> None:
     assets.push(folder, "models/tiny:2.0")
-    with pytest.raises(AssetExistsError, match="identical content"):
+    report = assets.push_report(folder, "models/tiny:2.0")
+    assert (str(report.spec), report.pushed, report.identical) == ("models/tiny:2.0", False, True)
+    (folder / "weights.bin").write_bytes(b"retrained")
+    with pytest.raises(AssetExistsError, match="different content"):
         assets.push(folder, "models/tiny:2.0")
 
 

@@ -4,14 +4,17 @@ It appends the phase it enters to a file (so the parent can tell where a kill la
 given a kill point, SIGKILLs itself exactly there; without one the parent kills it at random.
 
     fetch STORE OPTIONS CACHE SPEC PHASES KILL_POINT
-    push  STORE OPTIONS CACHE SOURCE SPEC PHASES KILL_POINT
+    push  STORE OPTIONS CACHE SOURCE SPEC PHASES KILL_POINT [change]
 
 Kill points (fetch): hang (hold the lock, wait to be killed), download:N (after N objects),
 verify:N (before hashing the Nth file), readonly (making the files read-only), record (record
 written, data not yet renamed), renamed (data renamed, fetch not yet returned).
 Kill points (push): claimed, upload:N (N objects uploaded), torn (half-way through copying an
 object into a directory store), uploaded, meta (.meta written), locked (holding the .versions
-lock), versions (.versions written, lock still held), released (lock released, claim kept).
+lock), versions (.versions written, lock still held), released (lock released, claim kept),
+withdrawn (a changed source's objects removed, its claim not yet released).
+With ``change``, the push appends to its first source file just before uploading it: a writer
+racing the upload, so the push must refuse to publish.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from pytest_assets.assets import Assets
 _ = fsspec.core
 PHASES = ""
 KILL = ""
+CHANGE = False
 
 
 def mark(phase: str) -> None:
@@ -121,7 +125,7 @@ def instrument_fetch() -> None:
 def instrument_push() -> None:
     Store, A = store_module.Store, assets_module.Assets
     claim, put_files, write_bytes = A._claim, Store.put_files, Store.write_bytes
-    take, delete = A._take_store_lock, Store.delete
+    take, delete, delete_below = A._take_store_lock, Store.delete, Store.delete_below
     copyfile = shutil.copyfile
 
     def claim_(self: Any, *args: Any) -> Any:
@@ -133,6 +137,9 @@ def instrument_push() -> None:
 
     def put_files_(self: Any, pairs: Any, what: str, progress: Any = None) -> None:
         mark("upload")
+        if CHANGE and pairs:
+            with open(pairs[0][0], "ab") as handle:
+                handle.write(b"written while it was being pushed")
         if KILL.startswith("upload:"):
             put_files(self, pairs[: int(KILL.split(":")[1])], what, progress)
             die_if(KILL)
@@ -163,6 +170,11 @@ def instrument_push() -> None:
         die_if("locked")
         return token
 
+    def delete_below_(self: Any, path: str, what: str) -> None:
+        delete_below(self, path, what)
+        mark("withdrawn")
+        die_if("withdrawn")
+
     def delete_(self: Any, path: str, what: str) -> None:
         if path.endswith(".claim") and KILL == "released":
             time.sleep(30)  # the push drops its claim alongside the lock: kill before it lands
@@ -177,16 +189,18 @@ def instrument_push() -> None:
     Store.write_bytes = write_bytes_  # type: ignore[method-assign]
     A._take_store_lock = take_  # type: ignore[method-assign]
     Store.delete = delete_  # type: ignore[method-assign]
+    Store.delete_below = delete_below_  # type: ignore[method-assign]
 
 
 def main(argv: list[str]) -> None:
-    global PHASES, KILL
+    global PHASES, KILL, CHANGE
     mode, store, options, cache = argv[:4]
     if mode == "fetch":
         spec, PHASES, KILL = argv[4:7]
         instrument_fetch()
     else:
         source, spec, PHASES, KILL = argv[4:8]
+        CHANGE = argv[8:9] == ["change"]
         instrument_push()
     assets = Assets(
         store=store,

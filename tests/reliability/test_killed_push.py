@@ -1,11 +1,15 @@
 """Fault 2, killed push: a pushing process dies by SIGKILL between or inside the claim, the
-uploads, ``.meta``, the ``.versions`` lock and the ``.versions`` write. Readers must never see a
-listed version that is incomplete, the store must never list a version whose ``.meta``
-disagrees with its objects, and running the same push again completes it (once)."""
+uploads, ``.meta``, the ``.versions`` lock and the ``.versions`` write, also while its source is
+being written to. Readers must never see a listed version that is incomplete, the store must
+never list a version whose ``.meta`` disagrees with its objects, and running the same push
+again completes it (once)."""
 
 from __future__ import annotations
 
 import json
+import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -158,3 +162,79 @@ def test_push_killed_at_random_moments_is_never_listed_incomplete(
         else:
             local.rerun_completes(source, context)
     print(f"batch {batch}: window {window * 1000:.0f} ms, kills landed in {landed}")
+
+
+# -- a source that changes while it is pushed (issue 10, case 2) --------------------------------
+
+
+@pytest.mark.parametrize("kill_point", ["upload:1", "uploaded", "withdrawn", "none"])
+def test_push_of_a_source_changed_mid_upload_is_never_listed_and_a_later_push_completes(
+    local: Pushes, kill_point: str
+) -> None:
+    """Fault: a first push completes; a second push's source grows after it was hashed, just
+    before its upload, and the push is SIGKILLed at ``kill_point`` (after one object, after all
+    objects, after taking its objects back) or left to refuse. After: nothing of the second
+    push is listed, every listed version matches its .meta, a refusal leaves no claim; the same
+    push, once the source holds still, completes and lists that content once."""
+    first = local.source("first")
+    local.assets("pusher").push(first, NAME)
+    second = local.source("second")
+    point = "" if kill_point == "none" else kill_point
+    outcome = _kill.run([*local.args(second, point), "change"], local.phases)
+    if kill_point == "none":
+        assert outcome.returncode == 1, outcome.stderr
+        assert "changed while it was being pushed; nothing was published" in outcome.stderr
+        assert list(Path(local.store.url).rglob("*.claim")) == []
+    else:
+        assert outcome.killed, outcome.stderr
+        assert outcome.where == f"killed at {kill_point}"
+    local.contents[str(second)] = tree_digests(second)  # what it holds now that it is still
+    assert list(local.check_readers(kill_point)) == ["0.0"]
+    local.rerun_completes(second, kill_point)
+
+
+def _write_until(stop: threading.Event, folder: Path) -> None:
+    """A job still writing its output: one file grows, another is rewritten in place."""
+    growing = folder / "part-0" / "file-000.bin"
+    rewritten = folder / "part-1" / "file-001.bin"
+    while not stop.is_set():
+        with growing.open("ab") as handle:
+            handle.write(os.urandom(1024))
+        with rewritten.open("r+b") as handle:
+            handle.write(os.urandom(4096))
+        time.sleep(0.003)
+
+
+def test_push_of_a_source_being_written_killed_at_random_moments_never_lists_a_bad_version(
+    local: Pushes,
+) -> None:
+    """Fault: while a writer keeps changing two files of the source, 8 pushes of it run, each
+    SIGKILLed after a random delay within the length of a whole push (measured first), unless
+    it refused or finished first. After each: every listed version's objects match its .meta
+    and it fetches whole. Once the writer stops, the push completes with what the folder holds."""
+    calibration = _kill.run(local.args(local.source("calibration")), local.phases)
+    window = float(calibration.result()["seconds"])  # type: ignore[arg-type]
+    source = local.source("changing")
+    rng, seed = _kill.trial_rng()
+    stop = threading.Event()
+    writer = threading.Thread(target=_write_until, args=(stop, source), daemon=True)
+    writer.start()
+    landed = []
+    try:
+        for trial in range(8):
+            outcome = _kill.run(local.args(source), local.phases, kill_after=rng.uniform(0, window))
+            refused = "being pushed; nothing was published" in outcome.stderr
+            assert outcome.killed or outcome.returncode == 0 or refused, outcome.stderr
+            landed.append(f"refused after {outcome.where}" if refused else outcome.where)
+            context = f"seed {seed} trial {trial}: {landed[-1]}"
+            assert store_problems(Path(local.store.url)) == [], context
+            reader = local.assets(f"reader-{trial}")
+            for version in reader.versions(NAME):
+                reader.fetch(f"{NAME}:{version}")  # verified against its .meta
+            assert reader.verify() == [], context
+    finally:
+        stop.set()
+        writer.join()
+    local.contents[str(source)] = tree_digests(source)
+    local.rerun_completes(source, f"seed {seed}: after the writer stopped")
+    print(f"window {window * 1000:.0f} ms, trials ended in {landed}")
