@@ -81,9 +81,17 @@ def print_notebook(nb: Any) -> None:
                     print(f"  {shown}")
 
 
+def remove(path: Path) -> None:
+    """``rm -rf``, also of the cache, whose folders are read-only on purpose."""
+    for item in path.rglob("*") if path.is_dir() else []:
+        if item.is_dir() and not item.is_symlink():
+            item.chmod(0o700)
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def main() -> None:
-    shutil.rmtree(STORE, ignore_errors=True)
-    shutil.rmtree(CACHE, ignore_errors=True)
+    remove(STORE)
+    remove(CACHE)
     STORE.mkdir()
 
     step("push: a file asset twice (0.0 then 0.1) and a directory asset")

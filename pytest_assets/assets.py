@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import random
-import shutil
 import socket
 import time
 import uuid
@@ -24,10 +23,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from . import __version__
-from .cache import Cache, CachedVersion, cache_error, manifest_from_record, refuse_uncacheable
+from .cache import (
+    Cache,
+    CachedVersion,
+    cache_error,
+    manifest_from_record,
+    refuse_uncacheable,
+    remove_staging,
+)
 from .config import Config, load_config
 from .errors import (
     AssetExistsError,
@@ -43,9 +49,10 @@ from .lockfile import LockEntry, LockFile, lock_key, meta_hash
 from .locking import process_is_gone, version_lock
 from .manifest import FileEntry, Manifest, build_meta, check_file, parse_meta
 from .progress import FileProgress
+from .redact import redact_url
 from .sources import changed_error, scan_local
 from .spec import AssetSpec
-from .store import Store
+from .store import Store, local_directory
 from .storekey import store_key
 from .versioning import Versioning, get_versioning, sort_versions
 
@@ -60,6 +67,30 @@ def _check_staging(staging: Path) -> None:
     """A download folder that vanished means the cache was deleted under us, not the store."""
     if not staging.is_dir():
         raise FileNotFoundError(errno.ENOENT, "the cache was deleted during the download", staging)
+
+
+def _refuse_overlap(store: str | None, cache_dir: Path) -> None:
+    """A cache in a directory store (or around it) would write CACHEDIR.TAG and downloads
+    among its objects, and prune or verify --repair would delete them: refuse before anything
+    is written. Only paths are compared (links resolved), so building an Assets stays cheap."""
+    folder = local_directory(store) if store else None
+    if folder is None:
+        return
+    store_dir, cache_real = os.path.realpath(folder), os.path.realpath(cache_dir)
+    if os.path.commonpath([store_dir, cache_real]) not in (store_dir, cache_real):
+        return
+    where = (
+        "are the same directory"
+        if store_dir == cache_real
+        else "overlap: the cache is inside the store"
+        if os.path.commonpath([store_dir, cache_real]) == store_dir
+        else "overlap: the store is inside the cache"
+    )
+    raise ConfigError(
+        f"the cache directory {cache_dir} and the store {redact_url(store or '')} {where}; "
+        "the cache would write into the store and its prune would delete store data: point "
+        "ASSETS_DIR / --cache-dir (or the store) at a directory outside the other"
+    )
 
 
 @dataclass(frozen=True)
@@ -92,13 +123,26 @@ class PushReport:
 
 @dataclass(frozen=True)
 class Problem:
+    """One finding of ``verify``: a damaged file (``kind`` "damaged"), or an "extra", a file
+    the version does not hold (a test's ``__pycache__/``), which leaves the version intact."""
+
     name: str
     version: str
     message: str
     repaired: bool = False
+    kind: Literal["damaged", "extra"] = "damaged"
 
     def __str__(self) -> str:
-        return self.message + (" (repaired: downloaded again)" if self.repaired else "")
+        done = " (repaired: removed)" if self.kind == "extra" else " (repaired: downloaded again)"
+        return self.message + (done if self.repaired else "")
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What ``prune`` removed, and what it kept only because ``assets.lock`` pins it."""
+
+    removed: list[CachedVersion]
+    pinned: list[CachedVersion]
 
 
 def _no_store() -> ConfigError:
@@ -137,6 +181,7 @@ class Assets:
         self.storage_options = dict(storage_options or {})
         folder = store_key(store, self.storage_options).folder if store else None
         self.cache = Cache(Path(cache_dir), folder)
+        _refuse_overlap(store, self.cache.directory)
         self.progress = progress
         self.notify = notify
         self.config = config
@@ -196,8 +241,6 @@ class Assets:
     def _store_label(self) -> str:
         if self.store_url is None:
             return "(no store)"
-        from .redact import redact_url
-
         return redact_url(self.store_url)
 
     @property
@@ -357,8 +400,17 @@ class Assets:
         name, version = resolved.name, resolved.version
         assert version is not None
         cache = self._cache_of(name, version)
+        key = (name, version)
         from_cache = cache.has(name, version)
-        path = cache.data_path(name, version) if from_cache else self._download(name, version)
+        damage = cache.damage(name, version, resolved.sub_part) if from_cache else None
+        if damage is not None:
+            self._damaged_copy(name, version, damage)
+            from_cache = False
+        path = (
+            cache.data_path(name, version)
+            if from_cache
+            else self._download(name, version, replace=lambda: bool(self.cache.damage(*key)))
+        )
         entry = self._locked.get((requested.name, requested.version))
         self.history.append(Resolution(str(requested), resolved, from_cache, entry is not None))
         if entry is not None:
@@ -527,7 +579,22 @@ class Assets:
             f"{spec.name}:{spec.version} has no sub-part {spec.sub_part!r}; {detail}"
         )
 
-    def _download(self, name: str, version: str) -> Path:
+    def _damaged_copy(self, name: str, version: str, damage: str) -> None:
+        """A cached copy that lost files is never handed out: online it is fetched again."""
+        label = f"{name}:{version}"
+        if self.offline:
+            raise IntegrityError(
+                f"the cached copy of {label} is damaged: {damage}; offline mode is on, so it "
+                f"cannot be downloaded again: turn offline mode off and fetch it, or run "
+                f"pytest-assets verify --repair {label} (the copy was left as it is)"
+            )
+        self._say(f"warning: the cached copy of {label} is damaged: {damage}; downloading it again")
+
+    def _download(
+        self, name: str, version: str, *, replace: Callable[[], bool] | None = None
+    ) -> Path:
+        """Download under the version's lock; a copy already cached is kept unless ``replace``
+        says (under the lock, so only one process repairs it) that it must go."""
         if self.offline:
             raise OfflineError(
                 f"{name}:{version} is not in the cache {self.cache.directory} and offline mode "
@@ -545,7 +612,9 @@ class Assets:
                 notify=self._say,
             ):
                 if self.cache.has(name, version):
-                    return self.cache.data_path(name, version)
+                    if replace is None or not replace():
+                        return self.cache.data_path(name, version)
+                    self.cache.remove(name, version)
                 self.cache.clean_stale_temps()
                 return self._download_locked(store, name, version)
         except OSError as exc:
@@ -626,7 +695,7 @@ class Assets:
             }
             return self.cache.install(name, version, staged, record)
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            remove_staging(staging)
 
     def _listed_sizes(
         self, store: Store, name: str, version: str, manifest: Manifest
@@ -712,50 +781,80 @@ class Assets:
         ]
 
     def verify(self, spec: str | AssetSpec | None = None, *, repair: bool = False) -> list[Problem]:
-        """Re-hash cached copies. A version that fails is dropped from the cache, so ``fetch``
-        never hands it out again; with ``repair`` it is downloaded again at once."""
-        problems: list[Problem] = []
+        """Re-hash cached copies against their records; only report, unless ``repair``.
+
+        One Problem per damaged file and per extra (a file the version does not hold, such
+        as ``__pycache__/`` left by a test's import: not damage, the version is intact).
+        ``repair`` downloads damaged versions again (not offline: they are then left as they
+        are) and removes extras."""
         wanted = None if spec is None else self.parse(spec)
-        damaged = f"its record in {self.cache.books} is damaged, so its files cannot be checked"
         checked = [
-            (e.store_folder, e.name, e.version, self.cache.verify(e)) for e in self.cached(spec)
+            (entry, self.cache.verify(entry), self.cache.extras(entry))
+            for entry in self.cached(spec)
         ]
-        checked += [
-            (folder, name, version, [f"{name}:{version}: {damaged}"])
+        damaged = f"its record in {self.cache.books} is damaged, so its files cannot be checked"
+        unreadable = [
+            (folder, name, version)
             for folder, name, version in self.cache.unreadable()
             if wanted is None
             or (name == wanted.name and self.versioning.matches(wanted.version, version))
         ]
-        for folder, name, version, found in checked:
-            if not found:
-                continue
-            self.cache.within(folder).remove(name, version)
-            repaired = False
-            if repair and folder == self.cache.store_folder:  # another store's: only dropped
-                self._download(name, version)
-                repaired = True
-            problems.extend(Problem(name, version, msg, repaired) for msg in found)
+        problems: list[Problem] = []
+        own = self.cache.store_folder  # another store's versions can only be reported
+        for folder, name, version in unreadable:
+            fixed = repair and not self.offline and folder == own
+            if fixed:
+                self._download(name, version, replace=lambda: True)
+            problems.append(Problem(name, version, f"{name}:{version}: {damaged}", fixed))
+        for entry, found, extras in checked:
+            name, version = entry.name, entry.version
+            fixed = repair and (not found or (not self.offline and entry.store_folder == own))
+            if fixed and found:
+                self._download(name, version, replace=lambda: True)
+            elif fixed and extras:
+                self.cache.within(entry.store_folder).remove_extras(entry, extras)
+            problems.extend(Problem(name, version, message, fixed) for message in found)
+            problems.extend(
+                Problem(
+                    name,
+                    version,
+                    f"{name}:{version}[{rel}]: not part of the version ({entry.path / rel})",
+                    fixed,
+                    "extra",
+                )
+                for rel in extras
+            )
         return problems
 
-    def prune(self, keep: int = 1, dry_run: bool = False) -> list[CachedVersion]:
-        """Keep the newest ``keep`` cached versions of each asset, remove the rest."""
+    def prune(
+        self, keep: int = 1, dry_run: bool = False, *, include_pinned: bool = False
+    ) -> Pruned:
+        """Keep the newest ``keep`` cached versions of each asset, and every version pinned in
+        ``assets.lock`` (unless ``include_pinned``); remove the rest."""
         if keep < 0:
             raise ConfigError("--keep must be 0 or more")
+        lock = None if include_pinned else self.lock()
+        pins = set()
+        for key, entry in (lock.entries if lock else {}).items():
+            pins.add((self.parse(key).name, entry.version))
         by_name: dict[tuple[str, str], list[CachedVersion]] = {}
-        for entry in self.cache.entries():
-            by_name.setdefault((entry.store_folder, entry.name), []).append(entry)
-        removed = []
+        for cached in self.cache.entries():
+            by_name.setdefault((cached.store_folder, cached.name), []).append(cached)
+        removed, pinned = [], []
         for entries in by_name.values():
             # newest first; versions of another versioning system are not ours to rank: kept
             order = sort_versions(self.versioning, (e.version for e in entries))
             ranked = sorted(
                 (e for e in entries if e.version in order), key=lambda e: order.index(e.version)
             )
-            for entry in ranked[keep:]:
+            for cached in ranked[keep:]:
+                if (cached.name, cached.version) in pins:
+                    pinned.append(cached)
+                    continue
                 if not dry_run:
-                    self.cache.within(entry.store_folder).remove(entry.name, entry.version)
-                removed.append(entry)
-        return removed
+                    self.cache.within(cached.store_folder).remove(cached.name, cached.version)
+                removed.append(cached)
+        return Pruned(removed, pinned)
 
     # -- push -------------------------------------------------------------------------------
 

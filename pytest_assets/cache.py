@@ -43,6 +43,13 @@ _STALE_TMP_SECONDS = 24 * 3600
 # also becomes "<segment>.versions" in a directory store. S3 and GCS keys stop at 1,024 bytes.
 _SEGMENT_BYTES = 255 - len(".versions")
 _NAME_BYTES = 1000
+_FILE_MODE, _EXEC_MODE, _DIR_MODE = 0o444, 0o555, 0o555  # a cached copy is read-only
+# A folder changed this recently may change again within one tick of its mtime (1-2 s on some
+# filesystems): it is not trusted to show a later deletion, so it is checked file by file.
+_RACY_NS = 2_000_000_000
+
+# The folders of a version (or a file asset itself), and their (inode, mtime_ns)
+Watched = tuple[tuple[str, ...], list[tuple[int, int]]]
 
 
 @dataclass(frozen=True)
@@ -69,7 +76,12 @@ def manifest_from_record(record: dict[str, Any], where: str) -> Manifest:
     base = parse_meta(record["meta"], where)
     files = record.get("files", {})
     entries = tuple(
-        FileEntry(e.path, files.get(e.path, {}).get("size"), files.get(e.path, {}).get("sha256"))
+        FileEntry(
+            e.path,
+            files.get(e.path, {}).get("size"),
+            files.get(e.path, {}).get("sha256"),
+            e.executable,
+        )
         for e in base.files
     )
     return Manifest(base.is_directory, entries, base.raw)
@@ -118,6 +130,8 @@ class Cache:
     def __init__(self, directory: Path, store_folder: str | None = None) -> None:
         self.directory = Path(directory).expanduser().absolute()
         self.books = self.directory / BOOKKEEPING
+        # versions found whole by `damage`, with the stamps that show they still are
+        self._intact: dict[tuple[str, str], Watched] = {}
         self.store_folder = store_folder
 
     def within(self, store_folder: str) -> Cache:
@@ -219,6 +233,51 @@ class Cache:
             ):
                 yield folder, name, version
 
+    def damage(self, name: str, version: str, sub_part: str | None = None) -> str | None:
+        """What is missing or cut short in a cached copy (None: nothing), by ``lstat`` alone:
+        every file the record lists (for a sub-part, its files) is there with its size.
+
+        No hashing: ``verify`` re-hashes. A whole version found intact is remembered with the
+        stamps of the folders holding its files: a file deleted changes its folder's mtime, so
+        the later hits of this session cost one stat per such folder, not one per file (a
+        file cut short in place later in the session is left to ``verify``)."""
+        key = (name, version)
+        watched = self._intact.get(key)
+        if watched is not None and _stamps(watched[0]) == watched[1]:
+            return None
+        self._intact.pop(key, None)
+        label = f"{name}:{version}"
+        record = self.record(name, version)
+        files = record.get("files") if record else None
+        if not isinstance(files, dict) or not all(isinstance(v, dict) for v in files.values()):
+            return f"{label}: its record in {self.books} is damaged, so it cannot be checked"
+        root = str(self.data_path(name, version))
+        inside = (sub_part or "").rstrip("/") + "/"
+        for rel, detail in files.items():
+            if sub_part is not None and rel and rel != sub_part and not rel.startswith(inside):
+                continue
+            local = os.path.join(root, *rel.split("/")) if rel else root
+            where = f"{label}[{rel}]" if rel else label
+            try:
+                info = os.lstat(local)
+            except OSError:
+                return f"{where} is missing from the cache ({local})"
+            if not stat.S_ISREG(info.st_mode):
+                return f"{where} is no longer a regular file ({local})"
+            if info.st_size != detail.get("size", info.st_size):
+                return f"{where} is {info.st_size} bytes, {detail['size']} expected ({local})"
+        if sub_part is None:
+            # A deletion changes the mtime of the folder that held the file; a folder removed
+            # or replaced fails its lstat or changes inode. Folders without files of their own
+            # need no watching; a file asset watches itself.
+            folders = {os.path.join(root, *rel.split("/")[:-1]) for rel in files}
+            paths = tuple(sorted(folders))
+            stamps = _stamps(paths)
+            now = time.time_ns()
+            if stamps is not None and all(now - mtime > _RACY_NS for _ino, mtime in stamps):
+                self._intact[key] = (paths, stamps)
+        return None
+
     # -- writes -----------------------------------------------------------------------------
 
     def ensure(self) -> None:
@@ -245,13 +304,16 @@ class Cache:
     def install(self, name: str, version: str, staged: Path, record: dict[str, Any]) -> Path:
         """Move a verified download into place: record first, then one rename of the data."""
         target = self.data_path(name, version)
+        label = f"{name}:{version}"
         if self.has(name, version):
             # Another process (no lock on NFS, or a lock that timed out) got here first with
             # the same verified bytes: keep its copy, readers may hold it open.
             _force_rmtree(staged)
             return target
+        self._intact.pop((name, version), None)
         try:
-            _make_read_only(staged)
+            executable = {f.path for f in manifest_from_record(record, label).files if f.executable}
+            _make_read_only(staged, executable)
             record_path = self.record_path(name, version)
             record_path.parent.mkdir(parents=True, exist_ok=True)
             tmp_record = record_path.with_name(f".{record_path.name}.{uuid.uuid4().hex[:8]}")
@@ -263,15 +325,20 @@ class Cache:
                 # folder): never ours to hand out, so replace it.
                 _remove_tree(target, self.books)
             os.rename(staged, target)
+            if target.is_dir() and not target.is_symlink():
+                # Last, as moving a read-only folder to another parent is refused (its ".."
+                # would change); a kill just before leaves only this folder writable.
+                target.chmod(_DIR_MODE)
         except OSError as exc:
             if exc.errno in (errno.ENOTEMPTY, errno.EEXIST) and self.has(name, version):
                 _force_rmtree(staged)
                 return target
-            raise cache_error(exc, self.directory, f"storing {name}:{version}") from None
+            raise cache_error(exc, self.directory, f"storing {label}") from None
         return target
 
     def remove(self, name: str, version: str) -> None:
         """Forget a version: record first, so a half-removed version is never taken as whole."""
+        self._intact.pop((name, version), None)
         try:
             self.record_path(name, version).unlink(missing_ok=True)
         except OSError as exc:
@@ -321,11 +388,10 @@ class Cache:
     # -- checks -----------------------------------------------------------------------------
 
     def verify(self, entry: CachedVersion) -> list[str]:
-        """Re-hash a cached version against our record: one sentence per problem."""
+        """Re-hash a cached version against our record: one sentence per damaged file."""
         problems: list[str] = []
         label = f"{entry.name}:{entry.version}"
-        manifest = entry.manifest
-        for file in manifest.files:
+        for file in entry.manifest.files:
             local = entry.path / file.path if file.path else entry.path
             where = f"{label}[{file.path}]" if file.path else label
             if not local.is_file():
@@ -336,13 +402,54 @@ class Cache:
                 problems.append(f"{where}: size {size}, expected {file.size} ({local})")
             elif file.sha256 is not None and digest != file.sha256:
                 problems.append(f"{where}: sha256 mismatch ({local})")
-        if manifest.is_directory and entry.path.is_dir():
-            expected = {f.path for f in manifest.files}
-            for extra in sorted(p for p in entry.path.rglob("*") if p.is_file()):
-                rel = extra.relative_to(entry.path).as_posix()
-                if rel not in expected:
-                    problems.append(f"{label}[{rel}]: not part of the version ({extra})")
         return problems
+
+    def extras(self, entry: CachedVersion) -> list[str]:
+        """What a cached folder holds beyond its version (a test's ``__pycache__/``, a file
+        written by hand), top-most paths only, folders ending in "/". Not damage: the
+        version's own files are checked by ``verify``."""
+        manifest = entry.manifest
+        if not manifest.is_directory or not entry.path.is_dir():
+            return []
+        expected = {f.path for f in manifest.files}
+        needed = {f.path.rsplit("/", 1)[0] for f in manifest.files if "/" in f.path}
+        needed |= {p.rsplit("/", i)[0] for p in needed for i in range(1, p.count("/") + 1)}
+        found = []
+        top = str(entry.path)
+        for root, dirs, files in os.walk(top):
+            rel_root = os.path.relpath(root, top).replace(os.sep, "/")
+            prefix = "" if rel_root == "." else rel_root + "/"
+            for name in list(dirs):
+                rel = prefix + name
+                if rel in expected or rel not in needed:  # a file turned folder is damage
+                    dirs.remove(name)
+                    if rel not in expected:
+                        found.append(rel + "/")
+            found.extend(prefix + name for name in files if prefix + name not in expected)
+        return sorted(found)
+
+    def remove_extras(self, entry: CachedVersion, extras: list[str]) -> None:
+        """Delete what ``extras`` found, then make the version read-only again."""
+        self._intact.pop((entry.name, entry.version), None)
+        try:
+            for rel in extras:
+                target = entry.path.joinpath(*rel.rstrip("/").split("/"))
+                target.parent.chmod(0o755)
+                _force_rmtree(target)
+            executable = {f.path for f in entry.manifest.files if f.executable}
+            _make_read_only(entry.path, executable)
+            entry.path.chmod(_DIR_MODE)
+        except OSError as exc:
+            label = f"{entry.name}:{entry.version}"
+            raise cache_error(exc, self.directory, f"removing extra files from {label}") from None
+
+
+def _stamps(paths: tuple[str, ...]) -> list[tuple[int, int]] | None:
+    """(inode, mtime_ns) of each path; None when one is gone. The warm path: keep it lean."""
+    try:
+        return [(info.st_ino, info.st_mtime_ns) for info in map(os.lstat, paths)]
+    except OSError:
+        return None
 
 
 def _abandoned(folder: str) -> bool:
@@ -359,15 +466,27 @@ def _disk_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def _make_read_only(path: Path) -> None:
-    """Cached files are read-only so a test cannot edit the shared copy by accident."""
-    mode = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
-    if path.is_dir():
-        for item in path.rglob("*"):
-            if item.is_file():
-                item.chmod(mode)
-    else:
-        path.chmod(mode)
+def _make_read_only(path: Path, executable: set[str]) -> None:
+    """Cached files 0444 (0555 those in ``executable``; "" is a file asset) and the folders
+    below ``path`` 0555, each after its contents: a test writing into its asset fails instead
+    of changing what the next run reads. ``path`` itself is left to the caller (see install)."""
+    if not path.is_dir() or path.is_symlink():
+        path.chmod(_EXEC_MODE if "" in executable else _FILE_MODE)
+        return
+    top = str(path)
+    for root, _dirs, files in os.walk(top, topdown=False):
+        rel_root = os.path.relpath(root, top).replace(os.sep, "/")
+        prefix = "" if rel_root == "." else rel_root + "/"
+        for name in files:
+            mode = _EXEC_MODE if prefix + name in executable else _FILE_MODE
+            os.chmod(os.path.join(root, name), mode)
+        if root != top:
+            os.chmod(root, _DIR_MODE)
+
+
+def remove_staging(path: Path) -> None:
+    """Delete a download folder, read-only parts included (made so before an install failed)."""
+    _force_rmtree(path)
 
 
 def _force_rmtree(path: Path) -> None:
@@ -386,10 +505,14 @@ def _force_rmtree(path: Path) -> None:
 
 
 def _remove_tree(path: Path, books: Path) -> None:
-    """Rename aside first (atomic), then delete at leisure: no reader sees a half-deleted tree."""
-    aside = books / "tmp" / f"trash-{uuid.uuid4().hex}"
+    """Rename aside first (atomic), then delete at leisure: no reader sees a half-deleted tree.
+    The trash is named like a download folder, so one a killed process left is cleaned up."""
+    owner = f"{socket.gethostname()}-{os.getpid()}"
+    aside = books / "tmp" / f"trash-{owner}-{uuid.uuid4().hex[:8]}"
     aside.parent.mkdir(parents=True, exist_ok=True)
     try:
+        if path.is_dir() and not path.is_symlink():
+            path.chmod(0o755)  # a read-only folder cannot move to another parent
         os.rename(path, aside)
     except OSError:
         aside = path

@@ -65,9 +65,15 @@ def _parser() -> argparse.ArgumentParser:
     ls = commands.add_parser("ls", help="list asset names")
     ls.add_argument("prefix", nargs="?", default="")
 
-    verify = commands.add_parser("verify", help="re-hash cached copies against their metadata")
+    verify = commands.add_parser(
+        "verify", help="re-hash cached copies against their metadata (reports, changes nothing)"
+    )
     verify.add_argument("spec", nargs="?")
-    verify.add_argument("--repair", action="store_true", help="download failing versions again")
+    verify.add_argument(
+        "--repair",
+        action="store_true",
+        help="download damaged versions again and remove files not part of their version",
+    )
 
     lock = commands.add_parser(
         "lock", help="pin partial specs in assets.lock (next to the pytest ini file)"
@@ -86,9 +92,22 @@ def _parser() -> argparse.ArgumentParser:
     cache = commands.add_parser("cache", help="inspect or prune the local cache")
     cache_commands = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
     cache_commands.add_parser("ls", help="cached versions with sizes")
-    prune = cache_commands.add_parser("prune", help="keep the newest N versions of each asset")
-    prune.add_argument("--keep", type=_non_negative, default=1)
-    prune.add_argument("--dry-run", action="store_true")
+    prune = cache_commands.add_parser(
+        "prune", help="keep the newest N versions of each asset and those assets.lock pins"
+    )
+    prune.add_argument(
+        "--keep",
+        type=_non_negative,
+        default=1,
+        metavar="N",
+        help="newest versions of each asset to keep (default: %(default)s)",
+    )
+    prune.add_argument(
+        "--include-pinned",
+        action="store_true",
+        help="remove versions pinned in assets.lock too (kept by default)",
+    )
+    prune.add_argument("--dry-run", action="store_true", help="say what would be removed")
     return parser
 
 
@@ -139,18 +158,7 @@ def _run(args: argparse.Namespace) -> int:
         for name in assets.names(args.prefix):
             print(name, file=out)
     elif args.command == "verify":
-        problems = assets.verify(args.spec, repair=args.repair)
-        for problem in problems:
-            print(problem, file=out)
-        if problems and not all(p.repaired for p in problems):
-            print(
-                f"{len(problems)} problem(s) in the cache; the versions concerned were dropped "
-                "and will be downloaded again (or run verify --repair)",
-                file=sys.stderr,
-            )
-            return 1
-        if not problems:
-            print(f"cache {assets.cache.directory} is clean", file=out)
+        return _verify(assets, args.spec, args.repair)
     elif args.command == "lock":
         _lock(assets, args.specs, args.upgrade)
     elif args.command == "cache":
@@ -161,10 +169,49 @@ def _run(args: argparse.Namespace) -> int:
                     file=out,
                 )
         else:
-            removed = assets.prune(keep=args.keep, dry_run=args.dry_run)
+            pruned = assets.prune(
+                keep=args.keep, dry_run=args.dry_run, include_pinned=args.include_pinned
+            )
             verb = "would remove" if args.dry_run else "removed"
-            for entry in removed:
+            for entry in pruned.removed:
                 print(f"{verb} {entry.name}:{entry.version} ({human_size(entry.size)})", file=out)
+            for entry in pruned.pinned:
+                print(
+                    f"kept {entry.name}:{entry.version} ({human_size(entry.size)}): pinned in "
+                    f"{assets.lock_path} (--include-pinned removes it)",
+                    file=out,
+                )
+    return 0
+
+
+def _verify(assets: Any, spec: str | None, repair: bool) -> int:
+    """Print every finding; exit 1 while a damaged version is left in the cache."""
+    problems = assets.verify(spec, repair=repair)
+    for problem in problems:
+        print(problem, file=sys.stdout)
+    damaged = [p for p in problems if p.kind == "damaged" and not p.repaired]
+    extras = [p for p in problems if p.kind == "extra" and not p.repaired]
+    if damaged:
+        versions = len({(p.name, p.version) for p in damaged})
+        step = (
+            "turn offline mode off and run pytest-assets verify --repair"
+            if assets.offline
+            else "run pytest-assets verify --repair to download them again"
+        )
+        print(
+            f"{len(damaged)} problem(s) in the cache, in {versions} version(s), left as they "
+            f"are; {step}",
+            file=sys.stderr,
+        )
+        return 1
+    if extras:
+        print(
+            f"{len(extras)} file(s) or folder(s) not part of their version (a test writing "
+            "into its asset?); the versions themselves are intact; verify --repair removes them",
+            file=sys.stderr,
+        )
+    if not problems:
+        print(f"cache {assets.cache.directory} is clean", file=sys.stdout)
     return 0
 
 

@@ -31,6 +31,7 @@ class FileEntry:
     path: str
     size: int | None
     sha256: str | None
+    executable: bool = False  # the owner's execute bit at push (a script); 0555 in the cache
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,14 @@ class Manifest:
 
 
 def content_hash(is_directory: bool, files: tuple[FileEntry, ...]) -> str:
+    """The executable bit counts only where set, so hashes of versions without one stand."""
     body = json.dumps(
         {
             "is_directory": is_directory,
-            "files": [[f.path, f.size, f.sha256] for f in sorted(files, key=lambda f: f.path)],
+            "files": [
+                [f.path, f.size, f.sha256, *(["x"] if f.executable else [])]
+                for f in sorted(files, key=lambda f: f.path)
+            ],
         },
         sort_keys=True,
         separators=(",", ":"),
@@ -87,11 +92,13 @@ def build_meta(manifest: Manifest, tool_version: str, cwd: Path | None = None) -
     }
     if manifest.is_directory:
         meta["contents"] = [entry.path for entry in manifest.files]
-        meta["files"] = {e.path: {"size": e.size, "sha256": e.sha256} for e in manifest.files}
+        meta["files"] = {e.path: _file_meta(e) for e in manifest.files}
     else:
         entry = manifest.files[0]
         meta["size"] = entry.size
         meta["sha256"] = entry.sha256
+        if entry.executable:
+            meta["executable"] = True
     meta["content_sha256"] = manifest.content_hash
     meta["pushed_by"] = f"{_user()}@{socket.gethostname()}"
     meta["tool"] = f"pytest-assets {tool_version}"
@@ -99,6 +106,14 @@ def build_meta(manifest: Manifest, tool_version: str, cwd: Path | None = None) -
     if commit:
         meta["git_commit"] = commit
     return meta
+
+
+def _file_meta(entry: FileEntry) -> dict[str, Any]:
+    """``"executable"`` only when set: modelkit ignores the key, and most files have none."""
+    detail: dict[str, Any] = {"size": entry.size, "sha256": entry.sha256}
+    if entry.executable:
+        detail["executable"] = True
+    return detail
 
 
 def _user() -> str:
@@ -155,7 +170,10 @@ def parse_meta(meta: Any, where: str) -> Manifest:
     if not meta.get("is_directory", False):
         size = meta.get("size")
         digest = meta.get("sha256")
-        return Manifest(False, (FileEntry("", _int_or_none(size), _str_or_none(digest)),), meta)
+        entry = FileEntry(
+            "", _int_or_none(size), _str_or_none(digest), meta.get("executable") is True
+        )
+        return Manifest(False, (entry,), meta)
     contents = meta.get("contents")
     if not isinstance(contents, list):
         raise StoreError(f"{where}: directory .meta has no 'contents' list")
@@ -171,7 +189,12 @@ def parse_meta(meta: Any, where: str) -> Manifest:
         detail = details.get(rel) if isinstance(details.get(rel), Mapping) else {}
         assert isinstance(detail, Mapping)
         entries.append(
-            FileEntry(rel, _int_or_none(detail.get("size")), _str_or_none(detail.get("sha256")))
+            FileEntry(
+                rel,
+                _int_or_none(detail.get("size")),
+                _str_or_none(detail.get("sha256")),
+                detail.get("executable") is True,
+            )
         )
     _refuse_file_dir_clash(seen, where)
     return Manifest(True, tuple(entries), meta)

@@ -135,7 +135,7 @@ def scan_local(path: Path, *, follow_links: bool = False) -> LocalScan:
                 refused.append(f"{rel!r}: {problem}")
                 continue
             source, (size, digest) = _hash_source(path, rel, item)
-            entries.append(FileEntry(rel, size, digest))
+            entries.append(FileEntry(rel, size, digest, _executable(item)))
             sources.append(source)
         if refused:
             more = f"; and {len(refused) - 5} more" if refused[5:] else ""
@@ -151,7 +151,12 @@ def scan_local(path: Path, *, follow_links: bool = False) -> LocalScan:
     if problem:
         raise AssetsError(f"cannot push {path}: {problem}; push a regular file or a folder")
     source, (size, digest) = _hash_source(path, "", path)
-    return LocalScan(Manifest(False, (FileEntry("", size, digest),)), (source,))
+    return LocalScan(Manifest(False, (FileEntry("", size, digest, _executable(path)),)), (source,))
+
+
+def _executable(item: Path) -> bool:
+    """The owner's execute bit, as git records it: ``run.sh`` must come back runnable."""
+    return bool(item.stat().st_mode & stat.S_IXUSR)
 
 
 @dataclass

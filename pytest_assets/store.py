@@ -58,6 +58,17 @@ _CONNECTION_FAILURES = {
 }
 
 
+def local_directory(url: str) -> str | None:
+    """The directory of a directory store (a path, ``file://`` or ``local://``), else None;
+    without fsspec, which a cheap check must not import."""
+    for prefix in ("file://", "local://"):
+        if url.startswith(prefix):
+            return os.path.abspath(os.path.expanduser(url[len(prefix) :] or "/"))
+    if "://" in url or "::" in url:
+        return None
+    return os.path.abspath(os.path.expanduser(url))
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     path: str

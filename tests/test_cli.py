@@ -301,7 +301,9 @@ def test_verify_of_a_clean_cache_exits_0(cli: Run, model: Path, cache: Path) -> 
     assert cli("verify") == Result(0, f"cache {cache} is clean\n", "")
 
 
-def test_verify_exits_1_on_a_mismatch_and_names_the_file(cli: Run, folder: Path) -> None:
+def test_verify_exits_1_on_a_mismatch_names_the_file_and_changes_nothing(
+    cli: Run, folder: Path
+) -> None:
     cli("push", str(folder), "d")
     damaged = Path(cli("fetch", "d[sub/b.txt]").out.strip())
     damaged.chmod(0o644)
@@ -309,8 +311,24 @@ def test_verify_exits_1_on_a_mismatch_and_names_the_file(cli: Run, folder: Path)
     result = cli("verify", "d")
     assert result.code == 1
     assert "d:0.0[sub/b.txt]: sha256 mismatch" in result.out
-    assert "1 problem(s) in the cache" in result.err
+    assert "1 problem(s) in the cache" in result.err and "verify --repair" in result.err
+    assert damaged.read_text() == "BETA\n"
+    assert cli("verify").code == 1
+    assert cli("verify", "--repair").code == 0
     assert cli("verify").code == 0
+
+
+def test_verify_reports_files_not_part_of_the_version_and_exits_0(cli: Run, folder: Path) -> None:
+    cli("push", str(folder), "d")
+    path = Path(cli("fetch", "d").out.strip())
+    path.chmod(0o755)
+    (path / "__pycache__").mkdir()
+    (path / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"compiled")
+    result = cli("verify")
+    assert result.code == 0
+    assert result.out == f"d:0.0[__pycache__/]: not part of the version ({path / '__pycache__'})\n"
+    assert "verify --repair removes them" in result.err
+    assert (path / "__pycache__" / "a.cpython-311.pyc").exists()
 
 
 def test_verify_repair_downloads_again_and_exits_0(cli: Run, model: Path) -> None:
@@ -349,6 +367,30 @@ def test_cache_prune_dry_run_removes_nothing(cli: Run, model: Path) -> None:
     result = cli("cache", "prune", "--keep", "2", "--dry-run")
     assert result.out == "would remove m:0.0 (2 B)\n"
     assert len(cli("cache", "ls").out.splitlines()) == 3
+
+
+def test_cache_prune_help_shows_the_default_keep(cli: Run) -> None:
+    result = cli("cache", "prune", "--help")
+    assert result.code == 0
+    assert "(default: 1)" in " ".join(result.out.split())
+    assert "--include-pinned" in result.out
+
+
+def test_cache_prune_keeps_versions_pinned_in_assets_lock_and_says_so(
+    cli: Run, model: Path, tmp_path: Path
+) -> None:
+    _three_cached_versions(cli, model)
+    assert cli("lock", "m:0").code == 0  # pins m:0.2
+    model.write_bytes(b"v3")
+    cli("push", str(model), "m")
+    cli("fetch", "m:0.3")
+    result = cli("cache", "prune", "--keep", "1")
+    lock = tmp_path / "assets.lock"
+    assert result.out == (
+        "removed m:0.1 (2 B)\nremoved m:0.0 (2 B)\n"
+        f"kept m:0.2 (2 B): pinned in {lock} (--include-pinned removes it)\n"
+    )
+    assert cli("cache", "prune", "--keep", "1", "--include-pinned").out == "removed m:0.2 (2 B)\n"
 
 
 # -- errors -----------------------------------------------------------------------------------
@@ -401,6 +443,22 @@ def test_usage_errors_exit_2(cli: Run, args: list[str]) -> None:
     assert result.code == 2
     assert "usage: pytest-assets" in result.err
     assert "Traceback" not in result.err
+
+
+@pytest.mark.parametrize(
+    "args", [["fetch", "m"], ["cache", "prune", "--keep", "0"]], ids=["fetch", "prune"]
+)
+def test_a_cache_in_the_store_is_refused_before_anything_is_written(
+    cli: Run, model: Path, store: Path, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    cli("push", str(model), "m")
+    before = sorted(p.relative_to(store).as_posix() for p in store.rglob("*"))
+    code = main(["--store", str(store), "--cache-dir", str(store), *args])
+    error = capsys.readouterr().err
+    assert code == 1
+    assert f"the cache directory {store} and the store {store} are the same directory" in error
+    assert sorted(p.relative_to(store).as_posix() for p in store.rglob("*")) == before
+    assert not (store / "CACHEDIR.TAG").exists()
 
 
 def test_version_flag_prints_the_version(cli: Run) -> None:

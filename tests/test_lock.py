@@ -118,7 +118,11 @@ def seen(pytester: pytest.Pytester) -> dict[str, str]:
 
 
 def fresh_cache(pytester: pytest.Pytester) -> None:
-    shutil.rmtree(pytester.path / "cache", ignore_errors=True)
+    cache = pytester.path / "cache"
+    for item in cache.rglob("*"):  # cached folders are read-only (root ignores it)
+        if item.is_dir():
+            item.chmod(0o700)
+    shutil.rmtree(cache, ignore_errors=True)
 
 
 @XDIST

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
@@ -83,6 +84,30 @@ def test_fetch_from_server_returns_verified_bytes(
     assert (path.parent.parent / "weights.bin").read_bytes() == (
         folder / "weights.bin"
     ).read_bytes()
+
+
+def test_an_executable_file_comes_back_executable_from_the_server(
+    assets: Assets, folder: Path, tmp_path: Path
+) -> None:
+    (folder / "run.sh").write_text("#!/bin/sh\necho hi\n")
+    (folder / "run.sh").chmod(0o755)
+    assets.push(folder, "tools/kit")
+    path = Assets(
+        store=assets.store_url, cache_dir=tmp_path / "fresh", storage_options=assets.storage_options
+    ).fetch("tools/kit:0.0")
+    assert stat.S_IMODE((path / "run.sh").stat().st_mode) == 0o555
+    assert stat.S_IMODE((path / "weights.bin").stat().st_mode) == 0o444
+    assert stat.S_IMODE((path / "sub").stat().st_mode) == 0o555
+
+
+def test_a_cached_file_deleted_is_downloaded_again_from_the_server(
+    assets: Assets, folder: Path
+) -> None:
+    assets.push(folder, "models/tiny")
+    path = assets.fetch("models/tiny:0.0")
+    (path / "sub").chmod(0o755)
+    (path / "sub" / "labels.txt").unlink()
+    assert assets.fetch("models/tiny:0[sub/labels.txt]").read_text() == "cat\ndog\n"
 
 
 def test_partial_spec_resolves_newest_minor_on_server(assets: Assets, tmp_path: Path) -> None:

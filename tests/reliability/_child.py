@@ -93,10 +93,10 @@ def instrument_fetch() -> None:
         verified()
         return check_file(local, entry, label)
 
-    def make_read_only_(path: Any) -> None:
+    def make_read_only_(*args: Any) -> None:
         mark("readonly")
         die_if("readonly")
-        make_read_only(path)
+        make_read_only(*args)
 
     def install_(self: Any, *args: Any) -> Any:
         mark("install")

@@ -1,12 +1,14 @@
 """Fault 6, cache trouble: a read-only cache directory, a cache on a full filesystem, a cache
-directory deleted under a running session. Each must give an error that names the directory
-and what to do, and corrupt nothing: what was cached still verifies, nothing partial stays.
+directory deleted under a running session, a cached copy edited by a test. Each must give an
+error that names the directory and what to do (or mend itself), and corrupt nothing: what was
+cached still verifies, nothing partial stays.
 
 This suite runs as root, for whom ``chmod`` stops nothing: read-only and full filesystems are
 real mounts (a read-only bind mount, a 1 MB tmpfs), skipped where ``mount`` is not permitted."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -20,6 +22,7 @@ from conftest import StoreUnderTest
 from pytest_assets import Assets, CacheError
 from pytest_assets.store import Store
 
+from . import _kill
 from ._helpers import assert_cache_sound, make_folder, tree_digests
 
 pytestmark = pytest.mark.reliability
@@ -200,3 +203,125 @@ def test_cache_deleted_during_a_download_is_reported_as_the_cache(
     assert tree_digests(assets.fetch("model:0.0")) == digests["model:0.0"]
     assert_cache_sound(assets, digests)
     assert os.path.isdir(cache)
+
+
+# -- a cached copy edited by a test, and the fetch that mends it killed ------------------------
+
+EDITED = "models/edited"
+
+
+def _writable(path: Path) -> None:
+    for item in [path, *path.rglob("*")]:
+        item.chmod(0o755 if item.is_dir() else 0o644)
+
+
+def _delete_a_file(path: Path) -> None:
+    (path / "part-1" / "file-005.bin").unlink()
+
+
+def _empty_a_folder(path: Path) -> None:
+    for item in (path / "part-2").iterdir():
+        item.unlink()
+
+
+def _cut_a_file_short(path: Path) -> None:
+    with open(path / "part-3" / "file-007.bin", "r+b") as handle:
+        handle.truncate(10)
+
+
+EDITS = {"a file deleted": _delete_a_file, "a folder emptied": _empty_a_folder}
+EDITS["a file cut short"] = _cut_a_file_short
+
+
+class EditedCache:
+    """One directory version in a store and in a cache that every trial reuses; ``edit()``
+    damages the cached copy as a test would (making it writable first, as a test must)."""
+
+    def __init__(self, tmp_path: Path, store: StoreUnderTest, how: str) -> None:
+        self.store, self.how = store, how
+        self.cache, self.phases = tmp_path / "cache", tmp_path / "phases.txt"
+        self.digests = _store_with(tmp_path, store, **{EDITED: (24, 64 * 1024)})[f"{EDITED}:0.0"]
+        self.assets().fetch(f"{EDITED}:0.0")
+
+    def assets(self, said: list[str] | None = None) -> Assets:
+        notify = said.append if said is not None else None
+        return Assets(
+            store=self.store.url,
+            cache_dir=self.cache,
+            storage_options=self.store.storage_options,
+            notify=notify,
+        )
+
+    def edit(self) -> None:
+        path = self.assets().cache.data_path(EDITED, "0.0")
+        _writable(path)
+        EDITS[self.how](path)
+
+    def args(self, kill_point: str = "") -> list[str]:
+        options = json.dumps(self.store.storage_options)
+        spec = f"{EDITED}:0.0"
+        return [
+            "fetch",
+            self.store.url,
+            options,
+            str(self.cache),
+            spec,
+            str(self.phases),
+            kill_point,
+        ]
+
+    def check(self, context: str) -> None:
+        """What the cache lists is whole or still visibly damaged, never handed out as it is:
+        the next fetch returns the whole version; verify is clean; no download folder stays."""
+        assets = self.assets()
+        if assets.cache.has(EDITED, "0.0") and assets.cache.damage(EDITED, "0.0") is None:
+            data = assets.cache.data_path(EDITED, "0.0")
+            assert tree_digests(data) == self.digests, f"{context}: a damaged copy passes"
+        said: list[str] = []
+        path = self.assets(said).fetch(f"{EDITED}:0.0")
+        assert tree_digests(path) == self.digests, context
+        assert all("damaged" in message for message in said), (context, said)
+        assert_cache_sound(assets, {f"{EDITED}:0.0": self.digests})
+        left = list((assets.cache.books / "tmp").iterdir())
+        assert left == [], f"{context}: left behind in the cache: {left}"
+
+
+@pytest.mark.parametrize("kill_point", ["renamed", "download:3", "verify:2", "readonly", "record"])
+def test_a_fetch_mending_an_edited_copy_killed_at_a_chosen_point_hands_out_no_damage(
+    tmp_path: Path, kill_point: str
+) -> None:
+    """Fault: a test empties a folder of its cached asset; the next fetch notices, says so and
+    downloads the version again, and is SIGKILLed exactly at ``kill_point`` (just after the
+    damaged copy was moved aside, after the 3rd object, before hashing the 2nd file, while
+    making files read-only, with the new record written but the data not yet in place). After:
+    nothing damaged or partial is handed out; the next fetch is whole, verify is clean."""
+    scenario = EditedCache(
+        tmp_path, StoreUnderTest(str(tmp_path / "store"), {}), "a folder emptied"
+    )
+    scenario.edit()
+    outcome = _kill.run(scenario.args(kill_point), scenario.phases)
+    assert outcome.killed and outcome.where == f"killed at {kill_point}", outcome.stderr
+    assert "damaged" in outcome.stderr and "downloading it again" in outcome.stderr
+    scenario.check(kill_point)
+
+
+@pytest.mark.parametrize("how", sorted(EDITS))
+def test_a_fetch_mending_an_edited_copy_killed_at_random_hands_out_no_damage(
+    tmp_path: Path, any_store: StoreUnderTest, how: str
+) -> None:
+    """Fault: a test edits its cached asset (a file deleted, a folder emptied, a file cut
+    short), in a cache filled from a directory store and from the moto S3 server; the fetch
+    that mends it is SIGKILLed after a random delay within the length of such a fetch
+    (measured first), 3 trials, each on a freshly edited copy. After each: as above."""
+    scenario = EditedCache(tmp_path, any_store, how)
+    scenario.edit()
+    measured = _kill.run(scenario.args(), scenario.phases).result()["seconds"]
+    window = float(measured)  # type: ignore[arg-type]
+    rng, seed = _kill.trial_rng()
+    landed = []
+    for trial in range(3):
+        scenario.edit()
+        outcome = _kill.run(scenario.args(), scenario.phases, kill_after=rng.uniform(0, window))
+        landed.append(outcome.where)
+        scenario.check(f"seed {seed} trial {trial}: killed in {outcome.where}")
+    print(f"{how}: window {window * 1000:.0f} ms, kills landed in {landed}")

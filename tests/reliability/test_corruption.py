@@ -1,6 +1,7 @@
 """Fault 4, corruption: bytes damaged in the cache behind our back are reported by ``verify``
-(and the command line exits non-zero), never handed out again, and repaired on request; an
-object changed in the store behind our back is refused with ``IntegrityError`` naming it."""
+(and the command line exits non-zero) and repaired on request; a copy missing files or bytes
+is never handed out by ``fetch``; an object changed in the store behind our back is refused
+with ``IntegrityError`` naming it."""
 
 from __future__ import annotations
 
@@ -46,12 +47,18 @@ def _to_folder(path: Path) -> None:
     path.mkdir()
 
 
-DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {
-    "first byte flipped": (lambda p: _flip(p, 0), "sha256 mismatch"),
-    "last byte flipped": (lambda p: _flip(p, -1), "sha256 mismatch"),
-    "truncated": (_truncate, "size 100, expected"),
-    "deleted": (lambda p: p.unlink(), "missing from the cache"),
-    "replaced by a folder": (_to_folder, "missing from the cache"),
+def _parent_writable(path: Path) -> Path:
+    path.parent.chmod(0o755)  # cached folders are read-only too
+    return path
+
+
+# (damage, what verify says, whether a fetch notices it: a fetch checks sizes, never hashes)
+DAMAGE: dict[str, tuple[Callable[[Path], None], str, bool]] = {
+    "first byte flipped": (lambda p: _flip(p, 0), "sha256 mismatch", False),
+    "last byte flipped": (lambda p: _flip(p, -1), "sha256 mismatch", False),
+    "truncated": (_truncate, "size 100, expected", True),
+    "deleted": (lambda p: _parent_writable(p).unlink(), "missing from the cache", True),
+    "replaced by a folder": (lambda p: _to_folder(_parent_writable(p)), "missing from", True),
 }
 
 
@@ -64,20 +71,25 @@ def setup(tmp_path: Path) -> tuple[Assets, dict[str, str], Path]:
 
 
 @pytest.mark.parametrize("damage", sorted(DAMAGE))
-def test_damaged_cached_file_is_reported_dropped_and_fetched_again(
+def test_damaged_cached_file_is_reported_and_repaired_on_request(
     setup: tuple[Assets, dict[str, str], Path], damage: str
 ) -> None:
     """Fault: one cached file of a directory version is damaged (a bit flipped at the start or
     the end, truncated, deleted, replaced by a folder). After: ``verify`` reports it naming the
-    file; the version leaves the cache, so ``fetch`` downloads it again whole instead of
-    handing out the damaged copy; ``verify`` is then clean."""
+    file and changes nothing; a fetch that sees the damage (a file missing or of another
+    size) downloads the version again whole; ``verify(repair=True)`` downloads it again whole
+    in any case; ``verify`` is then clean."""
     assets, digests, path = setup
-    hurt, symptom = DAMAGE[damage]
+    hurt, symptom, noticed = DAMAGE[damage]
     hurt(path / VICTIM)
     problems = [str(p) for p in assets.verify()]
     assert len(problems) == 1, problems
     assert f"{NAME}:0.0[{VICTIM}]" in problems[0] and symptom in problems[0]
-    assert not assets.cache.has(NAME, "0.0")
+    assert assets.cache.has(NAME, "0.0")
+    if noticed:
+        assert tree_digests(assets.fetch(f"{NAME}:0.0")) == digests
+    else:
+        assert [p.repaired for p in assets.verify(repair=True)] == [True]
     assert tree_digests(assets.fetch(f"{NAME}:0.0")) == digests
     assert assets.verify() == []
 
@@ -87,14 +99,13 @@ def test_damaged_cache_record_is_reported_and_fetched_again(
 ) -> None:
     """Fault: our own bookkeeping for the version (its record, which holds the hashes) is cut
     in half, so it is no longer JSON and the version can no longer be checked. After: ``verify``
-    reports it instead of calling the cache clean, drops the version, and the next fetch
-    downloads it whole."""
+    reports it instead of calling the cache clean, and the next fetch, which cannot check the
+    copy either, downloads it whole."""
     assets, digests, _path = setup
     record = assets.cache.record_path(NAME, "0.0")
     record.write_bytes(record.read_bytes()[: record.stat().st_size // 2])
     problems = [str(p) for p in assets.verify()]
     assert len(problems) == 1 and f"{NAME}:0.0" in problems[0], problems
-    assert not assets.cache.has(NAME, "0.0")
     assert tree_digests(assets.fetch(f"{NAME}:0.0")) == digests
     assert assets.verify() == []
 
@@ -109,16 +120,15 @@ def test_command_line_verify_exits_non_zero_and_repair_downloads_again(
     setup: tuple[Assets, dict[str, str], Path],
 ) -> None:
     """Fault: a bit flipped in a cached file. After: ``pytest-assets verify`` prints the file
-    and exits 1; after another flip, ``pytest-assets verify --repair`` downloads the version
-    again and exits 0, and the bytes are whole; a last ``verify`` exits 0."""
+    and exits 1, twice (it changes nothing); ``pytest-assets verify --repair`` downloads the
+    version again and exits 0, and the bytes are whole; a last ``verify`` exits 0."""
     assets, digests, path = setup
     _flip(path / VICTIM, 10)
-    result = _cli(assets, "verify")
-    assert result.returncode == 1, result
-    assert f"{NAME}:0.0[{VICTIM}]: sha256 mismatch" in result.stdout
-    assert "problem(s) in the cache" in result.stderr
-    path = assets.fetch(f"{NAME}:0.0")
-    _flip(path / VICTIM, 10)
+    for _run in range(2):
+        result = _cli(assets, "verify")
+        assert result.returncode == 1, result
+        assert f"{NAME}:0.0[{VICTIM}]: sha256 mismatch" in result.stdout
+        assert "problem(s) in the cache" in result.stderr
     result = _cli(assets, "verify", "--repair")
     assert result.returncode == 0, result
     assert "repaired" in result.stdout
