@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -549,10 +548,13 @@ def _looks_like_forbidden(exc: Exception) -> bool:
 
 
 def _local_write(path: str, data: bytes, create_only: bool) -> None:
-    """Whole-or-nothing local write: temp file, then link (create-only) or replace."""
+    """Whole-or-nothing local write: temp file, then link (create-only) or replace. The temp
+    file is created 0666 less the umask, as the data objects are (``mkstemp``'s 0600 kept
+    ``.versions`` and ``.meta`` from every other user of a shared directory store)."""
     directory = os.path.dirname(path)
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+    tmp = os.path.join(directory, f".tmp-{uuid.uuid4().hex}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
