@@ -18,6 +18,7 @@ from .errors import (
     InvalidAssetSpecError,
     OfflineError,
     StoreError,
+    StoreNotFoundError,
 )
 from .spec import AssetSpec
 
@@ -40,6 +41,7 @@ __all__ = [
     "InvalidAssetSpecError",
     "OfflineError",
     "StoreError",
+    "StoreNotFoundError",
     "__version__",
     "load_config",
 ]

@@ -29,6 +29,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--offline", action="store_true", default=None, help="never contact the store"
     )
+    parser.add_argument(
+        "--storage-option",
+        dest="storage_options",
+        action="append",
+        metavar="KEY=VALUE",
+        help="an fsspec option of the store (repeatable), e.g. "
+        "client_kwargs.endpoint_url=http://localhost:9000; over the assets_storage_options ini key",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     push = commands.add_parser("push", help="push a file or directory as a new version")
@@ -95,6 +103,8 @@ def _run(args: argparse.Namespace) -> int:
         store=args.store,
         cache_dir=args.cache_dir,
         offline=args.offline,
+        storage_options=args.storage_options,
+        argument_source="command line",
         progress=progress,
         notify=lambda message: print(message, file=sys.stderr),
     )
@@ -104,7 +114,7 @@ def _run(args: argparse.Namespace) -> int:
             Path(args.path), args.spec, bump_major=args.bump_major, dry_run=args.dry_run
         )
         prefix = "would push" if args.dry_run else "pushed"
-        print(f"{prefix} {args.path} as {pushed}", file=out)
+        print(f"{prefix} {args.path} as {pushed} to {assets.store.display_url}", file=out)
     elif args.command == "versions":
         for version in assets.versions(args.name):
             print(version, file=out)
