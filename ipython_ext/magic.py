@@ -32,7 +32,15 @@ argument: Callable[..., _Decorator] = _margs.argument
 parse_argstring: Callable[[Callable[..., Any], str], Any] = _margs.parse_argstring
 
 # The option each explicit setting came from, for "where it came from" in ``%asset``.
-_FLAGS = {"store": "--store", "cache_dir": "--cache-dir"}
+_FLAGS = {"store": "--store", "cache_dir": "--cache-dir", "storage_options": "--storage-option"}
+
+
+def _unquoted(text: str) -> str:
+    """IPython's argument split keeps quotes (``--store ''`` gives ``"''"``): drop one pair,
+    so a quoted path with spaces, or an empty ``"$VAR"``, means what it says."""
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
 
 
 def _say(message: str) -> None:
@@ -57,7 +65,7 @@ class Session:
     @property
     def assets(self) -> Assets:
         if self._assets is None:
-            config = load_config(os.getcwd(), **self.overrides)
+            config = load_config(os.getcwd(), argument_source="%asset", **self.overrides)
             sources = dict(config.sources)
             for key in self.overrides:
                 sources[key] = f"%asset {self._flag(key)}"
@@ -71,8 +79,19 @@ class Session:
         return _FLAGS[key]
 
     def configure(self, **changes: Any) -> None:
-        """Add explicit settings (keeping earlier ones) and start a fresh ``Assets``."""
+        """Add explicit settings (keeping earlier ones) and start a fresh ``Assets``; a setting
+        the loader refuses (a broken store URL, a bad storage option) changes nothing."""
+        previous = dict(self.overrides)
         self.overrides.update(changes)
+        self._forget()
+        try:
+            self.assets  # noqa: B018 -- load now, so a refused setting is not kept
+        except AssetsError:
+            self.overrides = previous
+            self._forget()
+            raise
+
+    def _forget(self) -> None:
         self._assets = None
         self._names = None
         self._versions.clear()
@@ -128,6 +147,14 @@ class AssetMagics(Magics):
     @argument("--info", metavar="SPEC", help="show a version's metadata, files, sizes, hashes")
     @argument("--store", metavar="URL", help="use this store for the rest of the session")
     @argument("--cache-dir", metavar="PATH", help="use this cache for the rest of the session")
+    @argument(
+        "--storage-option",
+        dest="storage_options",
+        action="append",
+        metavar="KEY=VALUE",
+        help="an fsspec option of the store for the rest of the session (repeatable), e.g. "
+        "client_kwargs.endpoint_url=http://localhost:9000",
+    )
     @argument("--offline", action="store_true", help="never contact the store (cached only)")
     @argument("--online", action="store_true", help="turn offline mode off")
     @line_magic
@@ -157,11 +184,17 @@ class AssetMagics(Magics):
         session = self.session
         changes: dict[str, Any] = {}
         if args.store is not None:
-            changes["store"] = args.store
-        if args.cache_dir is not None:
-            changes["cache_dir"] = Path(args.cache_dir).expanduser().absolute()
+            changes["store"] = _unquoted(args.store)
+        if args.cache_dir is not None:  # an empty one is the loader's to refuse
+            cache_dir = _unquoted(args.cache_dir).strip()
+            changes["cache_dir"] = cache_dir and Path(cache_dir).expanduser().absolute()
         if args.offline or args.online:
             changes["offline"] = bool(args.offline)
+        if args.storage_options:  # added to the earlier ones, as KEY=VALUE lines
+            changes["storage_options"] = [
+                *session.overrides.get("storage_options", ()),
+                *map(_unquoted, args.storage_options),
+            ]
         if changes:
             session.configure(**changes)
         if args.spec:

@@ -19,6 +19,7 @@ from .errors import (
     OfflineError,
     SourceChangedError,
     StoreError,
+    StoreNotFoundError,
 )
 from .spec import AssetSpec
 
@@ -43,6 +44,7 @@ __all__ = [
     "PushReport",
     "SourceChangedError",
     "StoreError",
+    "StoreNotFoundError",
     "__version__",
     "load_config",
 ]

@@ -44,6 +44,7 @@ from .errors import (
     InvalidAssetSpecError,
     OfflineError,
     StoreError,
+    StoreNotFoundError,
 )
 from .lockfile import LockEntry, LockFile, lock_key, meta_hash
 from .locking import process_is_gone, version_lock
@@ -253,6 +254,9 @@ class Assets:
         if self._store is None:
             if not self.store_url:
                 raise _no_store()
+            from .config import check_store_value
+
+            check_store_value(self.store_url, self._store_source() or "Assets(store=...)")
             self._store = Store(self.store_url, self.storage_options)
         return self._store
 
@@ -329,7 +333,50 @@ class Assets:
             raise self._unknown_asset(spec.name)
         return found
 
+    def _store_source(self) -> str | None:
+        """Where the store URL came from (``environment ASSETS_STORE``), when a loader said."""
+        source = self.config.sources.get("store") if self.config is not None else None
+        return source if source and source != "default" else None
+
+    def _missing_store(self, store: Store) -> StoreNotFoundError | None:
+        """``store ... does not exist`` and what to do, when the store itself is missing: a
+        missing bucket or directory is a wrong setting, not a missing asset."""
+        why = store.missing()
+        if why is None:
+            return None
+        source = self._store_source()
+        check = f"check the store setting ({source}; a typo?)" if source else "check its URL"
+        if not store.is_local:
+            step = f"{check} and the endpoint, or create the bucket"
+        else:
+            parent = os.path.dirname(store.root.rstrip("/")) or "/"
+            if os.path.exists(store.root):  # a file where the folder should be
+                step = check
+            elif os.path.isdir(parent):
+                step = f"{check}, or push to it once to create it"
+            else:
+                why += f", nor its parent {parent}"
+                step = f"{check}, or create {parent} if the path is right"
+        message = f"store {store.display_url} does not exist: {why}; {step}"
+        return StoreNotFoundError(store.scrub(message))  # the root is the URL, userinfo too
+
+    def _new_directory_store(self, store: Store) -> bool:
+        """Whether a push must make the directory store's folder: only its own folder, when
+        the parent exists, so a typo in the path is an error and not a new tree of folders."""
+        if not store.is_local or os.path.isdir(store.root or "/"):
+            return False
+        parent = os.path.dirname(store.root.rstrip("/")) or "/"
+        if os.path.isdir(parent) and not os.path.exists(store.root):
+            return True
+        missing = self._missing_store(store)
+        if missing is None:  # another push just made it
+            return False
+        raise missing
+
     def _unknown_asset(self, name: str) -> AssetNotFoundError:
+        missing = self._missing_store(self.store)
+        if missing is not None:
+            return missing
         return AssetNotFoundError(
             f"asset {name} does not exist in store {self.store.display_url} (no "
             f"{name}.versions there); check the name (pytest-assets ls lists the assets) or "
@@ -341,7 +388,11 @@ class Assets:
             return sorted(
                 {entry.name for entry in self.cache.entries() if entry.name.startswith(prefix)}
             )
-        return self.store.find_names(prefix)
+        found = self.store.find_names(prefix)
+        missing = None if found else self._missing_store(self.store)
+        if missing is not None:
+            raise missing
+        return found
 
     def resolve(self, spec: str | AssetSpec) -> AssetSpec:
         """Complete the version: one read of ``<name>.versions`` per name per object."""
@@ -901,6 +952,7 @@ class Assets:
         if not source.exists():
             raise AssetNotFoundError(f"nothing to push: {source} does not exist")
         store = self.store
+        new_directory = self._new_directory_store(store)
         explicit = self._is_complete(target)
         if bump_major and target.version is not None:  # a major too: which one would win?
             raise InvalidAssetSpecError(
@@ -952,7 +1004,17 @@ class Assets:
         self._layout_clash(store, target.name, version, nested)
         refuse_uncacheable(target.name, version)
         if dry_run:
+            if new_directory:
+                self._say(store.scrub(f"would create a new directory store at {store.root}"))
+            elif listed_or_none is None and not (metas or claims):  # a new asset: is the
+                missing = self._missing_store(store)  # bucket there? (a push would say)
+                if missing is not None:
+                    raise missing
             return report(spec=target.with_version(version), pushed=False, identical=False)
+        if new_directory:
+            with contextlib.suppress(FileExistsError):  # a concurrent push made it
+                store.create_directory()
+                self._say(store.scrub(f"created a new directory store at {store.root}"))
         for _attempt in range(100):
             taken_by, meta_written, fresh = self._claim(store, target.name, version, digest)
             if taken_by is None:
@@ -1116,6 +1178,11 @@ class Assets:
             fresh = True
         except FileExistsError:
             fresh = False
+        except FileNotFoundError as exc:  # a create-only write finds no bucket to write to
+            raise self._missing_store(store) or StoreError(
+                f"store {store.display_url} answered 'not found' while claiming {label} "
+                f"({store.scrub(str(exc))}); check the store URL"
+            ) from None
         claim, meta = store.gather(
             lambda: store.read_json(path, f"reading the claim on {label}"),
             lambda: store.read_json(meta_path, f"reading {label}.meta"),

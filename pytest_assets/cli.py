@@ -32,6 +32,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--offline", action="store_true", default=None, help="never contact the store"
     )
+    parser.add_argument(
+        "--storage-option",
+        dest="storage_options",
+        action="append",
+        metavar="KEY=VALUE",
+        help="an fsspec option of the store (repeatable), e.g. "
+        "client_kwargs.endpoint_url=http://localhost:9000; over the assets_storage_options ini key",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     push = commands.add_parser("push", help="push a file or directory as a new version")
@@ -129,6 +137,8 @@ def _run(args: argparse.Namespace) -> int:
         store=args.store,
         cache_dir=args.cache_dir,
         offline=args.offline,
+        storage_options=args.storage_options,
+        argument_source="command line",
         progress=progress,
         notify=lambda message: print(message, file=sys.stderr),
     )

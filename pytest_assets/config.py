@@ -9,9 +9,11 @@ for ``%asset`` and the pytest header.
 from __future__ import annotations
 
 import configparser
+import json
 import os
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -20,10 +22,24 @@ from .errors import ConfigError
 from .redact import redact_url
 from .versioning import get_versioning
 
-INI_KEYS = ("assets_store", "assets_dir", "assets_offline", "assets_versioning")
+INI_KEYS = (
+    "assets_store",
+    "assets_dir",
+    "assets_offline",
+    "assets_versioning",
+    "assets_storage_options",
+)
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 MODELKIT_DEFAULT_PREFIX = "modelkit-assets"
+# "s3:/bucket", "gs:bucket", "s3//bucket": a protocol whose "://" lost a character. fsspec takes
+# such a value for a relative directory, and a push "succeeds" into ./s3:/bucket/.
+_BROKEN_URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]+)(?P<sep>:/?(?!/)|//)(?P<rest>.*)$")
+# Without the colon ("s3//bucket") only the remote protocols count: "file//x" may be a folder.
+_REMOTE_SCHEMES = {
+    "s3", "s3a", "gs", "gcs", "az", "abfs", "adl", "oci", "oss", "hdfs", "webhdfs", "http",
+    "https", "sftp", "ftp", "hf", "memory",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -57,19 +73,56 @@ class Config:
             if item.name == "store" and value:
                 value = redact_url(value)
             elif item.name == "storage_options":
-                value = dict.fromkeys(value, "***")
+                value = describe_options(value)
             shown.append(f"{item.name}={value!r}")
         return f"Config({', '.join(shown)})"
+
+    def unapplied(self, assets: Any) -> list[tuple[str, str, str]]:
+        """(setting, where it came from, what ``assets`` uses instead) for every configured
+        (not default) setting that an ``Assets`` built some other way, e.g. in a conftest,
+        does not follow; storage options count when any configured key is missing or other."""
+        store = getattr(assets, "store_url", None)
+        cache = getattr(getattr(assets, "cache", None), "directory", None)
+        offline = bool(getattr(assets, "offline", False))
+        options = dict(getattr(assets, "storage_options", None) or {})
+        checks = [
+            ("store", _same_place(self.store), _same_place(store), redact_url(store or "")),
+            ("cache_dir", _same_place(self.cache_dir), _same_place(cache), _same_place(cache)),
+            ("offline", self.offline, offline, str(offline)),
+            (
+                "storage_options",
+                merge_options(options, self.storage_options),
+                options,
+                describe_options(options) or "{}",
+            ),
+        ]
+        return [
+            (key, self.sources[key], str(shown))
+            for key, wanted, used, shown in checks
+            if self.sources.get(key, "default") != "default" and wanted != used
+        ]
 
     def describe(self) -> list[tuple[str, str, str]]:
         """(setting, value, where it came from) rows, credentials scrubbed."""
         store = redact_url(self.store) if self.store else "(none)"
-        return [
+        rows = [
             ("store", store, self.sources.get("store", "default")),
             ("cache_dir", str(self.cache_dir), self.sources.get("cache_dir", "default")),
             ("offline", str(self.offline).lower(), self.sources.get("offline", "default")),
             ("versioning", self.versioning, self.sources.get("versioning", "default")),
         ]
+        if self.storage_options:
+            source = self.sources.get("storage_options", "argument")
+            rows.append(("storage_options", describe_options(self.storage_options), source))
+        return rows
+
+
+def _same_place(value: Any) -> str | None:
+    """A store or cache as a comparable string: paths absolute, URLs as given."""
+    if value is None or value == "":
+        return None
+    text = str(value)
+    return text if "://" in text else str(Path(text).expanduser().absolute())
 
 
 def parse_bool(value: Any, where: str) -> bool:
@@ -87,6 +140,139 @@ def default_cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("pytest-assets"))
+
+
+# -- storage options: KEY=VALUE lines -------------------------------------------------------
+
+
+def parse_storage_options(lines: Iterable[str], where: str) -> dict[str, Any]:
+    """fsspec ``storage_options`` from ``KEY=VALUE`` lines (the ini key, ``--storage-option``).
+
+    A value is JSON when it parses as JSON (``true``, ``3``, ``{"a": 1}``; ``True``/``False``
+    too, as people write them), else the text itself; quote it (``"123"``) to keep a string. A
+    dot nests: ``client_kwargs.endpoint_url=URL`` is ``{"client_kwargs": {"endpoint_url":
+    URL}}``. Values never appear in errors: they are often credentials."""
+    options: dict[str, Any] = {}
+    for raw in lines:
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, text = (part.strip() for part in line.partition("="))
+        if not sep or not key:
+            raise ConfigError(
+                f"{where}: a storage option is not KEY=VALUE (its text is not shown: it may be a "
+                "secret); write e.g. client_kwargs.endpoint_url=http://localhost:9000"
+            )
+        parts = key.split(".")
+        if not all(parts):
+            raise ConfigError(f"{where}: {key!r} has an empty part between its dots")
+        if not text:
+            raise ConfigError(
+                f'{where}: {key}= has no value (an unset variable?); write {key}="" for an '
+                "empty string"
+            )
+        nested: dict[str, Any] = {}
+        target = nested
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+        target[parts[-1]] = _option_value(text)
+        try:
+            options = merge_options(options, nested, strict=True)
+        except ValueError:
+            raise ConfigError(
+                f"{where}: {key} is given twice, or both as a value and as a table"
+            ) from None
+    return options
+
+
+def _option_value(text: str) -> Any:
+    if text in ("True", "False"):
+        return text == "True"
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def merge_options(
+    base: Mapping[str, Any], extra: Mapping[str, Any], *, strict: bool = False
+) -> dict[str, Any]:
+    """``extra`` over ``base``, tables merged key by key (``client_kwargs`` from the ini and
+    ``client_kwargs.endpoint_url`` from the command line both count); ``strict`` refuses a
+    key set twice (ValueError)."""
+    merged = dict(base)
+    for key, value in extra.items():
+        old = merged.get(key)
+        if isinstance(old, Mapping) and isinstance(value, Mapping):
+            merged[key] = merge_options(old, value, strict=strict)
+        elif strict and key in merged:
+            raise ValueError(key)
+        else:
+            merged[key] = value
+    return merged
+
+
+def describe_options(options: Mapping[str, Any], prefix: str = "") -> str:
+    """``key=***, anon=true, client_kwargs.endpoint_url=http://host:9000``: what can be shown.
+
+    Booleans, numbers and http(s) URLs (their userinfo redacted) are shown; every other value
+    could be a credential and is not."""
+    shown = []
+    for key, value in options.items():
+        if isinstance(value, Mapping) and value:
+            shown.append(describe_options(value, f"{prefix}{key}."))
+            continue
+        if isinstance(value, bool) or value is None:
+            text = json.dumps(value)
+        elif isinstance(value, int | float):
+            text = str(value)
+        elif isinstance(value, str) and value.startswith(("http://", "https://")):
+            text = redact_url(value)
+        else:
+            text = "***"
+        shown.append(f"{prefix}{key}={text}")
+    return ", ".join(shown)
+
+
+# -- store URLs -----------------------------------------------------------------------------
+
+
+def broken_url_hint(value: str) -> str | None:
+    """``did you mean s3://bucket?`` for a value that a lost character turned from a URL into
+    a relative path (``s3:/bucket``, ``gs:bucket``, ``s3//bucket``); None for anything else.
+    ``./s3:/bucket`` still means that folder."""
+    match = _BROKEN_URL.match(value)
+    if match is None:
+        return None
+    scheme, sep, rest = match["scheme"], match["sep"], match["rest"]
+    if sep == "//":
+        known = scheme in _REMOTE_SCHEMES
+    else:
+        from fsspec.registry import known_implementations, registry
+
+        known = scheme in known_implementations or scheme in registry
+    if not known:
+        return None
+    if scheme in ("file", "local"):
+        return f"{scheme}:///{rest.lstrip('/')}"
+    return f"{scheme}://{rest.lstrip('/')}"
+
+
+def check_store_value(value: str, where: str) -> None:
+    """Refuse a store that cannot be what was meant: empty (an unset ``"$VAR"`` would mean the
+    working directory) or a URL that lost a character (it would become a local folder)."""
+    if not value.strip():
+        raise ConfigError(
+            f"the store ({where}) is empty (an unset variable?): set it to a URL such as "
+            "s3://bucket/prefix or gs://bucket/prefix, or to a directory, or leave it out"
+        )
+    hint = broken_url_hint(value.strip())
+    if hint is not None:
+        shown = "" if "@" in value else f" {value.strip()!r}"  # "@": it may hold a password
+        raise ConfigError(
+            f"the store{shown} ({where}) looks like a broken URL: did you mean "
+            f"{redact_url(hint)}? (for a local folder of that name, start it with ./)"
+        )
 
 
 # -- ini files: the same search pytest does -------------------------------------------------
@@ -209,13 +395,16 @@ def load_config(
     cache_dir: Path | str | None = None,
     offline: bool | None = None,
     versioning: str | None = None,
-    storage_options: Mapping[str, Any] | None = None,
+    storage_options: Mapping[str, Any] | Sequence[str] | None = None,
     env: Mapping[str, str] | None = None,
     ini: IniFile | None = None,
     argument_source: str = "argument",
 ) -> Config:
     """Merge arguments, environment, ini file and defaults; ``ini`` skips the file search
-    (the pytest plugin passes the file pytest itself chose)."""
+    (the pytest plugin passes the file pytest itself chose). ``storage_options`` is a mapping
+    or ``KEY=VALUE`` lines (``--storage-option``), merged over the ini's
+    ``assets_storage_options``. An empty store or cache directory, wherever it comes from, is
+    refused: it is an unset variable, not the working directory."""
     environ = os.environ if env is None else env
     ini_file = ini if ini is not None else find_ini(start_dir)
     ini_values = dict(ini_file.values) if ini_file else {}
@@ -223,30 +412,39 @@ def load_config(
     cwd = Path.cwd()  # relative arguments and environment values mean the working directory
     sources: dict[str, str] = {}
 
-    def pick(key: str, explicit: Any, env_key: str) -> tuple[Any, str]:
+    def pick(
+        key: str, explicit: Any, env_key: str, *, empty_is_unset: bool = True
+    ) -> tuple[Any, str]:
         if explicit is not None:
             return explicit, argument_source
-        if environ.get(env_key, "") != "":
+        if env_key in environ and (environ[env_key] != "" or not empty_is_unset):
             return environ[env_key], f"environment {env_key}"
         ini_key = f"assets_{key}"
-        if ini_key in ini_values and str(ini_values[ini_key]).strip() != "":
+        if ini_key in ini_values and (str(ini_values[ini_key]).strip() != "" or not empty_is_unset):
             return ini_values[ini_key], f"{ini_key} in {ini_label}"
         return None, "default"
 
-    store_value, sources["store"] = pick("store", store, "ASSETS_STORE")
-    if store is None and environ.get("ASSETS_STORE", "") == "":
-        # modelkit's variables are environment too: they beat the ini file
-        modelkit = _modelkit_store(environ)
-        if modelkit is not None:
-            store_value, sources["store"] = modelkit, "environment MODELKIT_STORAGE_*"
+    # modelkit's variables are environment too: they beat the ini file
+    modelkit = None if store is not None or "ASSETS_STORE" in environ else _modelkit_store(environ)
+    if modelkit is not None:
+        store_value, sources["store"] = modelkit, "environment MODELKIT_STORAGE_*"
+    else:
+        store_value, sources["store"] = pick("store", store, "ASSETS_STORE", empty_is_unset=False)
     if store_value is not None:
+        check_store_value(str(store_value), sources["store"])
         base = _base_dir(ini_file, sources["store"], cwd)
         store_value = _resolve_path(str(store_value).strip(), base)
 
-    dir_value, sources["cache_dir"] = pick("dir", cache_dir, "ASSETS_DIR")
+    dir_value, sources["cache_dir"] = pick("dir", cache_dir, "ASSETS_DIR", empty_is_unset=False)
     if dir_value is None:
         cache_path = default_cache_dir()
     else:
+        if not str(dir_value).strip():
+            raise ConfigError(
+                f"the cache directory ({sources['cache_dir']}) is empty (an unset "
+                "variable?): set it to a directory, or leave it out for the default "
+                f"({default_cache_dir()})"
+            )
         base = _base_dir(ini_file, sources["cache_dir"], cwd)
         cache_path = Path(_resolve_path(str(dir_value).strip(), base))
 
@@ -257,12 +455,18 @@ def load_config(
     versioning_name = str(versioning_value or "major_minor").strip()
     get_versioning(versioning_name)
 
+    options, options_source = _storage_options(
+        storage_options, ini_values.get("assets_storage_options"), ini_label, argument_source
+    )
+    if options:
+        sources["storage_options"] = options_source
+
     return Config(
         store=store_value,
         cache_dir=cache_path,
         offline=offline_flag,
         versioning=versioning_name,
-        storage_options=dict(storage_options or {}),
+        storage_options=options,
         sources=sources,
         ini_file=ini_file.path if ini_file else None,
         # assets.lock sits next to the ini file (the project root), as package locks do;
@@ -270,3 +474,31 @@ def load_config(
         lock_file=(ini_file.directory if ini_file else Path(start_dir or cwd).absolute())
         / "assets.lock",
     )
+
+
+def _storage_options(
+    explicit: Mapping[str, Any] | Sequence[str] | None,
+    ini_value: Any,
+    ini_label: str,
+    argument_source: str,
+) -> tuple[dict[str, Any], str]:
+    """The ini's ``assets_storage_options`` with the explicit ones merged over them."""
+    sources = []
+    options: dict[str, Any] = {}
+    if ini_value not in (None, "", []):
+        where = f"assets_storage_options in {ini_label}"
+        lines = ini_value.splitlines() if isinstance(ini_value, str) else list(ini_value)
+        if not all(isinstance(line, str) for line in lines):
+            raise ConfigError(f"{where}: give KEY=VALUE strings, one per line")
+        options = parse_storage_options(lines, where)
+        sources.append(where)
+    if explicit is not None:
+        if isinstance(explicit, Mapping):
+            given = dict(explicit)
+        else:
+            lines = [explicit] if isinstance(explicit, str) else list(explicit)
+            given = parse_storage_options(lines, argument_source)
+        if given:
+            options = merge_options(options, given)
+            sources.insert(0, argument_source)
+    return options, " over ".join(sources) or "default"

@@ -32,6 +32,10 @@ class StoreError(AssetsError):
     """The store could not be reached, refused access, or answered something unusable."""
 
 
+class StoreNotFoundError(StoreError, AssetNotFoundError):
+    """The store itself is missing (no bucket, no directory): so is every asset in it."""
+
+
 class OfflineError(AssetsError):
     """Offline mode was asked to do something that needs the store."""
 

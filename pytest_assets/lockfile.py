@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,9 +97,11 @@ class LockFile:
         return _HEADER + "".join(f"{line}\n" for line in lines)
 
     def write(self) -> None:
-        """Atomically, so a concurrent reader sees the old lock or the new one."""
+        """Atomically, so a concurrent reader sees the old lock or the new one; 0666 less
+        the umask, like any file the project commits (``mkstemp`` would give 0600)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".assets.lock.")
+        tmp = self.path.parent / f".assets.lock.{uuid.uuid4().hex}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(self.render())

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import inspect
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -26,6 +29,14 @@ if TYPE_CHECKING:
 
 _WORKER_KEY = "pytest_assets"
 _LOCK_WORKER_KEY = "pytest_assets_lock"
+_REPLACED_WORKER_KEY = "pytest_assets_replaced"
+# The command-line option behind each setting, to name what a replaced ``assets`` ignores.
+_FLAGS = {
+    "store": "--assets-store",
+    "cache_dir": "--assets-dir",
+    "offline": "--assets-offline",
+    "storage_options": "--assets-storage-option",
+}
 _HASH_CHARS = 12
 
 
@@ -59,6 +70,17 @@ def _override_option(text: str) -> tuple[str, Path]:
         return parse_override(text, Path.cwd())
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _storage_option(text: str) -> str:
+    """Check one ``KEY=VALUE`` now (a usage error); the loader parses the list later."""
+    from pytest_assets.config import parse_storage_options
+
+    try:
+        parse_storage_options([text], "option")
+    except AssetsError as exc:  # argparse names the option itself
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("option: ")) from None
+    return text
 
 
 def _override_target(spec: AssetSpec, root: Path) -> Path:
@@ -145,6 +167,9 @@ class _State:
     from_workers: set[Record] = field(default_factory=set)
     lock: LockReport = field(default_factory=LockReport)  # controller: the whole run's
     lock_lines: list[tuple[str, str]] = field(default_factory=list)  # (markup, text)
+    # (is a warning, line): what a conftest's own ``assets`` fixture used and each setting it
+    # ignored; on the controller, also the workers' lines.
+    replaced: list[tuple[bool, str]] = field(default_factory=list)
     _loaded: Config | None = None
 
     def loaded(self) -> Config:
@@ -153,7 +178,13 @@ class _State:
             from pytest_assets.config import INI_KEYS, IniFile, load_config
 
             values = {key: self._getini(key) for key in INI_KEYS}
-            values = {key: v for key, v in values.items() if v not in (None, "", [])}
+            # An empty store or cache in the file is refused by the loader, not skipped.
+            kept = ("assets_store", "assets_dir")
+            values = {
+                key: v
+                for key, v in values.items()
+                if v not in (None, "", []) or (v == "" and key in kept)
+            }
             invoked = self.config.invocation_params.dir
             # The file pytest chose, never a second search; without one, values come from -o.
             ini_path = self.config.inipath or invoked / "(-o)"
@@ -163,10 +194,54 @@ class _State:
                 store=option.assets_store,
                 cache_dir=option.assets_dir,
                 offline=True if option.assets_offline else None,
+                storage_options=option.assets_storage_options or None,
                 ini=IniFile(ini_path, values),
                 argument_source="command line",
             )
         return self._loaded
+
+    def command_line_options(self) -> dict[str, Any]:
+        """``--assets-storage-option``: applied over any ``assets_storage_options`` fixture."""
+        from pytest_assets.config import parse_storage_options
+
+        given = self.config.option.assets_storage_options or ()
+        return parse_storage_options(given, "--assets-storage-option")
+
+    def describe_replacement(self, assets: Any, where: str) -> None:
+        """A conftest's own ``assets``: what it uses, and each configured setting it ignores
+        (the header, printed before any fixture runs, could only show the configuration)."""
+        from pytest_assets.redact import redact_url
+
+        store = getattr(assets, "store_url", None)
+        cache = getattr(getattr(assets, "cache", None), "directory", None)
+        mode = "offline" if getattr(assets, "offline", False) else "online"
+        cache_shown = Path(cache).absolute() if cache is not None else "(none)"
+        lines = [
+            (
+                False,
+                f"assets: the assets fixture is overridden in {where}: store "
+                f"{redact_url(store) if store else '(none)'}, cache {cache_shown}, {mode}",
+            )
+        ]
+        try:
+            ignored = self.loaded().unapplied(assets)
+        except AssetsError:
+            ignored = []  # the header and the fixture already say what is wrong
+        for key, source, used in ignored:
+            label = _FLAGS[key] if source.startswith("command line") else source
+            lines.append(
+                (
+                    True,
+                    f"assets: {label.removeprefix('environment ')} is ignored: the assets "
+                    f"fixture is overridden in {where} and built {key}={used}",
+                )
+            )
+        self.add_replaced(lines)
+
+    def add_replaced(self, lines: Iterable[tuple[bool, str]]) -> None:
+        for ignored, text in lines:
+            if (ignored, text) not in self.replaced:
+                self.replaced.append((bool(ignored), text))
 
     def _getini(self, key: str) -> Any:
         try:
@@ -229,6 +304,47 @@ class _State:
         return records
 
 
+def _overriding_fixtures(config: pytest.Config) -> list[str]:
+    """Where the conftest files and plugins loaded so far define their own ``assets`` fixture.
+
+    For the header, so best effort: conftests deeper in the tree load during collection,
+    after the header; the summary (from :func:`pytest_fixture_setup`) says what was used."""
+    found = []
+    for _name, plugin in config.pluginmanager.list_name_plugin():
+        if not inspect.ismodule(plugin) or plugin.__name__ == __name__:
+            continue
+        for value in vars(plugin).values():
+            if _fixture_name(value) == "assets" and getattr(value, "__module__", "") != __name__:
+                found.append(_relative(config, Path(plugin.__file__ or "?")))
+                break
+    return found
+
+
+def _fixture_name(value: Any) -> str | None:
+    """The fixture name of a module attribute made with ``@pytest.fixture``, else None
+    (pytest 8.4+ wraps the function in an object with a ``name``; before, marked it)."""
+    if type(value).__name__ == "FixtureFunctionDefinition":
+        return getattr(value, "name", None)
+    marker = getattr(value, "_pytestfixturefunction", None)
+    if marker is not None:
+        return getattr(marker, "name", None) or getattr(value, "__name__", None)
+    return None
+
+
+def _relative(config: pytest.Config, path: Path) -> str:
+    with contextlib.suppress(ValueError):
+        return path.relative_to(config.rootpath).as_posix()
+    return str(path)
+
+
+def _where(config: pytest.Config, func: Any) -> str:
+    """The file a fixture function is defined in, relative to the rootdir."""
+    try:
+        return _relative(config, Path(inspect.getsourcefile(func) or "?"))
+    except TypeError:
+        return "a plugin"
+
+
 _STATE = pytest.StashKey[_State]()
 
 
@@ -263,6 +379,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Never contact the store: use cached versions only.",
     )
     group.addoption(
+        "--assets-storage-option",
+        dest="assets_storage_options",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        type=_storage_option,
+        help="An fsspec option of the store (repeatable), e.g. "
+        "client_kwargs.endpoint_url=http://localhost:9000; a dot nests, values are JSON when "
+        "they parse. Applies over assets_storage_options (ini and fixture).",
+    )
+    group.addoption(
         "--assets-override",
         dest="assets_overrides",
         metavar="NAME=PATH",
@@ -293,6 +420,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "assets_versioning", "Versioning system: major_minor or simple_date.", default=None
     )
     parser.addini(
+        "assets_storage_options",
+        "KEY=VALUE lines: fsspec options of the store (endpoint, credentials, ...).",
+        "linelist",
+    )
+    parser.addini(
         "assets_overrides", "NAME=PATH lines: local files used instead of the store.", "linelist"
     )
 
@@ -320,13 +452,21 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     except AssetsError as exc:
         lines = [f"assets: configuration error: {exc}"]
     else:
+        from pytest_assets.config import describe_options
         from pytest_assets.redact import redact_url
 
         store = redact_url(loaded.store) if loaded.store else "none (set --assets-store)"
         mode = "offline" if loaded.offline else "online"
         extra = "" if loaded.versioning == "major_minor" else f", {loaded.versioning} versioning"
+        if loaded.storage_options:
+            store += f" ({describe_options(loaded.storage_options)})"
         lines = [f"assets: store {store}, cache {loaded.cache_dir}, {mode}{extra}"]
         lines += _lock_header(loaded.lock_file, config.option)
+    lines += [
+        f"assets: the assets fixture is overridden in {where}: these settings apply only if it "
+        "reads them; the summary says what it used"
+        for where in _overriding_fixtures(config)
+    ]
     lines += [
         f"assets: OVERRIDDEN {name} -> {path} (a local {_kind(path)}, not the store)"
         for name, path in state.overrides.items()
@@ -383,21 +523,58 @@ class AssetFetcher:
 
 
 @pytest.fixture(scope="session")
-def assets(pytestconfig: pytest.Config) -> Assets:
-    """The session's ``Assets`` from the shared configuration; override this fixture in
-    conftest.py to configure in code (a store with its own ``storage_options``, say)."""
+def assets_storage_options(pytestconfig: pytest.Config) -> dict[str, Any]:
+    """The fsspec options of the session's store (endpoint, credentials, region, ...): the
+    ``assets_storage_options`` ini key and ``--assets-storage-option``. Override it in
+    conftest.py to compute them in code (ask for ``assets_storage_options`` in the override
+    to extend the configured ones); ``--assets-storage-option`` still applies over it."""
+    try:
+        return dict(_state(pytestconfig).loaded().storage_options)
+    except AssetsError as exc:
+        message = f"pytest-assets configuration: {exc}"
+    pytest.fail(message, pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def assets(pytestconfig: pytest.Config, assets_storage_options: Mapping[str, Any]) -> Assets:
+    """The session's ``Assets`` from the shared configuration and ``assets_storage_options``.
+    A conftest may still replace it; the summary then says which settings it ignored."""
     from pytest_assets.assets import Assets
+    from pytest_assets.config import merge_options
 
     state = _state(pytestconfig)
     try:
+        if not isinstance(assets_storage_options, Mapping):
+            raise ConfigError(
+                "the assets_storage_options fixture must return a dict of fsspec options, "
+                f"not {type(assets_storage_options).__name__}"
+            )
+        loaded = state.loaded()
+        options = merge_options(assets_storage_options, state.command_line_options())
+        if options != loaded.storage_options:
+            sources = dict(loaded.sources, storage_options="the assets_storage_options fixture")
+            loaded = dataclasses.replace(loaded, storage_options=options, sources=sources)
         check = bool(pytestconfig.option.assets_lock_check)
-        built = Assets.from_loaded(state.loaded(), lock_check=check)
+        built = Assets.from_loaded(loaded, lock_check=check)
     except AssetsError as exc:
         message = f"pytest-assets configuration: {exc}"
     else:
         state.watch(built)
         return built
     pytest.fail(message, pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(
+    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+) -> Iterator[Any]:
+    """A conftest's own ``assets``: describe the object it built, for the summary."""
+    result = yield
+    ours = getattr(fixturedef.func, "__module__", None) == __name__
+    if fixturedef.argname == "assets" and not ours:
+        where = _where(request.config, fixturedef.func)
+        _state(request.config).describe_replacement(result, where)
+    return result
 
 
 @pytest.fixture
@@ -419,6 +596,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if workeroutput is not None:
         workeroutput[_WORKER_KEY] = [tuple(r) for r in state.local_records()]
         workeroutput[_LOCK_WORKER_KEY] = state.local_lock().wire()
+        workeroutput[_REPLACED_WORKER_KEY] = [list(line) for line in state.replaced]
         return
     state.lock.update(state.local_lock().wire())
     if _finish_lock(state) and session.exitstatus == pytest.ExitCode.OK:
@@ -493,6 +671,7 @@ def pytest_testnodedown(node: Any, error: object) -> None:
     state.from_workers.update(Record(*r) for r in output.get(_WORKER_KEY, ()))
     if _LOCK_WORKER_KEY in output:
         state.lock.update(output[_LOCK_WORKER_KEY])
+    state.add_replaced(tuple(line) for line in output.get(_REPLACED_WORKER_KEY, ()))
 
 
 def pytest_terminal_summary(
@@ -503,16 +682,29 @@ def pytest_terminal_summary(
     state = _state(config)
     records = sorted(state.local_records() | state.from_workers, key=lambda r: tuple(map(str, r)))
     if records:
-        _summary(terminalreporter, config, records)
-    elif state.lock_lines and config.getoption("verbose") >= 0:
-        terminalreporter.write_sep("=", "pytest-assets")
+        _summary(terminalreporter, config, records, state.replaced)
+    elif config.getoption("verbose") >= 0:
+        if state.lock_lines or state.replaced:
+            terminalreporter.write_sep("=", "pytest-assets")
+        _replaced(terminalreporter, state.replaced)
+    else:
+        _replaced(terminalreporter, [line for line in state.replaced if line[0]])
     for markup, text in state.lock_lines:
         if markup or config.getoption("verbose") >= -1:
             terminalreporter.write_line(text, **({markup: True, "bold": True} if markup else {}))
 
 
+def _replaced(terminalreporter: pytest.TerminalReporter, lines: list[tuple[bool, str]]) -> None:
+    """What a conftest's ``assets`` used, then each setting it ignored (loudly, at any -q)."""
+    for ignored, text in lines:
+        terminalreporter.write_line(text, yellow=ignored, bold=ignored)
+
+
 def _summary(
-    terminalreporter: pytest.TerminalReporter, config: pytest.Config, records: list[Record]
+    terminalreporter: pytest.TerminalReporter,
+    config: pytest.Config,
+    records: list[Record],
+    replaced: list[tuple[bool, str]],
 ) -> None:
     overridden = [r for r in records if r.override is not None]
     verbosity = int(config.getoption("verbose"))
@@ -520,11 +712,13 @@ def _summary(
         line = _one_line(records, overridden, terminalreporter._tw.fullwidth)
         if overridden or verbosity == -1:
             terminalreporter.write_line(line, yellow=bool(overridden), bold=bool(overridden))
+        _replaced(terminalreporter, [line for line in replaced if line[0]])
         return
     title = f"pytest-assets: {_plural(len(records) - len(overridden), 'spec')} resolved"
     if overridden:
         title += f", {len(overridden)} OVERRIDDEN"
     terminalreporter.write_sep("=", title, yellow=bool(overridden), bold=bool(overridden))
+    _replaced(terminalreporter, replaced)
     width = max(len(r.requested) for r in records)
     for r in records:
         if r.override is not None:

@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -33,6 +32,8 @@ from .redact import redact_url, secrets_in_options, secrets_in_url
 T = TypeVar("T")
 
 _LOCAL_PROTOCOLS = {"file", "local"}
+# Stores inside a bucket: the store is missing when the bucket is (a missing prefix is empty).
+_BUCKET_PROTOCOLS = {"s3", "s3a", "gs", "gcs", "az", "abfs", "adl", "oss", "oci"}
 # user:password@ (the password may hold an unencoded "/", as AWS secrets do) or token@
 _THREADS = 16
 _PROBE_FILES = 8  # local copies timed before choosing between a loop and the thread pool
@@ -140,6 +141,36 @@ class Store:
         protocol = self.fs.protocol
         protocols = {protocol} if isinstance(protocol, str) else set(protocol)
         return bool(protocols & _LOCAL_PROTOCOLS)
+
+    def missing(self) -> str | None:
+        """Why the store itself is not there ("there is no bucket b"), or None when it is:
+        the directory of a directory store, the bucket of a bucket store (a prefix inside an
+        existing bucket is an empty store). Asked only once something was not found, so a
+        working store pays nothing for it; a refusal or an error is not proof of absence."""
+        if self.is_local:
+            root = self.root or "/"
+            if os.path.isdir(root):
+                return None
+            return f"there is no directory {root}" + (
+                " (a file is there)" if os.path.exists(root) else ""
+            )
+        protocol = self.fs.protocol
+        protocols = {protocol} if isinstance(protocol, str) else set(protocol)
+        bucket = self.root.lstrip("/").split("/", 1)[0]
+        if not protocols & _BUCKET_PROTOCOLS or not bucket:
+            return None
+        try:
+            self._call(f"looking for the bucket {bucket}", self.fs.info, bucket)
+        except FileNotFoundError:
+            return f"there is no bucket {bucket}"
+        except StoreError:
+            return None
+        return None
+
+    def create_directory(self) -> None:
+        """Make a directory store's root, refusing to make its parents: a typo in the path
+        must not grow a new tree of folders (FileNotFoundError when the parent is missing)."""
+        os.mkdir(self.root)
 
     @property
     def is_async(self) -> bool:
@@ -572,10 +603,13 @@ def _looks_like_forbidden(exc: Exception) -> bool:
 
 
 def _local_write(path: str, data: bytes, create_only: bool) -> None:
-    """Whole-or-nothing local write: temp file, then link (create-only) or replace."""
+    """Whole-or-nothing local write: temp file, then link (create-only) or replace. The temp
+    file is created 0666 less the umask, as the data objects are (``mkstemp``'s 0600 kept
+    ``.versions`` and ``.meta`` from every other user of a shared directory store)."""
     directory = os.path.dirname(path)
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+    tmp = os.path.join(directory, f".tmp-{uuid.uuid4().hex}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -28,7 +28,10 @@ Run = Callable[..., Result]
 
 @pytest.fixture
 def store(tmp_path: Path) -> Path:
-    return tmp_path / "store"
+    """A directory store, already created (a push to a missing one has its own tests)."""
+    root = tmp_path / "store"
+    root.mkdir()
+    return root
 
 
 @pytest.fixture
@@ -108,13 +111,15 @@ def test_push_says_which_version_it_pushed_and_to_which_store(
     assert result == Result(0, f"pushed models/m:0.0 to {store}\n", "")
 
 
-def test_push_of_a_directory_then_a_second_push_bumps_the_minor(cli: Run, folder: Path) -> None:
+def test_push_of_a_directory_then_a_second_push_bumps_the_minor(
+    cli: Run, folder: Path, store: Path
+) -> None:
     cli("push", str(folder), "d")
     (folder / "a.txt").write_text("changed\n")
     assert cli("push", str(folder), "d").out.startswith("pushed d:0.1 to ")
 
 
-def test_push_bump_major_starts_the_next_major(cli: Run, model: Path) -> None:
+def test_push_bump_major_starts_the_next_major(cli: Run, model: Path, store: Path) -> None:
     cli("push", str(model), "m")
     model.write_bytes(b"v2")
     assert cli("push", str(model), "m", "--bump-major").out.startswith("pushed m:1.0 to ")
@@ -126,14 +131,82 @@ def test_push_dry_run_lists_every_file_with_its_size_and_the_total_and_writes_no
     result = cli("push", str(folder), "d", "--dry-run")
     listing = "  a.txt\t6 B\n  sub/b.txt\t5 B\n2 files, 11 B\n"
     assert result == Result(0, f"would push d:0.0 to {store}\n{listing}", "")
-    assert not store.exists()
+    assert list(store.iterdir()) == []
+
+
+def test_push_to_a_new_directory_store_creates_it_and_says_so(
+    cli: Run, model: Path, tmp_path: Path
+) -> None:
+    new = tmp_path / "new-store"
+    result = cli("push", str(model), "m", store_url=str(new))
+    assert result == Result(
+        0, f"pushed m:0.0 to {new}\n", f"created a new directory store at {new}\n"
+    )
+
+
+def test_push_to_a_directory_store_whose_parent_is_missing_exits_1(
+    cli: Run, model: Path, tmp_path: Path
+) -> None:
+    typo = tmp_path / "stor" / "team"
+    result = cli("push", str(model), "m", store_url=str(typo))
+    assert_one_error_line(result, f"store {typo} does not exist: there is no directory {typo}")
+    assert not typo.parent.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "meant"),
+    [("s3:/bucket", "s3://bucket"), ("gs:bucket/p", "gs://bucket/p"), ("s3//b", "s3://b")],
+)
+def test_push_to_a_mistyped_url_is_refused_and_writes_nothing(
+    cli: Run, model: Path, tmp_path: Path, url: str, meant: str
+) -> None:
+    before = sorted(tmp_path.iterdir())
+    result = cli("push", str(model), "m", store_url=url)
+    assert_one_error_line(result, f"(command line) looks like a broken URL: did you mean {meant}?")
+    assert sorted(tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [(["--store", "", "push", "SRC", "m"], "the store (command line) is empty"),
+     (["--cache-dir", "", "fetch", "m"], "the cache directory (command line) is empty")],
+    ids=["store", "cache-dir"],
+)  # fmt: skip
+def test_an_empty_store_or_cache_dir_exits_1_instead_of_using_the_working_directory(
+    cli: Run, model: Path, tmp_path: Path, args: list[str], fragment: str
+) -> None:
+    before = sorted(tmp_path.iterdir())
+    result = cli(*[str(model) if a == "SRC" else a for a in args])
+    assert_one_error_line(result, fragment)
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_an_empty_store_variable_exits_1_naming_it(
+    cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASSETS_STORE", "")
+    assert_one_error_line(
+        cli("ls", store_url=None), "the store (environment ASSETS_STORE) is empty"
+    )
+
+
+def test_fetch_from_a_missing_directory_store_says_the_store_does_not_exist(
+    cli: Run, tmp_path: Path
+) -> None:
+    missing = tmp_path / "gone"
+    result = cli("fetch", "m", store_url=str(missing))
+    assert_one_error_line(
+        result,
+        f"store {missing} does not exist: there is no directory {missing}; check the store "
+        "setting (command line; a typo?), or push to it once to create it",
+    )
 
 
 def test_push_dry_run_of_a_file_lists_it_by_name(cli: Run, model: Path, store: Path) -> None:
     result = cli("push", str(model), "m", "--dry-run")
     listing = "  model.bin\t70 B\n1 file, 70 B\n"
     assert result == Result(0, f"would push m:0.0 to {store}\n{listing}", "")
-    assert not store.exists()
+    assert list(store.iterdir()) == []
 
 
 def test_push_dry_run_counts_what_the_ignore_rules_leave_out(cli: Run, folder: Path) -> None:
@@ -496,3 +569,24 @@ def test_python_m_pytest_assets_pushes_fetches_and_uses_exit_codes(
     assert len(bad.stderr.splitlines()) == 1
     assert "Traceback" not in bad.stderr
     assert _python_m(tmp_path, "nonsense").returncode == 2
+
+
+@pytest.mark.servers
+def test_storage_options_on_the_command_line_reach_an_s3_store(
+    cli: Run, model: Path, s3_store: Any
+) -> None:
+    options: dict[str, Any] = s3_store.storage_options
+    given = [
+        f"key={options['key']}",
+        f"secret={options['secret']}",
+        f"client_kwargs.endpoint_url={options['client_kwargs']['endpoint_url']}",
+    ]
+    flags = [arg for option in given for arg in ("--storage-option", option)]
+    pushed = cli(*flags, "push", str(model), "m", store_url=s3_store.url)
+    assert pushed == Result(0, f"pushed m:0.0 to {s3_store.url}\n", "")
+    assert cli(*flags, "versions", "m", store_url=s3_store.url).out == "0.0\n"
+
+
+def test_a_storage_option_without_a_value_exits_1_naming_it(cli: Run) -> None:
+    result = cli("--storage-option", "secret=", "ls")
+    assert_one_error_line(result, "command line: secret= has no value (an unset variable?)")

@@ -9,7 +9,7 @@ import platformdirs
 import pytest
 
 from pytest_assets import Assets, ConfigError
-from pytest_assets.config import find_ini, load_config
+from pytest_assets.config import find_ini, load_config, parse_storage_options
 
 NO_ENV: dict[str, str] = {}
 
@@ -102,10 +102,92 @@ def test_the_ini_beats_the_default(project: Path, row: tuple[Any, ...]) -> None:
     assert config.sources[setting] == f"assets_{ini_key} in {ini}"
 
 
-def test_an_empty_environment_variable_counts_as_unset(project: Path) -> None:
-    pytest_ini(project, store="memory://ini")
-    config = load_config(project, env={"ASSETS_STORE": ""})
-    assert config.store == "memory://ini"
+def test_an_empty_offline_or_versioning_variable_counts_as_unset(project: Path) -> None:
+    pytest_ini(project, offline="true", versioning="simple_date")
+    config = load_config(project, env={"ASSETS_OFFLINE": "", "ASSETS_VERSIONING": ""})
+    assert (config.offline, config.versioning) == (True, "simple_date")
+
+
+# -- empty and mistyped stores: refused, never the working directory --------------------------
+
+
+def _empty(project: Path, where: str, key: str) -> dict[str, Any]:
+    """load_config arguments giving an empty ``key`` (store or dir) from ``where``."""
+    if where == "argument":
+        return {"store" if key == "store" else "cache_dir": "", "env": NO_ENV}
+    if where == "environment":
+        return {"env": {"ASSETS_STORE" if key == "store" else "ASSETS_DIR": ""}}
+    pytest_ini(project, **{key: ""})
+    return {"env": NO_ENV}
+
+
+@pytest.mark.parametrize(
+    ("where", "named"),
+    [("argument", "(argument)"), ("environment", "(environment ASSETS_STORE)"),
+     ("ini", "(assets_store in ")],
+)  # fmt: skip
+def test_an_empty_store_is_refused_naming_where_it_came_from(
+    project: Path, where: str, named: str
+) -> None:
+    with pytest.raises(ConfigError, match="an unset variable") as caught:
+        load_config(project, **_empty(project, where, "store"))
+    assert f"the store {named}" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("where", "named"),
+    [("argument", "(argument)"), ("environment", "(environment ASSETS_DIR)"),
+     ("ini", "(assets_dir in ")],
+)  # fmt: skip
+def test_an_empty_cache_dir_is_refused_naming_where_it_came_from(
+    project: Path, where: str, named: str
+) -> None:
+    with pytest.raises(ConfigError, match="an unset variable") as caught:
+        load_config(project, **_empty(project, where, "dir"))
+    assert f"the cache directory {named}" in str(caught.value)
+
+
+def test_an_empty_assets_store_hides_no_modelkit_store(project: Path) -> None:
+    env = {"ASSETS_STORE": "", "MODELKIT_STORAGE_PROVIDER": "gcs", "MODELKIT_STORAGE_BUCKET": "b"}
+    with pytest.raises(ConfigError, match=r"the store \(environment ASSETS_STORE\) is empty"):
+        load_config(project, env=env)
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("s3:/bucket/p", "s3://bucket/p"), ("gs:bucket", "gs://bucket"),
+     ("s3//bucket", "s3://bucket"), ("gcs:/b", "gcs://b"), ("file:/srv/store", "file:///srv/store"),
+     ("memory:x", "memory://x")],
+)  # fmt: skip
+def test_a_store_url_that_lost_a_character_is_refused_with_the_url_meant(
+    project: Path, typed: str, meant: str
+) -> None:
+    with pytest.raises(ConfigError, match="looks like a broken URL") as caught:
+        load_config(project, env={"ASSETS_STORE": typed})
+    assert f"did you mean {meant}?" in str(caught.value)
+    assert "(environment ASSETS_STORE)" in str(caught.value)
+
+
+def test_a_broken_url_with_credentials_is_refused_without_showing_them(project: Path) -> None:
+    with pytest.raises(ConfigError, match="looks like a broken URL") as caught:
+        load_config(project, store="s3:/AKIDEXAMPLE:s3cr3t@bucket", env=NO_ENV)
+    assert "s3cr3t" not in str(caught.value)
+
+
+@pytest.mark.parametrize("path", ["./s3:/bucket", "data/s3:b", "store", "foo:bar"])
+def test_a_folder_that_only_looks_like_a_url_is_a_directory_store(project: Path, path: str) -> None:
+    config = load_config(project, store=path, env=NO_ENV)
+    assert config.store == str(Path.cwd() / path)
+
+
+def test_assets_built_in_code_refuse_a_broken_url_when_the_store_is_needed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assets = Assets(store="s3:/bucket", cache_dir=tmp_path / "cache")
+    with pytest.raises(ConfigError, match=r"did you mean s3://bucket\?"):
+        assets.versions("a")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_store_url_from_the_environment_is_used_as_given(project: Path) -> None:
@@ -381,3 +463,103 @@ def test_describe_names_each_value_and_its_source_without_credentials(project: P
     rows = {setting: (value, source) for setting, value, source in config.describe()}
     assert rows["store"] == ("s3://***@bucket/p", "environment ASSETS_STORE")
     assert rows["offline"] == ("false", "default")
+
+
+# -- storage options --------------------------------------------------------------------------
+
+
+def test_storage_options_lines_nest_at_dots_and_parse_json_values() -> None:
+    lines = [
+        "key = AKIDEXAMPLE",
+        "anon=false",
+        "client_kwargs.endpoint_url=http://localhost:9000",
+        "client_kwargs.region_name=eu-west-1",
+        'config_kwargs={"retries": {"max_attempts": 2}}',
+        "block_size=1048576",
+        "requester_pays=True",
+        'token="12345"',
+    ]
+    assert parse_storage_options(lines, "test") == {
+        "key": "AKIDEXAMPLE",
+        "anon": False,
+        "client_kwargs": {"endpoint_url": "http://localhost:9000", "region_name": "eu-west-1"},
+        "config_kwargs": {"retries": {"max_attempts": 2}},
+        "block_size": 1048576,
+        "requester_pays": True,
+        "token": "12345",
+    }
+
+
+@pytest.mark.parametrize(
+    ("lines", "fragment"),
+    [(["s3cr3t-no-equals"], "is not KEY=VALUE"), (["secret="], "has no value"),
+     (["a.=s3cr3t"], "empty part"), (["a=s3cr3t", "a.b=s3cr3t"], "a.b is given twice")],
+    ids=["no-equals", "empty-value", "empty-part", "value-and-table"],
+)  # fmt: skip
+def test_a_bad_storage_option_is_a_config_error_that_never_shows_the_value(
+    lines: list[str], fragment: str
+) -> None:
+    with pytest.raises(ConfigError, match=fragment) as caught:
+        parse_storage_options(lines, "assets_storage_options in tox.ini")
+    assert str(caught.value).startswith("assets_storage_options in tox.ini: ")
+    assert "s3cr3t" not in str(caught.value)
+
+
+def test_storage_options_come_from_the_ini_with_arguments_merged_over_them(project: Path) -> None:
+    ini = write(
+        project / "tox.ini",
+        "[pytest]\nassets_storage_options =\n    anon=true\n"
+        "    client_kwargs.endpoint_url=http://ini:9000\n    client_kwargs.region_name=eu\n",
+    )
+    config = load_config(
+        project, env=NO_ENV, storage_options=["client_kwargs.endpoint_url=http://cli:9000"]
+    )
+    assert config.storage_options == {
+        "anon": True,
+        "client_kwargs": {"endpoint_url": "http://cli:9000", "region_name": "eu"},
+    }
+    assert config.sources["storage_options"] == f"argument over assets_storage_options in {ini}"
+
+
+def test_storage_options_as_a_mapping_are_taken_as_given(project: Path) -> None:
+    config = load_config(project, env=NO_ENV, storage_options={"anon": "true"})
+    assert config.storage_options == {"anon": "true"}
+
+
+def test_storage_options_in_pyproject_may_be_a_toml_list(project: Path) -> None:
+    write(
+        project / "pyproject.toml",
+        '[tool.pytest.ini_options]\nassets_storage_options = ["token=anon", "timeout=5"]\n',
+    )
+    assert load_config(project, env=NO_ENV).storage_options == {"token": "anon", "timeout": 5}
+
+
+def test_storage_option_values_are_hidden_in_describe_and_repr_except_flags_and_urls(
+    project: Path,
+) -> None:
+    options = [
+        "key=AKIDEXAMPLE",
+        "secret=s3cr3t",
+        "anon=false",
+        "client_kwargs.endpoint_url=http://user:pa55@localhost:9000",
+    ]
+    config = load_config(project, env=NO_ENV, storage_options=options)
+    rows = {setting: (value, source) for setting, value, source in config.describe()}
+    shown = "key=***, secret=***, anon=false, client_kwargs.endpoint_url=http://***@localhost:9000"
+    assert rows["storage_options"] == (shown, "argument")
+    for text in (str(rows), repr(config)):
+        assert "AKIDEXAMPLE" not in text and "s3cr3t" not in text and "pa55" not in text
+
+
+def test_unapplied_names_each_configured_setting_an_assets_built_in_code_does_not_follow(
+    project: Path, tmp_path: Path
+) -> None:
+    pytest_ini(project, store="memory://ini", offline="true")
+    config = load_config(project, env=NO_ENV, cache_dir=tmp_path / "c", storage_options=["a=1"])
+    built = Assets(store="memory://ini", cache_dir=tmp_path / "other", storage_options={"b": 2})
+    assert config.unapplied(built) == [
+        ("cache_dir", "argument", str(tmp_path / "other")),
+        ("offline", f"assets_offline in {project / 'pytest.ini'}", "False"),
+        ("storage_options", "argument", "b=2"),
+    ]
+    assert config.unapplied(Assets.from_loaded(config)) == []

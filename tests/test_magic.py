@@ -272,6 +272,43 @@ def test_option_and_spec_on_one_line_apply_the_option_first(
     assert path.is_relative_to(tmp_path / "c2")
 
 
+def test_storage_options_add_up_and_are_shown_without_their_values(
+    shell: InteractiveShell,
+) -> None:
+    asset(shell, "--storage-option anon=true")
+    view = asset(shell, "--storage-option secret=s3cr3t")
+    shown = text_of(shell, view) + html_of(shell, view)
+    assert re.search(r"storage_options\s+anon=true, secret=\*\*\*\s+%asset --storage-option", shown)
+    assert "s3cr3t" not in shown
+
+
+@pytest.mark.parametrize(
+    ("line", "fragment"),
+    [("--store s3:/bucket", "did you mean s3://bucket?"),
+     ("--store ''", "the store (%asset) is empty"),
+     ("--cache-dir ''", "the cache directory (%asset) is empty"),
+     ("--storage-option nothing", "a storage option is not KEY=VALUE")],
+    ids=["broken-url", "empty-store", "empty-cache", "bad-option"],
+)  # fmt: skip
+def test_a_refused_setting_prints_one_line_and_changes_nothing(
+    shell: InteractiveShell,
+    project: Project,
+    capsys: pytest.CaptureFixture[str],
+    line: str,
+    fragment: str,
+) -> None:
+    assert asset(shell, line) is None
+    assert fragment in one_error_line(capsys)
+    assert asset(shell, "demo/vocab:0.0").is_relative_to(project.cache)
+
+
+def test_a_quoted_cache_dir_with_a_space_is_used_as_written(
+    shell: InteractiveShell, tmp_path: Path
+) -> None:
+    path = asset(shell, f'--cache-dir "{tmp_path}/my cache" demo/vocab:0.0')
+    assert path.is_relative_to(tmp_path / "my cache")
+
+
 def test_offline_and_online_together_is_a_usage_error(shell: InteractiveShell) -> None:
     with pytest.raises(UsageError, match="not both"):
         asset(shell, "--offline --online")

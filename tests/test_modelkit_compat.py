@@ -50,6 +50,7 @@ def test_modelkit_asset_is_verified_after_download(from_modelkit: Assets) -> Non
 
 def test_store_we_write_is_fetched_by_modelkit(tmp_path: Path) -> None:
     bucket = tmp_path / "bucket"
+    bucket.mkdir()  # modelkit's local "bucket"; a push creates only the store's own folder
     ours = Assets(store=str(bucket / "modelkit-assets"), cache_dir=tmp_path / "cache")
     (tmp_path / "vocab.txt").write_text("alpha\nbeta\n")
     ours.push(tmp_path / "vocab.txt", "category/vocab")

@@ -158,6 +158,229 @@ def test_conftest_fixture_built_on_assets_is_in_the_summary(
     result.stdout.fnmatch_lines(["demo/model:0.0[[]config.json[]] -> 0.0  content *"])
 
 
+# -- a conftest's own assets fixture: what it used, what it ignored -------------------------------
+
+
+def _replacing_conftest(pytester: pytest.Pytester, store: Path) -> None:
+    """The README's old advice: a conftest that builds its own Assets."""
+    pytester.makeconftest(
+        f"""
+        import pytest
+        from pytest_assets import Assets
+
+        @pytest.fixture(scope="session")
+        def assets():
+            return Assets(store={str(store)!r}, cache_dir="code-cache")
+        """
+    )
+    pytester.makepyfile("def test_vocab(asset):\n    assert asset('demo/vocab:0').exists()\n")
+
+
+@XDIST
+def test_a_replaced_assets_fixture_is_described_with_every_option_it_ignores(
+    pytester: pytest.Pytester, store: Path, xdist: list[str]
+) -> None:
+    _ini(pytester, store)
+    _replacing_conftest(pytester, store)
+    result = pytester.runpytest("--assets-offline", "--assets-dir", "cli-cache", *xdist)
+    result.assert_outcomes(passed=1)
+    where = "the assets fixture is overridden in conftest.py"
+    result.stdout.fnmatch_lines(
+        [
+            f"assets: store {store}, cache {pytester.path}/cli-cache, offline",
+            f"assets: {where}: these settings apply only if it reads them; the summary says "
+            "what it used",
+            "*pytest-assets: 1 spec resolved*",
+            f"assets: {where}: store {store}, cache {pytester.path}/code-cache, online",
+            f"assets: --assets-dir is ignored: {where} and built "
+            f"cache_dir={pytester.path}/code-cache",
+            f"assets: --assets-offline is ignored: {where} and built offline=False",
+            "demo/vocab:0 -> 0.1  content *",
+        ]
+    )
+    assert "--assets-store is ignored" not in result.stdout.str()  # the same store: honoured
+    cached = pytester.path / "code-cache" / store_key(str(store)).folder
+    assert (cached / "demo" / "vocab" / "0.1").is_file()
+
+
+@XDIST
+def test_a_quiet_run_still_names_the_options_a_replaced_assets_fixture_ignores(
+    pytester: pytest.Pytester, store: Path, xdist: list[str]
+) -> None:
+    _ini(pytester, store)
+    _replacing_conftest(pytester, store)
+    result = pytester.runpytest("-q", "--assets-offline", *xdist)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["assets: --assets-offline is ignored: the assets fixture is *"])
+
+
+@XDIST
+def test_settings_from_the_environment_and_ini_a_replaced_fixture_ignores_are_named(
+    pytester: pytest.Pytester, store: Path, monkeypatch: pytest.MonkeyPatch, xdist: list[str]
+) -> None:
+    _ini(pytester, "ini-store")
+    monkeypatch.setenv("ASSETS_OFFLINE", "1")
+    _replacing_conftest(pytester, store)
+    result = pytester.runpytest(*xdist)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            f"assets: assets_store in {pytester.path}/tox.ini is ignored: * built store={store}",
+            f"assets: assets_dir in {pytester.path}/tox.ini is ignored: * built "
+            f"cache_dir={pytester.path}/code-cache",
+            "assets: ASSETS_OFFLINE is ignored: * built offline=False",
+        ],
+        consecutive=False,
+    )
+
+
+# -- storage options: endpoints and credentials without replacing assets -------------------------
+
+
+@XDIST
+def test_storage_options_from_the_ini_and_the_command_line_reach_the_assets_fixture(
+    pytester: pytest.Pytester, xdist: list[str]
+) -> None:
+    _ini(
+        pytester,
+        "memory://x",
+        "assets_storage_options =",
+        "    anon=true",
+        "    client_kwargs.endpoint_url=http://ini:9000",
+        "    client_kwargs.region_name=eu-west-1",
+    )
+    pytester.makepyfile(
+        """
+        def test_options(assets, assets_storage_options):
+            expected = {
+                "anon": True,
+                "client_kwargs": {"endpoint_url": "http://cli:9000", "region_name": "eu-west-1"},
+                "secret": "s3cr3t",
+            }
+            assert assets.storage_options == expected
+            assert assets_storage_options == expected
+        """
+    )
+    result = pytester.runpytest(
+        "--assets-storage-option",
+        "client_kwargs.endpoint_url=http://cli:9000",
+        "--assets-storage-option=secret=s3cr3t",
+        *xdist,
+    )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "assets: store memory://x (anon=true, client_kwargs.endpoint_url=http://cli:9000, "
+            "client_kwargs.region_name=***, secret=***), cache *, online"
+        ]
+    )
+    assert "s3cr3t" not in result.stdout.str()
+
+
+@XDIST
+def test_an_assets_storage_options_fixture_extends_the_configured_ones(
+    pytester: pytest.Pytester, xdist: list[str]
+) -> None:
+    _ini(pytester, "memory://x", "assets_storage_options = anon=true")
+    pytester.makeconftest(
+        """
+        import pytest
+
+        @pytest.fixture(scope="session")
+        def assets_storage_options(assets_storage_options):
+            return {**assets_storage_options, "token": "from-code"}
+        """
+    )
+    pytester.makepyfile(
+        """
+        def test_options(assets):
+            assert assets.storage_options == {"anon": True, "token": "from-code", "timeout": 5}
+        """
+    )
+    result = pytester.runpytest("--assets-storage-option", "timeout=5", *xdist)
+    result.assert_outcomes(passed=1)
+    assert "is ignored" not in result.stdout.str()
+
+
+def test_command_line_storage_options_apply_over_an_assets_storage_options_fixture(
+    pytester: pytest.Pytester,
+) -> None:
+    _ini(pytester, "memory://x", "assets_storage_options = anon=true")
+    pytester.makeconftest(
+        """
+        import pytest
+
+        @pytest.fixture(scope="session")
+        def assets_storage_options():
+            return {"token": "from-code", "timeout": 1}
+        """
+    )
+    pytester.makepyfile(
+        """
+        def test_options(assets):
+            assert assets.storage_options == {"token": "from-code", "timeout": 5}
+        """
+    )
+    result = pytester.runpytest("--assets-storage-option", "timeout=5")
+    result.assert_outcomes(passed=1)
+
+
+@pytest.mark.servers
+def test_an_s3_store_needs_only_ini_storage_options_not_a_replaced_assets_fixture(
+    pytester: pytest.Pytester, s3_store: Any, tmp_path: Path
+) -> None:
+    options: dict[str, Any] = s3_store.storage_options
+    src = tmp_path / "vocab.txt"
+    src.write_text("fox\n")
+    Assets(store=s3_store.url, cache_dir=tmp_path / "p", storage_options=options).push(src, "v")
+    endpoint = options["client_kwargs"]["endpoint_url"]
+    _ini(
+        pytester,
+        s3_store.url,
+        "assets_storage_options =",
+        f"    key={options['key']}",
+        f"    secret={options['secret']}",
+        f"    client_kwargs.endpoint_url={endpoint}",
+    )
+    pytester.makepyfile("def test_vocab(asset):\n    assert asset('v:0').read_text() == 'fox\\n'\n")
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            f"assets: store {s3_store.url} (key=***, secret=***, "
+            f"client_kwargs.endpoint_url={endpoint}), cache *, online"
+        ]
+    )
+
+
+def test_a_bad_storage_option_on_the_command_line_is_a_usage_error(
+    pytester: pytest.Pytester,
+) -> None:
+    result = pytester.runpytest("--assets-storage-option", "no-equals-sign")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*argument --assets-storage-option: a storage option is not KEY=VALUE*"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "lines", "named"),
+    [([], ["assets_store ="], "assets_store in *tox.ini"),
+     (["--assets-store="], [], "command line")],
+    ids=["ini", "command-line"],
+)  # fmt: skip
+def test_an_empty_store_is_a_configuration_error_not_the_working_directory(
+    pytester: pytest.Pytester, args: list[str], lines: list[str], named: str
+) -> None:
+    pytester.makeini("\n".join(["[pytest]", "assets_dir = cache", *lines]) + "\n")
+    pytester.makepyfile("def test_uses(asset):\n    asset('demo/vocab')\n")
+    result = pytester.runpytest(*args)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [f"assets: configuration error: the store ({named}) is empty (an unset variable?)*"]
+    )
+
+
 # -- options and configuration --------------------------------------------------------------------
 
 
@@ -169,11 +392,13 @@ def test_help_shows_every_option_and_ini_key(pytester: pytest.Pytester) -> None:
             "  --assets-store=URL*",
             "  --assets-dir=PATH*",
             "  --assets-offline*",
+            "  --assets-storage-option=KEY=VALUE*",
             "  --assets-override=NAME=PATH*",
         ]
     )
     for key in ("assets_store", "assets_dir", "assets_offline", "assets_versioning"):
         result.stdout.fnmatch_lines([f"  {key} (*"])
+    result.stdout.fnmatch_lines(["  assets_storage_options (linelist):*"])
     result.stdout.fnmatch_lines(["  assets_overrides (linelist):*"])
 
 

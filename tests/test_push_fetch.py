@@ -32,6 +32,7 @@ from pytest_assets import (
     InvalidAssetSpecError,
     OfflineError,
     StoreError,
+    StoreNotFoundError,
 )
 from pytest_assets import assets as assets_module
 from pytest_assets import store as store_module
@@ -46,7 +47,10 @@ MakeAssets = Callable[..., Assets]
 
 @pytest.fixture(params=["memory", "directory", "file-url"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty store of each local kind."""
+    """An empty store of each local kind (a directory store's folder exists, as it does once
+    someone created the store; missing stores have their own tests)."""
+    if request.param != "memory":
+        (tmp_path / "store").mkdir()
     if request.param == "memory":
         url = f"memory://pytest-assets-{uuid.uuid4().hex[:12]}"
         yield url
@@ -612,6 +616,84 @@ def test_an_unknown_asset_is_not_found_naming_the_store(assets: Assets) -> None:
     with pytest.raises(AssetNotFoundError, match="asset nope does not exist in store") as caught:
         assets.fetch("nope")
     assert isinstance(caught.value, LookupError)
+
+
+@pytest.fixture
+def said() -> list[str]:
+    """What the core told the user (the CLI prints these on stderr)."""
+    return []
+
+
+@pytest.fixture(params=["directory", "file-url"])
+def missing_store(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, Path]:
+    """A directory store's URL (plain path or file://) whose folder does not exist yet."""
+    folder = tmp_path / "new-store"
+    return (str(folder) if request.param == "directory" else folder.as_uri()), folder
+
+
+@pytest.mark.parametrize(
+    "action",
+    [lambda a: a.fetch("m"), lambda a: a.fetch("m:0.0"), lambda a: a.fetch("m:0.0[x]"),
+     lambda a: a.versions("m"), lambda a: a.names(), lambda a: a.info("m:0.0")],
+    ids=["partial", "pinned", "sub-part", "versions", "names", "info"],
+)  # fmt: skip
+def test_a_directory_store_that_does_not_exist_says_so_instead_of_asset_not_found(
+    missing_store: tuple[str, Path], cache_dir: Path, action: Callable[[Assets], Any]
+) -> None:
+    url, folder = missing_store
+    assets = Assets(store=url, cache_dir=cache_dir)
+    with pytest.raises(StoreNotFoundError) as caught:
+        action(assets)
+    assert str(caught.value) == (
+        f"store {url} does not exist: there is no directory {folder}; check its URL, or push "
+        "to it once to create it"
+    )
+    assert isinstance(caught.value, AssetNotFoundError)  # what a caller catching it expects
+
+
+def test_a_push_creates_a_missing_directory_store_when_its_parent_exists_and_says_so(
+    missing_store: tuple[str, Path], cache_dir: Path, model: Path, said: list[str]
+) -> None:
+    url, folder = missing_store
+    assets = Assets(store=url, cache_dir=cache_dir, notify=said.append)
+    assert assets.push(model, "m") == AssetSpec("m", "0.0")
+    assert said == [f"created a new directory store at {folder}"]
+    assert (folder / "m.versions").is_file()
+    assets.push(write(model, b"v2"), "m")
+    assert said == [f"created a new directory store at {folder}"]  # once
+
+
+def test_a_push_to_a_directory_store_whose_parent_is_missing_is_refused_and_creates_nothing(
+    tmp_path: Path, cache_dir: Path, model: Path
+) -> None:
+    folder = tmp_path / "typo" / "store"
+    assets = Assets(store=str(folder), cache_dir=cache_dir)
+    with pytest.raises(StoreNotFoundError) as caught:
+        assets.push(model, "m")
+    assert str(caught.value) == (
+        f"store {folder} does not exist: there is no directory {folder}, nor its parent "
+        f"{folder.parent}; check its URL, or create {folder.parent} if the path is right"
+    )
+    assert not folder.parent.exists()
+
+
+def test_a_dry_run_push_to_a_missing_directory_store_says_it_would_create_it(
+    missing_store: tuple[str, Path], cache_dir: Path, model: Path, said: list[str]
+) -> None:
+    url, folder = missing_store
+    assets = Assets(store=url, cache_dir=cache_dir, notify=said.append)
+    assert assets.push(model, "m", dry_run=True) == AssetSpec("m", "0.0")
+    assert said == [f"would create a new directory store at {folder}"]
+    assert not folder.exists()
+
+
+def test_a_missing_store_names_the_setting_it_came_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASSETS_STORE", str(tmp_path / "nope"))
+    assets = Assets.from_config(tmp_path, cache_dir=tmp_path / "cache")
+    with pytest.raises(StoreNotFoundError, match=r"check the store setting \(environment "):
+        assets.fetch("m")
 
 
 def test_an_unknown_major_is_not_found_listing_the_versions_that_exist(

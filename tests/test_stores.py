@@ -9,13 +9,13 @@ import json
 import re
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 from conftest import StoreUnderTest
-from servers import Server, serve_http
+from servers import Server, serve_http, unique_bucket_name
 
 from pytest_assets import (
     AssetExistsError,
@@ -23,6 +23,7 @@ from pytest_assets import (
     Assets,
     IntegrityError,
     StoreError,
+    StoreNotFoundError,
 )
 from pytest_assets import store as store_module
 
@@ -156,6 +157,42 @@ def test_object_changed_in_store_gives_integrity_error(assets: Assets, tmp_path:
 def test_missing_asset_on_server_is_not_found(assets: Assets) -> None:
     with pytest.raises(AssetNotFoundError, match="does not exist in store"):
         assets.fetch("nothing/here:1")
+
+
+@pytest.fixture
+def missing_bucket(remote: StoreUnderTest, tmp_path: Path) -> tuple[Assets, str]:
+    """An Assets on the test's server, in a bucket that does not exist; and that bucket."""
+    bucket = unique_bucket_name("missing")
+    url = f"{remote.url.split('://')[0]}://{bucket}/store"
+    options = remote.storage_options
+    return Assets(store=url, cache_dir=tmp_path / "cache", storage_options=options), bucket
+
+
+@pytest.mark.parametrize(
+    "action",
+    [lambda a: a.fetch("m"), lambda a: a.fetch("m:0.0"), lambda a: a.versions("m"),
+     lambda a: a.names(), lambda a: a.info("m:0.0")],
+    ids=["partial", "pinned", "versions", "names", "info"],
+)  # fmt: skip
+def test_a_bucket_that_does_not_exist_says_the_store_does_not_exist(
+    missing_bucket: tuple[Assets, str], action: Callable[[Assets], object]
+) -> None:
+    assets, bucket = missing_bucket
+    with pytest.raises(StoreNotFoundError) as caught:
+        action(assets)
+    assert str(caught.value) == (
+        f"store {assets.store_url} does not exist: there is no bucket {bucket}; check its URL "
+        "and the endpoint, or create the bucket"
+    )
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["push", "dry-run"])
+def test_a_push_to_a_bucket_that_does_not_exist_says_the_store_does_not_exist(
+    missing_bucket: tuple[Assets, str], folder: Path, dry_run: bool
+) -> None:
+    assets, bucket = missing_bucket
+    with pytest.raises(StoreNotFoundError, match=f"there is no bucket {bucket}; "):
+        assets.push(folder, "m", dry_run=dry_run)
 
 
 def test_names_lists_assets_on_server(assets: Assets, folder: Path, tmp_path: Path) -> None:
