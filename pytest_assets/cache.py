@@ -28,7 +28,7 @@ from typing import Any
 
 from .errors import CacheError, InvalidAssetSpecError
 from .locking import process_is_gone
-from .manifest import FileEntry, Manifest, parse_meta, sha256_file
+from .manifest import FileEntry, Manifest, compare, parse_meta, sha256_file
 
 BOOKKEEPING = ".pytest-assets"
 _RECORDS = "records"  # not "meta": caches of before the store key hold their records there
@@ -397,10 +397,10 @@ class Cache:
             if not local.is_file():
                 problems.append(f"{where}: missing from the cache at {local}")
                 continue
-            size, digest = sha256_file(local)
-            if file.size is not None and size != file.size:
-                problems.append(f"{where}: size {size}, expected {file.size} ({local})")
-            elif file.sha256 is not None and digest != file.sha256:
+            mismatch = compare(file, *sha256_file(local))
+            if mismatch is not None and mismatch.what == "size":
+                problems.append(f"{where}: size {mismatch.found}, expected {file.size} ({local})")
+            elif mismatch is not None:
                 problems.append(f"{where}: sha256 mismatch ({local})")
         return problems
 

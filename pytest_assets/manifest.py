@@ -217,17 +217,42 @@ def _str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and len(value) == 64 else None
 
 
-def check_file(local: str, entry: FileEntry, label: str) -> tuple[int, str]:
-    """Hash a downloaded file and compare with its entry; IntegrityError names the file."""
-    size, digest = sha256_file(local)
+@dataclass(frozen=True)
+class Mismatch:
+    """How a file differs from its entry: the one comparison downloads and verify share."""
+
+    what: str  # "size" or "sha256"
+    found: int | str
+    expected: int | str
+
+
+def compare(entry: FileEntry, size: int, digest: str) -> Mismatch | None:
+    """The first way (size, sha256) is not what ``entry`` says, or None when it agrees."""
     if entry.size is not None and size != entry.size:
+        return Mismatch("size", size, entry.size)
+    if entry.sha256 is not None and digest != entry.sha256:
+        return Mismatch("sha256", digest, entry.sha256)
+    return None
+
+
+def check_file(
+    local: str, entry: FileEntry, label: str, measured: tuple[int, str] | None = None
+) -> tuple[int, str]:
+    """Check a downloaded file against its entry: (size, sha256). ``measured`` is what was
+    hashed on the way in; when it agrees the file is not read again. IntegrityError names it."""
+    if measured is not None and compare(entry, *measured) is None:
+        return measured
+    size, digest = sha256_file(local)
+    mismatch = compare(entry, size, digest)
+    if mismatch is not None and mismatch.what == "size":
         raise IntegrityError(
             f"{label}: size {size} bytes, but the version's metadata says {entry.size}; the "
             "object was changed or truncated in the store, nothing was cached"
         )
-    if entry.sha256 is not None and digest != entry.sha256:
+    if mismatch is not None:
         raise IntegrityError(
             f"{label}: sha256 {digest[:12]}..., but the version's metadata says "
-            f"{entry.sha256[:12]}...; the object was changed in the store, nothing was cached"
+            f"{str(mismatch.expected)[:12]}...; the object was changed in the store, nothing "
+            "was cached"
         )
     return size, digest

@@ -298,7 +298,7 @@ class _State:
                         version,
                         digests[name, version],
                         None,
-                        bool(getattr(resolution, "locked", False)),
+                        bool(getattr(resolution, "pinned", False)),
                     )
                 )
         return records
@@ -613,7 +613,7 @@ def _finish_lock(state: _State) -> bool:
             state.lock_lines.append(("", "assets.lock: no partial spec resolved, nothing to do"))
         return False
     from pytest_assets.assets import Assets
-    from pytest_assets.lockfile import LockEntry
+    from pytest_assets.pinfile import Pin
 
     say = state.lock_lines.append
     try:
@@ -629,9 +629,7 @@ def _finish_lock(state: _State) -> bool:
         assets.remember_specs(sorted(report.entries))
         written: set[str] = set()
         if option.assets_lock and report.entries:
-            found = {
-                k: LockEntry(version, digest) for k, (version, digest) in report.entries.items()
-            }
+            found = {k: Pin(version, digest) for k, (version, digest) in report.entries.items()}
             for key, old, new in assets.update_lock(entries=found):
                 changed = " (metadata hash changed)" if old == new else ""
                 say(("yellow", f"assets.lock: {key} {old or '(new)'} -> {new}{changed}"))

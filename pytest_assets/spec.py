@@ -160,3 +160,8 @@ class AssetSpec:
 
     def without_sub_part(self) -> AssetSpec:
         return AssetSpec(self.name, self.version, None)
+
+
+def label(name: str, version: str) -> str:
+    """How people read a version: ``name:version``."""
+    return f"{name}:{version}"

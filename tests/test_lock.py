@@ -19,7 +19,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from pytest_assets import Assets
 from pytest_assets.cli import main
 from pytest_assets.config import load_config
-from pytest_assets.lockfile import LockEntry, LockFile, meta_hash
+from pytest_assets.pinfile import Pin, PinFile, meta_hash
 from pytest_assets.storekey import store_key
 
 pytest_plugins = ["pytester"]
@@ -73,13 +73,13 @@ def write_lock(root: Path, store: Path, **specs: str) -> Path:
     entries = {}
     for key, version in specs.items():
         spec = key.replace("__", "/")
-        entries[spec] = LockEntry(version, store_meta_hash(store, spec.split(":")[0], version))
-    LockFile(path, entries).write()
+        entries[spec] = Pin(version, store_meta_hash(store, spec.split(":")[0], version))
+    PinFile(path, entries).write()
     return path
 
 
 def locked(root: Path, name: str = "assets.lock") -> dict[str, str]:
-    lock = LockFile.read(root / name)
+    lock = PinFile.read(root / name)
     assert lock is not None
     return {key: entry.version for key, entry in lock.entries.items()}
 
@@ -511,7 +511,7 @@ def test_cli_lock_upgrade_re_locks_a_re_created_version_and_says_so(
     code, out, _ = cli(capsys, "lock", "--upgrade")
     assert code == 0
     assert out.splitlines()[0] == "demo/vocab:0: 0.1 (metadata hash changed)"
-    lock = LockFile.read(folder / "assets.lock")
+    lock = PinFile.read(folder / "assets.lock")
     assert lock is not None
     assert lock.entries["demo/vocab:0"].meta_sha256 == store_meta_hash(store, "demo/vocab", "0.1")
 

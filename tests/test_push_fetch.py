@@ -34,7 +34,7 @@ from pytest_assets import (
     StoreError,
     StoreNotFoundError,
 )
-from pytest_assets import assets as assets_module
+from pytest_assets import push as push_module
 from pytest_assets import store as store_module
 from pytest_assets.manifest import sha256_file
 from pytest_assets.store import Store
@@ -826,7 +826,7 @@ def test_a_push_interrupted_on_a_bare_memory_store_resumes(
     tmp_path: Path, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     top = f"bare-{uuid.uuid4().hex[:8]}"
-    _fail_once(monkeypatch, assets_module, "build_meta")
+    _fail_once(monkeypatch, push_module, "build_meta")
     try:
         with pytest.raises(KeyboardInterrupt):
             Assets(store="memory://", cache_dir=tmp_path / "c").push(folder, f"{top}/d")
@@ -980,7 +980,7 @@ def _fail_once(monkeypatch: pytest.MonkeyPatch, target: Any, attribute: str) -> 
 @pytest.mark.parametrize("kind", ["file", "directory"])
 @pytest.mark.parametrize(
     "where",
-    [(assets_module, "build_meta"), (Assets, "_add_to_versions")],
+    [(push_module, "build_meta"), (push_module, "publish")],
     ids=["before-meta", "before-versions"],
 )
 def test_an_interrupted_push_run_again_with_the_same_content_completes(
@@ -1010,7 +1010,7 @@ def test_an_interrupted_push_run_again_with_the_same_content_completes(
 
 @pytest.mark.parametrize(
     "where",
-    [(assets_module, "build_meta"), (Assets, "_add_to_versions")],
+    [(push_module, "build_meta"), (push_module, "publish")],
     ids=["before-meta", "before-versions"],
 )
 def test_an_interrupted_push_run_again_with_other_content_is_refused(
@@ -1051,7 +1051,7 @@ def test_a_push_interrupted_mid_upload_resumes_with_the_missing_objects(
 def test_an_interrupted_push_is_left_alone_by_a_push_of_other_content_without_version(
     make_assets: MakeAssets, model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _fail_once(monkeypatch, assets_module, "build_meta")
+    _fail_once(monkeypatch, push_module, "build_meta")
     with pytest.raises(KeyboardInterrupt):
         make_assets().push(model, "m")
     assert make_assets().push(write(model, b"other"), "m").version == "0.1"

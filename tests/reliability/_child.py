@@ -31,8 +31,11 @@ os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
 import fsspec.core
 
-from pytest_assets import assets as assets_module
 from pytest_assets import cache as cache_module
+from pytest_assets import claims as claims_module
+from pytest_assets import download as download_module
+from pytest_assets import publish as publish_module
+from pytest_assets import push as push_module
 from pytest_assets import store as store_module
 from pytest_assets.assets import Assets
 
@@ -67,14 +70,21 @@ def counting_kill(prefix: str) -> Any:
     return tick
 
 
+def seam(module: Any, name: str, replacement: Any) -> None:
+    """Replace ``module.name``; a seam that no longer exists fails loudly, never silently."""
+    if not hasattr(module, name):
+        raise AssertionError(f"the seam {module.__name__}.{name} is gone: update _child.py")
+    setattr(module, name, replacement)
+
+
 def instrument_fetch() -> None:
     Store, Cache = store_module.Store, cache_module.Cache
     get_files, install = Store.get_files, Cache.install
-    check_file, make_read_only = assets_module.check_file, cache_module._make_read_only
+    check_file, make_read_only = download_module.check_file, cache_module._make_read_only
     local_get, replace, rename = store_module._local_get, os.replace, os.rename
     downloaded, verified = counting_kill("download"), counting_kill("verify")
 
-    def get_files_(self: Any, pairs: Any, what: str, progress: Any = None) -> None:
+    def get_files_(self: Any, pairs: Any, what: str, progress: Any = None) -> dict[str, Any]:
         mark("download")
         if KILL == "hang":  # hold the lock until the parent kills us
             mark("hang")
@@ -82,16 +92,17 @@ def instrument_fetch() -> None:
         # The hashes measured on the way in are dropped, so every file is verified after the
         # download as it is from a server: the verify:N points need that phase.
         get_files(self, pairs, what, progress)
+        return {}
 
     def local_get_(src: str, dst: str) -> Any:
         result = local_get(src, dst)
         downloaded()
         return result
 
-    def check_file_(local: str, entry: Any, label: str) -> Any:
+    def check_file_(local: str, entry: Any, label: str, measured: Any = None) -> Any:
         mark("verify")
         verified()
-        return check_file(local, entry, label)
+        return check_file(local, entry, label, measured)
 
     def make_read_only_(*args: Any) -> None:
         mark("readonly")
@@ -113,24 +124,24 @@ def instrument_fetch() -> None:
         mark("renamed")
         die_if("renamed")
 
-    Store.get_files = get_files_  # type: ignore[method-assign]
-    store_module._local_get = local_get_
-    assets_module.check_file = check_file_  # type: ignore[assignment]
-    cache_module._make_read_only = make_read_only_
-    Cache.install = install_  # type: ignore[method-assign]
+    seam(Store, "get_files", get_files_)
+    seam(store_module, "_local_get", local_get_)
+    seam(download_module, "check_file", check_file_)
+    seam(cache_module, "_make_read_only", make_read_only_)
+    seam(Cache, "install", install_)
     os.replace = replace_  # type: ignore[assignment]
     os.rename = rename_  # type: ignore[assignment]
 
 
 def instrument_push() -> None:
-    Store, A = store_module.Store, assets_module.Assets
-    claim, put_files, write_bytes = A._claim, Store.put_files, Store.write_bytes
-    take, delete, delete_below = A._take_store_lock, Store.delete, Store.delete_below
+    Store = store_module.Store
+    claim, put_files, write_bytes = push_module.claim_version, Store.put_files, Store.write_bytes
+    take, delete, delete_below = publish_module._take, Store.delete, Store.delete_below
     copyfile = shutil.copyfile
 
-    def claim_(self: Any, *args: Any) -> Any:
-        result = claim(self, *args)  # (taken_by, meta already written, new claim)
-        if result[0] is None:
+    def claim_(*args: Any, **kwargs: Any) -> claims_module.Claim:
+        result = claim(*args, **kwargs)
+        if result.ours:
             mark("claimed")
             die_if("claimed")
         return result
@@ -164,8 +175,8 @@ def instrument_push() -> None:
             mark("versions")
             die_if("versions")
 
-    def take_(self: Any, *args: Any) -> str:
-        token = take(self, *args)
+    def take_(*args: Any) -> str | None:
+        token = take(*args)
         mark("locked")
         die_if("locked")
         return token
@@ -183,13 +194,13 @@ def instrument_push() -> None:
             mark("released")
             die_if("released")
 
-    A._claim = claim_  # type: ignore[method-assign]
-    Store.put_files = put_files_  # type: ignore[method-assign]
+    seam(push_module, "claim_version", claim_)
+    seam(Store, "put_files", put_files_)
     shutil.copyfile = copyfile_  # type: ignore[assignment]
-    Store.write_bytes = write_bytes_  # type: ignore[method-assign]
-    A._take_store_lock = take_  # type: ignore[method-assign]
-    Store.delete = delete_  # type: ignore[method-assign]
-    Store.delete_below = delete_below_  # type: ignore[method-assign]
+    seam(Store, "write_bytes", write_bytes_)
+    seam(publish_module, "_take", take_)
+    seam(Store, "delete", delete_)
+    seam(Store, "delete_below", delete_below_)
 
 
 def main(argv: list[str]) -> None:

@@ -183,12 +183,13 @@ def test_cache_deleted_during_a_download_is_reported_as_the_cache(
     cache = tmp_path / "cache"
     original = Store.get_files
 
-    def get_files(self: Store, pairs: Any, what: str, progress: Any = None) -> None:
+    def get_files(self: Store, pairs: Any, what: str, progress: Any = None) -> Any:
         if when.startswith("before"):
             shutil.rmtree(cache)
-        original(self, pairs, what, progress)
+        measured = original(self, pairs, what, progress)
         if when.startswith("after"):
             shutil.rmtree(cache)
+        return measured
 
     monkeypatch.setattr(Store, "get_files", get_files)
     assets = Assets(store=store.url, cache_dir=cache)

@@ -43,11 +43,11 @@ def test_store_stopped_mid_download_fails_naming_the_store_and_keeps_nothing(
     stopped: dict[str, float] = {}
     original = Store.get_files
 
-    def get_files_then_die(self: Store, pairs: Any, what: str, progress: Any = None) -> None:
+    def get_files_then_die(self: Store, pairs: Any, what: str, progress: Any = None) -> Any:
         original(self, pairs[:8], what, progress)  # some objects arrive ...
         server.stop()  # ... then the server is gone
         stopped["at"] = time.monotonic()
-        original(self, pairs, what, progress)
+        return original(self, pairs, what, progress)
 
     monkeypatch.setattr(Store, "get_files", get_files_then_die)
     assets = Assets(

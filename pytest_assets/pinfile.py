@@ -1,4 +1,4 @@
-"""``assets.lock``: what each partial spec ("vocab:1", "vocab") resolved to, pinned.
+"""``assets.lock``: what each partial spec ("vocab:1", "vocab") resolved to: its pins.
 
 Plain text, one line per spec, sorted, so a person reviews it in a diff like any lock file:
 ``<spec> <version> <sha256 of the version's .meta>``. The metadata hash catches a version that
@@ -42,24 +42,24 @@ def meta_hash(meta: Any) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def lock_key(spec: AssetSpec) -> str:
+def pin_key(spec: AssetSpec) -> str:
     """The partial spec without its sub-part: ``vocab:1[a]`` and ``vocab:1`` lock together."""
     return str(spec.without_sub_part())
 
 
 @dataclass(frozen=True)
-class LockEntry:
+class Pin:
     version: str
     meta_sha256: str
 
 
-class LockFile:
-    def __init__(self, path: Path, entries: dict[str, LockEntry] | None = None) -> None:
+class PinFile:
+    def __init__(self, path: Path, entries: dict[str, Pin] | None = None) -> None:
         self.path = path
-        self.entries: dict[str, LockEntry] = dict(entries or {})
+        self.entries: dict[str, Pin] = dict(entries or {})
 
     @classmethod
-    def read(cls, path: Path) -> LockFile | None:
+    def read(cls, path: Path) -> PinFile | None:
         """The lock at ``path``, or None when there is none (unlocked behaviour)."""
         try:
             text = path.read_text(encoding="utf-8")
@@ -67,7 +67,7 @@ class LockFile:
             return None
         except OSError as exc:
             raise ConfigError(f"cannot read the lock file {path}: {exc.strerror}") from None
-        entries: dict[str, LockEntry] = {}
+        entries: dict[str, Pin] = {}
         for number, raw in enumerate(text.splitlines(), start=1):
             line = raw.strip()
             if not line or line.startswith("#"):
@@ -83,11 +83,11 @@ class LockFile:
                     f"{path}, line {number}: {exc}; fix the line or delete the lock file and "
                     "run pytest --assets-lock to write it again"
                 ) from None
-            entries[lock_key(spec)] = LockEntry(parts[1], parts[2])
+            entries[pin_key(spec)] = Pin(parts[1], parts[2])
         return cls(path, entries)
 
-    def get(self, spec: AssetSpec) -> LockEntry | None:
-        return self.entries.get(lock_key(spec))
+    def get(self, spec: AssetSpec) -> Pin | None:
+        return self.entries.get(pin_key(spec))
 
     def render(self) -> str:
         lines = [

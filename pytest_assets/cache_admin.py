@@ -1,0 +1,133 @@
+"""Administration of the cache, over frozen ``CachedVersion`` values: list, verify (report,
+or with ``repair`` mend) and prune. Only ``repair`` and ``prune`` change anything."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Literal
+
+from .cache import Cache, CachedVersion
+from .errors import AssetsError, ConfigError
+from .spec import AssetSpec, label
+from .versioning import Versioning, sort_versions
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding of ``verify``: a damaged file (``kind`` "damaged"), or an "extra", a file
+    the version does not hold (a test's ``__pycache__/``), which leaves the version intact."""
+
+    name: str
+    version: str
+    message: str
+    repaired: bool = False
+    kind: Literal["damaged", "extra"] = "damaged"
+
+    def __str__(self) -> str:
+        done = " (repaired: removed)" if self.kind == "extra" else " (repaired: downloaded again)"
+        return self.message + (done if self.repaired else "")
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What ``prune`` removed, and what it kept only because ``assets.lock`` pins it."""
+
+    removed: list[CachedVersion]
+    pinned: list[CachedVersion]
+
+
+def cached(cache: Cache, versioning: Versioning, wanted: AssetSpec | None) -> list[CachedVersion]:
+    """The cached versions (of ``wanted``'s name and matching its version, if given)."""
+    return [
+        entry for entry in cache.entries() if _wanted(versioning, wanted, entry.name, entry.version)
+    ]
+
+
+def verify(
+    cache: Cache,
+    versioning: Versioning,
+    wanted: AssetSpec | None,
+    *,
+    repair: bool,
+    download: Callable[[str, str], None] | None,
+) -> list[Problem]:
+    """Re-hash cached copies against their records: one Problem per damaged file and per
+    extra. With ``repair``, extras are removed and damaged versions of this store downloaded
+    again through ``download`` (None offline: damage is then left as it is). A repair that
+    fails is reported with what it found, and the check goes on with the other versions."""
+    damaged = f"its record in {cache.books} is damaged, so its files cannot be checked"
+    own = cache.store_folder  # another store's versions can only be reported
+    problems: list[Problem] = []
+    for folder, name, version in cache.unreadable():
+        if _wanted(versioning, wanted, name, version):
+            mend = download if repair and folder == own else None
+            problems.extend(_mend(mend, name, version, [f"{label(name, version)}: {damaged}"]))
+    for entry in cached(cache, versioning, wanted):
+        name, version = entry.name, entry.version
+        found, extras = cache.verify(entry), cache.extras(entry)
+        extra_messages = [
+            f"{label(name, version)}[{rel}]: not part of the version ({entry.path / rel})"
+            for rel in extras
+        ]
+        if found:  # a new download replaces the extras too
+            mend = download if repair and entry.store_folder == own else None
+            mended = _mend(mend, name, version, found)
+            problems.extend(mended)
+            fixed = all(problem.repaired for problem in mended)
+        else:
+            fixed = repair and bool(extras)
+            if fixed:
+                cache.within(entry.store_folder).remove_extras(entry, extras)
+        problems.extend(Problem(name, version, m, fixed, "extra") for m in extra_messages)
+    return problems
+
+
+def _mend(
+    download: Callable[[str, str], None] | None, name: str, version: str, found: list[str]
+) -> list[Problem]:
+    """The problems of one damaged version, downloaded again if ``download`` is given; a
+    download that fails keeps the problems and says why, so nothing found is lost."""
+    if download is None:
+        return [Problem(name, version, message) for message in found]
+    try:
+        download(name, version)
+    except AssetsError as exc:
+        return [Problem(name, version, f"{m}; could not repair it: {exc}") for m in found]
+    return [Problem(name, version, message, True) for message in found]
+
+
+def prune(
+    cache: Cache,
+    versioning: Versioning,
+    keep: int,
+    *,
+    pins: Collection[tuple[str, str]],
+    dry_run: bool,
+) -> Pruned:
+    """Keep the newest ``keep`` cached versions of each asset and every pinned one; remove
+    the rest (or, with ``dry_run``, only say which)."""
+    if keep < 0:
+        raise ConfigError(f"the number of versions to keep must be 0 or more, not {keep}")
+    by_name: dict[tuple[str, str], list[CachedVersion]] = {}
+    for entry in cache.entries():
+        by_name.setdefault((entry.store_folder, entry.name), []).append(entry)
+    removed, pinned = [], []
+    for entries in by_name.values():
+        # newest first; versions of another versioning system are not ours to rank: kept
+        order = sort_versions(versioning, (e.version for e in entries))
+        ranked = sorted(
+            (e for e in entries if e.version in order), key=lambda e: order.index(e.version)
+        )
+        for entry in ranked[keep:]:
+            if (entry.name, entry.version) in pins:
+                pinned.append(entry)
+                continue
+            if not dry_run:
+                cache.within(entry.store_folder).remove(entry.name, entry.version)
+            removed.append(entry)
+    return Pruned(removed, pinned)
+
+
+def _wanted(versioning: Versioning, wanted: AssetSpec | None, name: str, version: str) -> bool:
+    return wanted is None or (name == wanted.name and versioning.matches(wanted.version, version))

@@ -1,0 +1,160 @@
+"""Download one version into the cache: the atomic step of a fetch.
+
+1. take the version's download lock (mutual exclusion between processes; correctness never
+   depends on it) and look again: another process may have installed it meanwhile;
+2. read the version's ``.meta`` (and, for modelkit's hashless assets, the store's sizes);
+3. get every object into a private staging folder on the cache's filesystem;
+4. check each file's size and sha256 against the manifest (hashed on the way in where the
+   transfer can, else read back once);
+5. install: the record first, then one rename of the data into place.
+Nothing is ever handed out from the staging folder, and it is removed whatever happens.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import errno
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .cache import Cache, cache_error, remove_staging
+from .catalog import Catalog
+from .errors import AssetsError, IntegrityError, StoreError
+from .locking import version_lock
+from .manifest import FileEntry, Manifest, check_file
+from .progress import FileProgress
+from .spec import label
+from .store import Store
+
+
+def download_version(
+    catalog: Catalog,
+    cache: Cache,
+    name: str,
+    version: str,
+    *,
+    progress: bool,
+    notify: Callable[[str], None],
+    replace: Callable[[], bool] | None = None,
+) -> Path:
+    """The version's path in the cache, downloaded under its lock unless already there; a
+    cached copy is kept unless ``replace`` says (under the lock, so only one process mends
+    it) that it must go."""
+    what = label(name, version)
+    cache.ensure()
+    try:
+        with version_lock(
+            cache.lock_path(name, version),
+            what,
+            progress=lambda: cache.staged_bytes(name, version),
+            notify=notify,
+        ):
+            if cache.has(name, version):
+                if replace is None or not replace():
+                    return cache.data_path(name, version)
+                cache.remove(name, version)
+            cache.clean_stale_temps()
+            return _download_locked(catalog, cache, name, version, progress=progress)
+    except OSError as exc:
+        raise cache_error(exc, cache.directory, f"fetching {what}") from None
+
+
+def _download_locked(
+    catalog: Catalog, cache: Cache, name: str, version: str, *, progress: bool
+) -> Path:
+    store = catalog.store
+    what = label(name, version)
+    found = catalog.read_meta(name, version)
+    manifest = found.manifest
+    sizes = _listed_sizes(store, name, version, manifest)
+    staging = cache.temp_dir(name, version)
+    try:
+        staged = staging / "data"
+        if manifest.is_directory:
+            staged.mkdir()
+            pairs = [
+                (store.path(name, version, *f.path.split("/")), str(staged / f.path))
+                for f in manifest.files
+            ]
+        else:
+            pairs = [(store.object_path(name, version), str(staged))]
+        bar = FileProgress(progress, f"fetching {what}", len(pairs))
+        try:
+            # (size, sha256) by local path, for what was hashed on the way in
+            if manifest.is_directory:
+                measured = store.get_files(pairs, f"downloading {what}", bar)
+            else:
+                streamed = store.get_file_hashed(*pairs[0], f"downloading {what}")
+                measured = {pairs[0][1]: streamed} if streamed else {}
+                bar.advance()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+            _check_staging(staging)
+            raise _incomplete_version(store, name, version, manifest, exc) from None
+        finally:
+            bar.close()
+        files: dict[str, dict[str, Any]] = {}
+        for entry, (_remote, local) in zip(manifest.files, pairs, strict=True):
+            if not os.path.isfile(local):
+                _check_staging(staging)
+                raise _incomplete_version(store, name, version, manifest, None)
+            where = f"{what}[{entry.path}]" if entry.path else what
+            checked = (
+                entry
+                if entry.size is not None
+                else FileEntry(entry.path, sizes.get(entry.path), entry.sha256)
+            )
+            size, digest = check_file(
+                local, checked, f"{where} from {store.display_url}", measured.get(local)
+            )
+            files[entry.path] = {"size": size, "sha256": digest}
+        record = {
+            "meta": found.meta,
+            "files": files,
+            "integrity": "sha256" if manifest.has_hashes else "size",
+            "store": store.display_url,
+            "fetched_at": _dt.datetime.now(_dt.UTC).isoformat(),
+        }
+        return cache.install(name, version, staged, record)
+    finally:
+        remove_staging(staging)
+
+
+def _check_staging(staging: Path) -> None:
+    """A download folder that vanished means the cache was deleted under us, not the store."""
+    if not staging.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "the cache was deleted during the download", staging)
+
+
+def _listed_sizes(store: Store, name: str, version: str, manifest: Manifest) -> dict[str, int]:
+    """modelkit's .meta has no sizes: take them from the store's listing instead."""
+    if all(entry.size is not None for entry in manifest.files):
+        return {}
+    if not manifest.is_directory:
+        info = store.info(store.object_path(name, version))
+        return {"": info.size} if info else {}
+    return store.find_below(store.object_path(name, version))
+
+
+def _incomplete_version(
+    store: Store, name: str, version: str, manifest: Manifest, exc: Exception | None
+) -> AssetsError:
+    what = label(name, version)
+    if not manifest.is_directory:
+        if store.find_below(store.object_path(name, version)):
+            return StoreError(
+                f"{what} in store {store.display_url} is a folder, but its .meta says it is a "
+                "single file; the store is damaged, nothing was cached"
+            )
+        return IntegrityError(
+            f"{what}: the store {store.display_url} has its .meta but not its object; the "
+            "version is incomplete in the store, nothing was cached"
+        )
+    present = store.find_below(store.object_path(name, version))
+    missing = [f.path for f in manifest.files if f.path not in present]
+    shown = ", ".join(missing[:10]) or str(exc)
+    return IntegrityError(
+        f"{what}: .meta lists objects that the store {store.display_url} does not hold "
+        f"({shown}); the version is incomplete in the store, nothing was cached"
+    )
