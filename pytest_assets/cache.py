@@ -28,7 +28,7 @@ from typing import Any
 
 from .errors import CacheError, InvalidAssetSpecError
 from .locking import process_is_gone
-from .manifest import FileEntry, Manifest, compare, parse_meta, sha256_file
+from .manifest import FileEntry, Manifest, parse_meta
 
 BOOKKEEPING = ".pytest-assets"
 _RECORDS = "records"  # not "meta": caches of before the store key hold their records there
@@ -386,47 +386,6 @@ class Cache:
                 continue
 
     # -- checks -----------------------------------------------------------------------------
-
-    def verify(self, entry: CachedVersion) -> list[str]:
-        """Re-hash a cached version against our record: one sentence per damaged file."""
-        problems: list[str] = []
-        label = f"{entry.name}:{entry.version}"
-        for file in entry.manifest.files:
-            local = entry.path / file.path if file.path else entry.path
-            where = f"{label}[{file.path}]" if file.path else label
-            if not local.is_file():
-                problems.append(f"{where}: missing from the cache at {local}")
-                continue
-            mismatch = compare(file, *sha256_file(local))
-            if mismatch is not None and mismatch.what == "size":
-                problems.append(f"{where}: size {mismatch.found}, expected {file.size} ({local})")
-            elif mismatch is not None:
-                problems.append(f"{where}: sha256 mismatch ({local})")
-        return problems
-
-    def extras(self, entry: CachedVersion) -> list[str]:
-        """What a cached folder holds beyond its version (a test's ``__pycache__/``, a file
-        written by hand), top-most paths only, folders ending in "/". Not damage: the
-        version's own files are checked by ``verify``."""
-        manifest = entry.manifest
-        if not manifest.is_directory or not entry.path.is_dir():
-            return []
-        expected = {f.path for f in manifest.files}
-        needed = {f.path.rsplit("/", 1)[0] for f in manifest.files if "/" in f.path}
-        needed |= {p.rsplit("/", i)[0] for p in needed for i in range(1, p.count("/") + 1)}
-        found = []
-        top = str(entry.path)
-        for root, dirs, files in os.walk(top):
-            rel_root = os.path.relpath(root, top).replace(os.sep, "/")
-            prefix = "" if rel_root == "." else rel_root + "/"
-            for name in list(dirs):
-                rel = prefix + name
-                if rel in expected or rel not in needed:  # a file turned folder is damage
-                    dirs.remove(name)
-                    if rel not in expected:
-                        found.append(rel + "/")
-            found.extend(prefix + name for name in files if prefix + name not in expected)
-        return sorted(found)
 
     def remove_extras(self, entry: CachedVersion, extras: list[str]) -> None:
         """Delete what ``extras`` found, then make the version read-only again."""

@@ -3,12 +3,14 @@ or with ``repair`` mend) and prune. Only ``repair`` and ``prune`` change anythin
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Literal
 
 from .cache import Cache, CachedVersion
 from .errors import AssetsError, ConfigError
+from .manifest import compare, sha256_file
 from .spec import AssetSpec, label
 from .versioning import Versioning, sort_versions
 
@@ -65,10 +67,10 @@ def verify(
             problems.extend(_mend(mend, name, version, [f"{label(name, version)}: {damaged}"]))
     for entry in cached(cache, versioning, wanted):
         name, version = entry.name, entry.version
-        found, extras = cache.verify(entry), cache.extras(entry)
+        found, extra = damaged_files(entry), extras(entry)
         extra_messages = [
             f"{label(name, version)}[{rel}]: not part of the version ({entry.path / rel})"
-            for rel in extras
+            for rel in extra
         ]
         if found:  # a new download replaces the extras too
             mend = download if repair and entry.store_folder == own else None
@@ -76,9 +78,9 @@ def verify(
             problems.extend(mended)
             fixed = all(problem.repaired for problem in mended)
         else:
-            fixed = repair and bool(extras)
+            fixed = repair and bool(extra)
             if fixed:
-                cache.within(entry.store_folder).remove_extras(entry, extras)
+                cache.within(entry.store_folder).remove_extras(entry, extra)
         problems.extend(Problem(name, version, m, fixed, "extra") for m in extra_messages)
     return problems
 
@@ -127,6 +129,49 @@ def prune(
                 cache.within(entry.store_folder).remove(entry.name, entry.version)
             removed.append(entry)
     return Pruned(removed, pinned)
+
+
+def damaged_files(entry: CachedVersion) -> list[str]:
+    """Re-hash a cached version against our record: one sentence per damaged file."""
+    problems: list[str] = []
+    what = label(entry.name, entry.version)
+    for file in entry.manifest.files:
+        local = entry.path / file.path if file.path else entry.path
+        where = f"{what}[{file.path}]" if file.path else what
+        if not local.is_file():
+            problems.append(f"{where}: missing from the cache at {local}")
+            continue
+        mismatch = compare(file, *sha256_file(local))
+        if mismatch is not None and mismatch.what == "size":
+            problems.append(f"{where}: size {mismatch.found}, expected {file.size} ({local})")
+        elif mismatch is not None:
+            problems.append(f"{where}: sha256 mismatch ({local})")
+    return problems
+
+
+def extras(entry: CachedVersion) -> list[str]:
+    """What a cached folder holds beyond its version (a test's ``__pycache__/``, a file
+    written by hand), top-most paths only, folders ending in "/". Not damage: the
+    version's own files are checked by ``damaged_files``."""
+    manifest = entry.manifest
+    if not manifest.is_directory or not entry.path.is_dir():
+        return []
+    expected = {f.path for f in manifest.files}
+    needed = {f.path.rsplit("/", 1)[0] for f in manifest.files if "/" in f.path}
+    needed |= {p.rsplit("/", i)[0] for p in needed for i in range(1, p.count("/") + 1)}
+    found = []
+    top = str(entry.path)
+    for root, dirs, files in os.walk(top):
+        rel_root = os.path.relpath(root, top).replace(os.sep, "/")
+        prefix = "" if rel_root == "." else rel_root + "/"
+        for name in list(dirs):
+            rel = prefix + name
+            if rel in expected or rel not in needed:  # a file turned folder is damage
+                dirs.remove(name)
+                if rel not in expected:
+                    found.append(rel + "/")
+        found.extend(prefix + name for name in files if prefix + name not in expected)
+    return sorted(found)
 
 
 def _wanted(versioning: Versioning, wanted: AssetSpec | None, name: str, version: str) -> bool:
