@@ -40,8 +40,8 @@ _CACHEDIR_TAG = (
 )
 _STALE_TMP_SECONDS = 24 * 3600
 # A cache path component holds at most 255 bytes on every common filesystem; a name segment
-# also becomes "<segment>.versions" in a directory store. S3 and GCS keys stop at 1,024 bytes.
-_SEGMENT_BYTES = 255 - len(".versions")
+# also becomes "<segment>.versions.lock" in a directory store. S3 and GCS keys stop at 1,024.
+_SEGMENT_BYTES = 255 - len(".versions.lock")
 _NAME_BYTES = 1000
 _FILE_MODE, _EXEC_MODE, _DIR_MODE = 0o444, 0o555, 0o555  # a cached copy is read-only
 # A folder changed this recently may change again within one tick of its mtime (1-2 s on some

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .display import human_size
 from .errors import AssetsError, ConfigError
+from .redact import redact_url
 
 if TYPE_CHECKING:
     from .assets import PushReport
@@ -203,11 +204,15 @@ def _verify(assets: Any, spec: str | None, repair: bool) -> int:
     extras = [p for p in problems if p.kind == "extra" and not p.repaired]
     if damaged:
         versions = len({(p.name, p.version) for p in damaged})
-        step = (
-            "turn offline mode off and run pytest-assets verify --repair"
-            if assets.offline
-            else "run pytest-assets verify --repair to download them again"
-        )
+        if assets.offline:
+            step = "turn offline mode off and run pytest-assets verify --repair"
+        elif assets.store_url is None:  # another store's copies: only that store mends them
+            step = "set the store they came from (--store, ASSETS_STORE) and run verify --repair"
+        elif repair:
+            step = "downloading them again failed (see above): check the store, then run "
+            step += "pytest-assets verify --repair again"
+        else:
+            step = "run pytest-assets verify --repair to download them again"
         print(
             f"{len(damaged)} problem(s) in the cache, in {versions} version(s), left as they "
             f"are; {step}",
@@ -221,7 +226,10 @@ def _verify(assets: Any, spec: str | None, repair: bool) -> int:
             file=sys.stderr,
         )
     if not problems:
-        print(f"cache {assets.cache.directory} is clean", file=sys.stdout)
+        where = f"cache {assets.cache.directory}"
+        if assets.store_url is not None:  # only this store's copies were checked
+            where = f"the copies of store {redact_url(assets.store_url)} in {where}"
+        print(f"{where} {'are' if assets.store_url else 'is'} clean", file=sys.stdout)
     return 0
 
 

@@ -186,8 +186,14 @@ class Pusher:
         for :func:`publish`. A source that changed takes the upload back: nothing is published."""
         store, what = self.store, label(name, version)
         manifest = scan.manifest
-        self._upload(source, name, version, manifest, resuming=not fresh)
-        changed = scan.changed()
+        try:
+            self._upload(source, name, version, manifest, resuming=not fresh)
+        except (OSError, AssetsError):
+            if not scan.changed():
+                raise
+            changed = scan.changed()  # a source deleted or replaced while it was read
+        else:
+            changed = scan.changed()
         if changed:  # what was uploaded may not be what was hashed: publish none of it
             error = changed_error(f"cannot push {source} as {what} to {store.display_url}", changed)
             try:

@@ -201,9 +201,19 @@ def test_download_folders_have_a_short_name_whatever_the_asset_name(tmp_path: Pa
 def test_push_refuses_a_name_part_no_cache_folder_can_hold(tmp_path: Path) -> None:
     store = tmp_path / "store"
     assets = Assets(store=str(store), cache_dir=tmp_path / "cache")
-    with pytest.raises(InvalidAssetSpecError, match="a cache folder name holds at most 246"):
+    with pytest.raises(InvalidAssetSpecError, match="a cache folder name holds at most 241"):
         assets.push(_write(tmp_path / "m.txt", "m"), "team/" + "n" * 250)
     assert not store.exists() or not any(store.rglob("*.meta"))
+
+
+def test_push_refuses_a_last_segment_whose_versions_lock_name_is_too_long(
+    tmp_path: Path,
+) -> None:
+    store = tmp_path / "store"
+    assets = Assets(store=str(store), cache_dir=tmp_path / "cache")
+    with pytest.raises(InvalidAssetSpecError, match="holds at most 241"):
+        assets.push(_write(tmp_path / "m.txt", "m"), "L/" + "a" * 242)
+    assert not store.exists() or list(store.rglob("*")) == []
 
 
 def test_push_refuses_a_name_longer_than_a_store_key(tmp_path: Path) -> None:

@@ -368,10 +368,25 @@ def test_the_store_comes_from_the_ini_file_of_the_working_directory(
 # -- verify and the cache ---------------------------------------------------------------------
 
 
-def test_verify_of_a_clean_cache_exits_0(cli: Run, model: Path, cache: Path) -> None:
+def test_verify_of_a_clean_cache_exits_0_naming_the_store_checked(
+    cli: Run, model: Path, cache: Path, store: Path
+) -> None:
     cli("push", str(model), "m")
     cli("fetch", "m")
-    assert cli("verify") == Result(0, f"cache {cache} is clean\n", "")
+    expected = f"the copies of store {store} in cache {cache} are clean\n"
+    assert cli("verify") == Result(0, expected, "")
+
+
+def test_verify_without_a_store_of_another_stores_damage_says_to_set_that_store(
+    cli: Run, model: Path, cached: Path
+) -> None:
+    cli("push", str(model), "m")
+    copy = Path(cli("fetch", "m").out.strip())
+    copy.chmod(0o644)
+    copy.write_bytes(b"edited by a test")
+    result = cli("verify", "--repair", store_url=None)
+    assert result.code == 1
+    assert "set the store they came from (--store, ASSETS_STORE)" in result.err
 
 
 def test_verify_exits_1_on_a_mismatch_names_the_file_and_changes_nothing(

@@ -109,6 +109,22 @@ def test_a_push_refused_for_a_changing_source_leaves_no_claim_and_no_objects(
     assert objects(assets) == []
 
 
+def test_a_file_deleted_during_the_upload_is_named_and_nothing_is_left_behind(
+    assets: Assets, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = Store.put_files
+    victim = sorted(p for p in folder.rglob("*") if p.is_file())[-1]
+
+    def deleting(self: Store, pairs: Any, what: str, progress: Any = None) -> None:
+        victim.unlink()
+        original(self, pairs, what, progress)
+
+    monkeypatch.setattr(Store, "put_files", deleting)
+    with pytest.raises(SourceChangedError, match=rf"{re.escape(victim.name)} {CHANGED}"):
+        assets.push(folder, "m")
+    assert objects(assets) == []
+
+
 @pytest.mark.parametrize("kind", ["file", "directory"])
 def test_a_push_again_once_the_source_holds_still_publishes_it(
     assets: Assets, folder: Path, monkeypatch: pytest.MonkeyPatch, kind: str
