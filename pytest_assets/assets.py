@@ -18,11 +18,10 @@ from .cache import Cache, CachedVersion, manifest_from_record
 from .cache_admin import Problem, Pruned, cached, prune, verify
 from .catalog import Catalog
 from .config import Config, load_config
-from .download import download_version
+from .download import damaged_copy, download_version
 from .errors import (
     AssetNotFoundError,
     ConfigError,
-    IntegrityError,
     InvalidAssetSpecError,
     OfflineError,
 )
@@ -152,21 +151,12 @@ class Assets:
         return source if source and source != "default" else None
 
     def _cache_of(self, name: str, version: str) -> Cache:
-        """The cache as the configured store sees it. With no store configured, a pinned
-        version cached from exactly one store is that store's: there is no other to confuse
-        it with; from several, which one is meant is not ours to guess."""
-        if self.cache.store_folder is not None:
-            return self.cache
-        folders = self.cache.holding(name, version)
-        if len(folders) == 1:
-            return self.cache.within(folders[0])
-        if not folders:
+        """The cache as the configured store sees it (with no store, as the one store that
+        left this version sees it)."""
+        found = self.cache.seen_for(name, version)
+        if found is None:
             raise _no_store()
-        stores = ", ".join(sorted(self.cache.within(f).store_label(name, version) for f in folders))
-        raise ConfigError(
-            f"{label(name, version)} is cached from {len(folders)} stores ({stores}) and no store "
-            "is configured: set the store (ASSETS_STORE, --store, assets_store) to say which"
-        )
+        return found
 
     def _say(self, message: str) -> None:
         if self.notify is not None:
@@ -216,7 +206,7 @@ class Assets:
         from_cache = cache.has(name, version)
         damage = cache.damage(name, version, resolved.sub_part) if from_cache else None
         if damage is not None:
-            self._damaged_copy(name, version, damage)
+            damaged_copy(label(name, version), damage, offline=self.offline, say=self._say)
             from_cache = False
         path = (
             cache.data_path(name, version)
@@ -248,17 +238,6 @@ class Assets:
             notify=self._say,
             replace=replace,
         )
-
-    def _damaged_copy(self, name: str, version: str, damage: str) -> None:
-        """A cached copy that lost files is never handed out: online it is fetched again."""
-        what = label(name, version)
-        if self.offline:
-            raise IntegrityError(
-                f"the cached copy of {what} is damaged: {damage}; offline mode is on, so it "
-                f"cannot be downloaded again: turn offline mode off and fetch it, or run "
-                f"pytest-assets verify --repair {what} (the copy was left as it is)"
-            )
-        self._say(f"warning: the cached copy of {what} is damaged: {damage}; downloading it again")
 
     def _sub_part_path(self, spec: AssetSpec, path: Path) -> Path:
         assert spec.sub_part is not None and spec.version is not None  # fetch checked both

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import CacheError, InvalidAssetSpecError
+from .errors import CacheError, ConfigError, InvalidAssetSpecError
 from .locking import process_is_gone
 from .manifest import FileEntry, Manifest, parse_meta
 
@@ -184,14 +184,23 @@ class Cache:
             self.data_path(name, version)
         )
 
-    def holding(self, name: str, version: str) -> list[str]:
-        """The store folders from which this version is cached."""
-        return [f for f in self._store_folders() if self.within(f).has(name, version)]
-
-    def store_label(self, name: str, version: str) -> str:
-        """The store a cached version came from, as its record names it."""
-        record = self.record(name, version) or {}
-        return str(record.get("store") or self._folder)
+    def seen_for(self, name: str, version: str) -> Cache | None:
+        """This cache, or without a store configured, as seen from the one store this version
+        is cached from: there is no other to confuse it with. From several, which one is meant
+        is not ours to guess (ConfigError); from none, None."""
+        if self.store_folder is not None:
+            return self
+        views = [self.within(f) for f in self._store_folders()]
+        holding = [view for view in views if view.has(name, version)]
+        if len(holding) <= 1:
+            return holding[0] if holding else None
+        stores = ", ".join(
+            sorted(str((v.record(name, version) or {}).get("store")) for v in holding)
+        )
+        raise ConfigError(
+            f"{name}:{version} is cached from {len(holding)} stores ({stores}) and no store is "
+            "configured: set the store (ASSETS_STORE, --store, assets_store) to say which"
+        )
 
     def record(self, name: str, version: str) -> dict[str, Any] | None:
         try:

@@ -61,6 +61,18 @@ def download_version(
         raise cache_error(exc, cache.directory, f"fetching {what}") from None
 
 
+def damaged_copy(what: str, damage: str, *, offline: bool, say: Callable[[str], None]) -> None:
+    """A cached copy that lost files is never handed out: online it is downloaded again (say
+    so), offline that cannot be done (say what to do)."""
+    if offline:
+        raise IntegrityError(
+            f"the cached copy of {what} is damaged: {damage}; offline mode is on, so it "
+            f"cannot be downloaded again: turn offline mode off and fetch it, or run "
+            f"pytest-assets verify --repair {what} (the copy was left as it is)"
+        )
+    say(f"warning: the cached copy of {what} is damaged: {damage}; downloading it again")
+
+
 def _download_locked(
     catalog: Catalog, cache: Cache, name: str, version: str, *, progress: bool
 ) -> Path:

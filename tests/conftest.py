@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import settings
-from servers import Server, start_gcs_emulator, start_moto, unique_bucket_name
+from servers import Server, StoreUnderTest, start_gcs_emulator, start_moto, unique_bucket_name
 
 # gcsfs reads this once, at import: unless "false", `gcsfs.GCSFileSystem` is the
 # experimental zonal/HNS subclass, which probes the bucket type over gRPC before writes;
@@ -30,14 +28,6 @@ os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 settings.register_profile("repeatable", derandomize=True, database=None)
 settings.register_profile("explore")
 settings.load_profile("repeatable")
-
-
-@dataclass(frozen=True)
-class StoreUnderTest:
-    """Where a test may read and write: a URL prefix plus the fsspec options to reach it."""
-
-    url: str
-    storage_options: dict[str, Any] = field(hash=False)
 
 
 def _gcsfs_is_plain() -> None:

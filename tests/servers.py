@@ -34,6 +34,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Literal
@@ -56,6 +57,14 @@ _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _GCS_LAUNCHER = Path(__file__).with_name("_gcs_emulator_main.py")
 
 Kind = Literal["gcs", "s3"]
+
+
+@dataclass(frozen=True)
+class StoreUnderTest:
+    """Where a test may read and write: a URL prefix plus the fsspec options to reach it."""
+
+    url: str
+    storage_options: dict[str, Any] = field(hash=False)
 
 
 def free_port() -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import StoreUnderTest
+from servers import StoreUnderTest
 
 from pytest_assets import Assets, AssetSpec
 from pytest_assets.errors import ConfigError, InvalidAssetSpecError, OfflineError

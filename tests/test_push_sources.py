@@ -13,7 +13,7 @@ from typing import Any
 
 import fsspec.core
 import pytest
-from conftest import StoreUnderTest
+from servers import StoreUnderTest
 
 from pytest_assets import AssetNotFoundError, Assets, AssetsError, AssetSpec, SourceChangedError
 from pytest_assets import sources as sources_module

@@ -13,8 +13,7 @@ from typing import Any
 
 import fsspec
 import pytest
-from conftest import StoreUnderTest
-from servers import Server, gcsfs_retries
+from servers import Server, StoreUnderTest, gcsfs_retries
 
 pytestmark = pytest.mark.servers
 

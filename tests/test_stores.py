@@ -14,8 +14,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from conftest import StoreUnderTest
-from servers import Server, serve_http, unique_bucket_name
+from servers import Server, StoreUnderTest, serve_http, unique_bucket_name
 
 from pytest_assets import (
     AssetExistsError,

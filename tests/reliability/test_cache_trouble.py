@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import StoreUnderTest
+from servers import StoreUnderTest
 
 from pytest_assets import Assets, CacheError
 from pytest_assets.store import Store

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import fsspec
 import pytest
-from conftest import StoreUnderTest
+from servers import StoreUnderTest
 
 from pytest_assets import Assets, IntegrityError
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import StoreUnderTest
+from servers import StoreUnderTest
 
 from pytest_assets import Assets, AssetsError, IntegrityError, StoreError
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import StoreUnderTest
+from servers import StoreUnderTest
 
 from pytest_assets import AssetNotFoundError, Assets
 

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import StoreUnderTest
-from servers import Server
+from servers import Server, StoreUnderTest
 
 from pytest_assets import Assets, StoreError
 from pytest_assets.store import Store
