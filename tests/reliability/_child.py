@@ -33,6 +33,7 @@ import fsspec.core
 
 from pytest_assets import assets as assets_module
 from pytest_assets import cache as cache_module
+from pytest_assets import localdisk as localdisk_module
 from pytest_assets import store as store_module
 from pytest_assets.assets import Assets
 
@@ -71,7 +72,7 @@ def instrument_fetch() -> None:
     Store, Cache = store_module.Store, cache_module.Cache
     get_files, install = Store.get_files, Cache.install
     check_file, make_read_only = assets_module.check_file, cache_module._make_read_only
-    local_get, replace, rename = store_module._local_get, os.replace, os.rename
+    copy_out, replace, rename = localdisk_module.copy_out, os.replace, os.rename
     downloaded, verified = counting_kill("download"), counting_kill("verify")
 
     def get_files_(self: Any, pairs: Any, what: str, progress: Any = None) -> None:
@@ -83,8 +84,8 @@ def instrument_fetch() -> None:
         # download as it is from a server: the verify:N points need that phase.
         get_files(self, pairs, what, progress)
 
-    def local_get_(src: str, dst: str) -> Any:
-        result = local_get(src, dst)
+    def copy_out_(src: str, dst: str) -> Any:
+        result = copy_out(src, dst)
         downloaded()
         return result
 
@@ -114,7 +115,7 @@ def instrument_fetch() -> None:
         die_if("renamed")
 
     Store.get_files = get_files_  # type: ignore[method-assign]
-    store_module._local_get = local_get_
+    localdisk_module.copy_out = copy_out_
     assets_module.check_file = check_file_  # type: ignore[assignment]
     cache_module._make_read_only = make_read_only_
     Cache.install = install_  # type: ignore[method-assign]
