@@ -46,6 +46,7 @@ from .errors import (
     StoreError,
     StoreNotFoundError,
 )
+from .layout import version_objects
 from .lockfile import LockEntry, LockFile, lock_key, meta_hash
 from .locking import process_is_gone, version_lock
 from .manifest import FileEntry, Manifest, build_meta, check_file, parse_meta
@@ -59,7 +60,6 @@ from .versioning import Versioning, get_versioning, sort_versions
 
 log = logging.getLogger("pytest_assets")
 
-_CLAIM = ".claim"
 _STORE_LOCK_STALE_SECONDS = 60.0
 _STORE_LOCK_WAIT_SECONDS = 300.0
 
@@ -1056,7 +1056,7 @@ class Assets:
             store,
             target.name,
             version,
-            claim=self._claim_path(store, target.name, version),
+            claim=store.claim_path(target.name, version),
             first=write_meta,
         )
         self._forget(target.name)
@@ -1089,7 +1089,7 @@ class Assets:
             store.delete_below(store.object_path(name, version), what)
         else:
             store.delete(store.object_path(name, version), what)
-        store.delete(self._claim_path(store, name, version), f"releasing the claim on {label}")
+        store.delete(store.claim_path(name, version), f"releasing the claim on {label}")
 
     def _forget(self, name: str) -> None:
         for key in [k for k in self._resolved if k[0] == name]:
@@ -1099,16 +1099,9 @@ class Assets:
     def _version_objects(self, store: Store, name: str) -> tuple[set[str], set[str], set[str]]:
         """Versions with a ``.meta``, versions with a push in progress (a claim), and the
         assets named ``<name>/<x>`` (whose objects live where version ``x`` would)."""
-        metas, claims, nested = set(), set(), set()
-        for base, _kind in store.list_dir(store.path(name)):
-            if base.endswith(".meta"):
-                metas.add(base[: -len(".meta")])
-            elif base.endswith(_CLAIM):
-                claims.add(base[: -len(_CLAIM)])
-            elif base.endswith(".versions"):
-                nested.add(base[: -len(".versions")])
-        valid = set(sort_versions(self.versioning, metas | claims))
-        return metas & valid, claims & valid, nested
+        found = version_objects(base for base, _kind in store.list_dir(store.path(name)))
+        valid = set(sort_versions(self.versioning, found.metas | found.claims))
+        return valid & found.metas, valid & found.claims, set(found.nested)
 
     def _versions_above(self, store: Store, name: str) -> list[str]:
         """The versions that ``name`` would sit inside: ``a:1.0`` for ``a/1.0/b`` (modelkit's
@@ -1134,9 +1127,6 @@ class Assets:
                 "Push under another name or version"
             )
 
-    def _claim_path(self, store: Store, name: str, version: str) -> str:
-        return store.path(name, f"{version}{_CLAIM}")
-
     def _resumable(
         self, store: Store, name: str, digest: str, unlisted: set[str], claims: set[str]
     ) -> str | None:
@@ -1147,7 +1137,7 @@ class Assets:
                 if meta is not None and parse_meta(meta, name).content_hash == digest:
                     return version
             else:
-                claim = store.read_json(self._claim_path(store, name, version), "reading claim")
+                claim = store.read_json(store.claim_path(name, version), "reading claim")
                 if isinstance(claim, dict) and claim.get("content_sha256") == digest:
                     return version
         return None
@@ -1162,7 +1152,7 @@ class Assets:
         claim and ``.meta`` are read back together, after the write: another pusher may have
         finished this version and released its claim just before ours."""
         label = f"{name}:{version}"
-        path = self._claim_path(store, name, version)
+        path = store.claim_path(name, version)
         meta_path = store.meta_path(name, version)
         nonce = uuid.uuid4().hex
         body = {
@@ -1291,7 +1281,7 @@ class Assets:
         ``first`` (writing ``.meta``) runs while the lock is being taken: the merge lists the
         ``.meta`` objects, so ``.meta`` must exist before the merge, not before the lock. The
         push's claim is released with the lock, once a read-back shows the version listed."""
-        lock_path = store.path(f"{name}.versions.lock")
+        lock_path = store.versions_lock_path(name)
         for _round in range(5):
             token = self._lock_while(store, lock_path, name, first)
             first = None
