@@ -12,8 +12,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from .claims import CLAIM_SUFFIX
 from .errors import AssetNotFoundError, InvalidAssetSpecError, StoreError, StoreNotFoundError
+from .layout import VersionObjects, version_objects
 from .manifest import Manifest, parse_meta
 from .spec import label
 from .store import Store
@@ -26,17 +26,6 @@ class VersionMeta:
 
     meta: dict[str, Any]
     manifest: Manifest
-
-
-@dataclass(frozen=True)
-class VersionObjects:
-    """What the folder of an asset holds besides data: versions with a ``.meta``, versions
-    with a push in progress (a claim), and the assets named ``<name>/<x>`` (whose objects
-    live where version ``x`` would)."""
-
-    metas: set[str]
-    claims: set[str]
-    nested: set[str]
 
 
 @dataclass(frozen=True)
@@ -97,18 +86,12 @@ class Catalog:
         return VersionMeta(meta, parse_meta(meta, where))
 
     def version_objects(self, name: str) -> VersionObjects:
-        """One listing of ``<name>/``: what pushes and the ``.versions`` merge must know."""
+        """One listing of ``<name>/``, versions valid under the versioning: what pushes and
+        the ``.versions`` merge must know."""
         store = self.store
-        metas, claims, nested = set(), set(), set()
-        for base, _kind in store.list_dir(store.path(name)):
-            if base.endswith(".meta"):
-                metas.add(base[: -len(".meta")])
-            elif base.endswith(CLAIM_SUFFIX):
-                claims.add(base[: -len(CLAIM_SUFFIX)])
-            elif base.endswith(".versions"):
-                nested.add(base[: -len(".versions")])
-        valid = set(sort_versions(self.versioning, metas | claims))
-        return VersionObjects(metas & valid, claims & valid, nested)
+        found = version_objects(base for base, _kind in store.list_dir(store.path(name)))
+        valid = frozenset(sort_versions(self.versioning, found.metas | found.claims))
+        return VersionObjects(found.metas & valid, found.claims & valid, found.nested)
 
     def names(self, prefix: str = "") -> list[str]:
         found = self.store.find_names(prefix)

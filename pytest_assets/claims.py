@@ -22,8 +22,6 @@ from .spec import label
 from .store import Store
 from .versioning import Versioning, sort_versions
 
-CLAIM_SUFFIX = ".claim"
-
 
 @dataclass(frozen=True)
 class Claim:
@@ -36,10 +34,6 @@ class Claim:
     @property
     def ours(self) -> bool:
         return self.taken_by is None
-
-
-def claim_path(store: Store, name: str, version: str) -> str:
-    return store.path(name, f"{version}{CLAIM_SUFFIX}")
 
 
 def exists_error(what: str, store: Store, same: bool) -> AssetExistsError:
@@ -67,7 +61,7 @@ def claim_version(
     finished this version and released its claim just before ours. ``listed`` reads the
     versions listed now (only needed when a ``.meta`` of this content is already there)."""
     what = label(name, version)
-    path = claim_path(store, name, version)
+    path = store.claim_path(name, version)
     meta_path = store.meta_path(name, version)
     nonce = uuid.uuid4().hex
     body = {
@@ -135,7 +129,7 @@ def resumable(
             if meta is not None and parse_meta(meta, name).content_hash == digest:
                 return version
         else:
-            claim = store.read_json(claim_path(store, name, version), "reading claim")
+            claim = store.read_json(store.claim_path(name, version), "reading claim")
             if isinstance(claim, dict) and claim.get("content_sha256") == digest:
                 return version
     return None

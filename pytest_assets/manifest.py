@@ -17,11 +17,11 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .errors import IntegrityError, StoreError
 
-_CHUNK = 1024 * 1024
+HASH_CHUNK = 1024 * 1024  # read at a time when hashing, so large files cost no memory
 
 
 @dataclass(frozen=True)
@@ -74,13 +74,21 @@ def content_hash(is_directory: bool, files: tuple[FileEntry, ...]) -> str:
 
 
 def sha256_file(path: str | os.PathLike[str]) -> tuple[int, str]:
-    """(size, sha256) of a local file, read in chunks so large files cost no memory."""
+    """(size, sha256) of a local file: what a version's ``.meta`` records for it."""
+    with open(path, "rb") as handle:
+        return sha256_stream(handle)
+
+
+def sha256_stream(reader: IO[bytes], *, copy_to: IO[bytes] | None = None) -> tuple[int, str]:
+    """(size, sha256) of what ``reader`` gives, chunk by chunk; with ``copy_to`` every chunk is
+    also written there, so a copy is hashed in the pass that makes it."""
     digest = hashlib.sha256()
     size = 0
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
+    while chunk := reader.read(HASH_CHUNK):
+        digest.update(chunk)
+        if copy_to is not None:
+            copy_to.write(chunk)
+        size += len(chunk)
     return size, digest.hexdigest()
 
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, InvalidAssetSpecError
+from .localdisk import write_atomic
 from .spec import AssetSpec
 
 LOCK_NAME = "assets.lock"
@@ -99,13 +98,5 @@ class PinFile:
     def write(self) -> None:
         """Atomically, so a concurrent reader sees the old lock or the new one; 0666 less
         the umask, like any file the project commits (``mkstemp`` would give 0600)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.parent / f".assets.lock.{uuid.uuid4().hex}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(self.render())
-            os.replace(tmp, self.path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        data = self.render().encode("utf-8")
+        write_atomic(str(self.path), data, tmp_prefix=f".{self.path.name}.")

@@ -46,10 +46,6 @@ class HeldLock:
     ours: bool | None = None  # None: not read back yet
 
 
-def versions_lock_path(store: Store, name: str) -> str:
-    return store.path(f"{name}.versions.lock")
-
-
 @contextlib.contextmanager
 def versions_lock(
     store: Store, name: str, *, while_taking: Callable[[], None] | None = None
@@ -57,7 +53,7 @@ def versions_lock(
     """Hold ``<name>.versions.lock``; ``while_taking`` runs while the lock is being taken
     (one round trip instead of two). If it fails, the taking stops at once and a lock it got
     is released; its error is raised, with the taking's own failure noted on it."""
-    path = versions_lock_path(store, name)
+    path = store.versions_lock_path(name)
     token = _take_while(store, path, name, while_taking)
     held = HeldLock(path, token)
     try:

@@ -24,7 +24,7 @@ from typing import Any
 from . import __version__
 from .cache import refuse_uncacheable
 from .catalog import Catalog
-from .claims import Claim, claim_path, claim_version, exists_error, resumable
+from .claims import Claim, claim_version, exists_error, resumable
 from .errors import AssetExistsError, AssetsError, InvalidAssetSpecError, StoreError
 from .manifest import FileEntry, Manifest, build_meta, parse_meta
 from .progress import FileProgress
@@ -163,7 +163,7 @@ class Pusher:
             else self._upload_checked(source, name, version, scan, fresh=claim.fresh)
         )
         publish(
-            catalog, name, version, claim=claim_path(store, name, version), write_meta=write_meta
+            catalog, name, version, claim=store.claim_path(name, version), write_meta=write_meta
         )
         return report(spec=target.with_version(version), pushed=True, identical=False)
 
@@ -302,4 +302,4 @@ class Pusher:
             store.delete_below(store.object_path(name, version), removing)
         else:
             store.delete(store.object_path(name, version), removing)
-        store.delete(claim_path(store, name, version), f"releasing the claim on {what}")
+        store.delete(store.claim_path(name, version), f"releasing the claim on {what}")

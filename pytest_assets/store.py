@@ -1,31 +1,32 @@
-"""The object store, reached through fsspec, in modelkit's layout.
+"""The object store, reached through fsspec: connection, error translation, reads, writes.
 
 Every call into fsspec goes through :meth:`Store._call`, which turns the zoo of backend
 exceptions (aiohttp, botocore, gcsfs' HttpError, OSError) into our :class:`StoreError` with the
 store's URL, the cause and the next step, with credentials scrubbed. ``FileNotFoundError`` and
 ``FileExistsError`` pass through: callers give them meaning (a missing version, a taken one).
+The names of the objects are modelkit's (:mod:`layout`); a directory store is read and written
+by :mod:`localdisk`, not through fsspec.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import inspect
 import json
 import logging
 import os
 import shutil
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
+from . import localdisk
 from .errors import AssetsError, StoreError
-from .manifest import sha256_file
+from .layout import Layout
 from .progress import FileProgress
 from .redact import redact_url, secrets_in_options, secrets_in_url
 
@@ -34,15 +35,7 @@ T = TypeVar("T")
 _LOCAL_PROTOCOLS = {"file", "local"}
 # Stores inside a bucket: the store is missing when the bucket is (a missing prefix is empty).
 _BUCKET_PROTOCOLS = {"s3", "s3a", "gs", "gcs", "az", "abfs", "adl", "oss", "oci"}
-# user:password@ (the password may hold an unencoded "/", as AWS secrets do) or token@
-_THREADS = 16
-_PROBE_FILES = 8  # local copies timed before choosing between a loop and the thread pool
-_SLOW_COPY_SECONDS = 0.002  # slower than this per file: a network share, use the pool
-_LOCAL_TMP = ".pytest-assets-tmp"  # in a directory store; no asset name starts with "."
-_HASH_CHUNK = 1024 * 1024
-_KERNEL_COPY_BYTES = 8 << 20  # from this size a local copy is the kernel's, hashed alongside
-_KERNEL_COPY_CHUNK = 8 << 20
-_READ_ONLY = 0o444  # cached files: a test cannot edit the shared copy by accident
+_THREADS = 16  # transfers at once on a backend without bulk calls (sync ones, directories)
 _FORBIDDEN_WORDS = ("Forbidden", "Unauthorized", "Access Denied", "AccessDenied")
 _LOCAL_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 # A store that did not answer is not asked again for this long: the backends' own retries
@@ -87,7 +80,7 @@ class Store:
             {*secrets_in_options(self.storage_options), *secrets_in_url(url)}, key=len, reverse=True
         )
         self._fs: Any = None
-        self._root = ""
+        self._layout = Layout("")
         self._unreachable: tuple[float, str] | None = None  # (when, why), for UNREACHABLE_FOR
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -99,10 +92,15 @@ class Store:
         return self._fs
 
     @property
-    def root(self) -> str:
+    def layout(self) -> Layout:
+        """modelkit's names below this store's root (known once connected)."""
         if self._fs is None:
             self._connect()
-        return self._root
+        return self._layout
+
+    @property
+    def root(self) -> str:
+        return self.layout.root
 
     def _connect(self) -> None:
         import fsspec.core
@@ -134,13 +132,17 @@ class Store:
                 f"store {self.display_url} is not a URL fsspec understands: {self.scrub(str(exc))}"
             ) from None
         self._fs = fs
-        self._root = str(root).rstrip("/")
+        self._layout = Layout(str(root).rstrip("/"), str(getattr(fs, "root_marker", "")))
+
+    @property
+    def protocols(self) -> set[str]:
+        """The backend's names for itself (``{"gs", "gcs"}``)."""
+        protocol = self.fs.protocol
+        return {protocol} if isinstance(protocol, str) else set(protocol)
 
     @property
     def is_local(self) -> bool:
-        protocol = self.fs.protocol
-        protocols = {protocol} if isinstance(protocol, str) else set(protocol)
-        return bool(protocols & _LOCAL_PROTOCOLS)
+        return bool(self.protocols & _LOCAL_PROTOCOLS)
 
     def missing(self) -> str | None:
         """Why the store itself is not there ("there is no bucket b"), or None when it is:
@@ -154,10 +156,8 @@ class Store:
             return f"there is no directory {root}" + (
                 " (a file is there)" if os.path.exists(root) else ""
             )
-        protocol = self.fs.protocol
-        protocols = {protocol} if isinstance(protocol, str) else set(protocol)
         bucket = self.root.lstrip("/").split("/", 1)[0]
-        if not protocols & _BUCKET_PROTOCOLS or not bucket:
+        if not self.protocols & _BUCKET_PROTOCOLS or not bucket:
             return None
         try:
             self._call(f"looking for the bucket {bucket}", self.fs.info, bucket)
@@ -225,21 +225,25 @@ class Store:
             f"{_NEXT_STEP}"
         )
 
-    # -- layout -----------------------------------------------------------------------------
+    # -- modelkit's names, from the layout (so callers ask the store for them) ---------------
 
     def path(self, *parts: str) -> str:
-        if not self.root:  # a store at the filesystem's root: "memory://", "/", "file:///"
-            return str(getattr(self.fs, "root_marker", "")) + "/".join(parts)
-        return "/".join([self.root, *parts])
+        return self.layout.path(*parts)
 
     def versions_path(self, name: str) -> str:
-        return self.path(f"{name}.versions")
+        return self.layout.versions_path(name)
 
     def object_path(self, name: str, version: str) -> str:
-        return self.path(name, version)
+        return self.layout.object_path(name, version)
 
     def meta_path(self, name: str, version: str) -> str:
-        return self.path(name, f"{version}.meta")
+        return self.layout.meta_path(name, version)
+
+    def claim_path(self, name: str, version: str) -> str:
+        return self.layout.claim_path(name, version)
+
+    def versions_lock_path(self, name: str) -> str:
+        return self.layout.versions_lock_path(name)
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -307,29 +311,19 @@ class Store:
 
     def find_names(self, prefix: str = "") -> list[str]:
         """Asset names: every ``<name>.versions`` object below the root (modelkit's listing)."""
-        base = self.path(prefix.rstrip("/")) if prefix.strip("/") else self.root
-        if prefix and not prefix.endswith("/"):
-            base = self.path(prefix).rsplit("/", 1)[0]
         try:
-            found = self._call("listing assets", self.fs.find, base)
+            found = self._call("listing assets", self.fs.find, self.layout.names_folder(prefix))
         except FileNotFoundError:
             return []
-        names = []
-        root = self.root.rstrip("/") + "/" if self.root else ""
-        for path in found:
-            path = str(path)
-            if path.endswith(".versions") and path.startswith(root):
-                name = path[len(root) : -len(".versions")].lstrip("/")  # root "" (memory://)
-                if name.startswith(prefix):
-                    names.append(name)
-        return sorted(names)
+        names = (self.layout.name_of(str(path)) for path in found)
+        return sorted(name for name in names if name is not None and name.startswith(prefix))
 
     # -- writes -----------------------------------------------------------------------------
 
     def write_bytes(self, path: str, data: bytes, what: str, *, create_only: bool) -> None:
         """Write one object whole; with ``create_only`` raise FileExistsError when taken."""
         if self.is_local:
-            self._call(what, _local_write, path, data, create_only)
+            self._call(what, localdisk.write_atomic, path, data, create_only=create_only)
             return
         mode = "create" if create_only else "overwrite"
         self._call(what, self.fs.pipe_file, path, data, mode=mode)
@@ -355,10 +349,10 @@ class Store:
     ) -> None:
         """Upload (local, remote) pairs concurrently, each create-only."""
         if self.is_local:
-            tmp_dir = self.path(_LOCAL_TMP)
+            tmp_dir = self.layout.local_tmp_path()
             for folder in {tmp_dir, *(os.path.dirname(remote) for _, remote in pairs)}:
                 self._call(what, os.makedirs, folder, exist_ok=True)
-            self._threads(what, partial(_local_copy, tmp_dir=tmp_dir), pairs, progress)
+            self._threads(what, partial(localdisk.copy_in, tmp_dir=tmp_dir), pairs, progress)
         elif self.is_async:
             self._bulk(what, self.fs.put, pairs, progress, mode="create")
         else:
@@ -374,7 +368,7 @@ class Store:
         for folder in {os.path.dirname(local) for _, local in pairs}:
             os.makedirs(folder, exist_ok=True)
         if self.is_local:
-            return self._threads(what, _local_get, pairs, progress)
+            return self._threads(what, localdisk.copy_out, pairs, progress)
         if self.is_async:
             self._bulk(what, self.fs.get, pairs, progress, **self.download_options())
         else:
@@ -389,16 +383,15 @@ class Store:
         """
         options = self.download_options() if self.is_async else {}
         if not options:
-            return (self.get_files([(remote, local)], what) or {}).get(local)
+            return self.get_files([(remote, local)], what).get(local)
         os.makedirs(os.path.dirname(local), exist_ok=True)
-        hasher = _stream_hasher(local)
+        hasher = localdisk.stream_hasher(local)
         try:
             self._call(what, self.fs.get_file, remote, local, callback=hasher, **options)
         except BaseException:
             hasher.finish()
             raise
-        result: tuple[int, str] | None = hasher.finish()
-        return result
+        return hasher.finish()
 
     def download_options(self) -> dict[str, Any]:
         """Per-object ``get`` options: one streamed request per object.
@@ -407,8 +400,7 @@ class Store:
         and s3fs fetch a large object in ranged parts buffered in memory (s3fs: 10 parts of
         50 MB at once). The parallelism we need comes from fetching many objects at once.
         """
-        fs = self.fs
-        protocols = {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
+        fs, protocols = self.fs, self.protocols
         if protocols & {"gs", "gcs"} and hasattr(fs, "_get_file_concurrent"):
             return {"concurrency": 1}
         if "s3" in protocols and "max_concurrency" in inspect.signature(fs._get_file).parameters:
@@ -451,17 +443,7 @@ class Store:
             if progress is not None:
                 progress.advance()
 
-        done = 0
-        if self.is_local:
-            # On a local disk a copy takes well under a millisecond and threads only contend
-            # (1,000 x 10 KB on 2 cores: 33 ms in a loop, ~100 ms with 16 threads); a mounted
-            # network share (NFS, SMB) is slow per file, and there overlapping pays again.
-            started = time.perf_counter()
-            while done < len(pairs) and (
-                done < _PROBE_FILES or (time.perf_counter() - started) / done < _SLOW_COPY_SECONDS
-            ):
-                job(*pairs[done])
-                done += 1
+        done = localdisk.copy_while_fast(job, pairs) if self.is_local else 0
         pending = pairs[done:]
         if len(pending) == 1:
             job(*pending[0])
@@ -470,97 +452,6 @@ class Store:
                 for future in [pool.submit(job, a, b) for a, b in pending]:
                     future.result()
         return results
-
-
-def _stream_hasher(local: str) -> Any:
-    """An fsspec callback that sha256es ``local`` in a thread while a single-stream download
-    writes it, so hashing overlaps the network instead of following it.
-
-    Only the bytes the backend reports written are read; a new ``set_size`` is a new attempt
-    (gcsfs retries reopen the file), which restarts the hash. ``finish()`` reads the rest and
-    returns (size, sha256), or None if the file did not end where the hash did.
-    """
-    import hashlib
-    import threading
-
-    from fsspec.callbacks import Callback
-
-    class StreamHasher(Callback):  # type: ignore[misc]
-        def __init__(self) -> None:
-            super().__init__()
-            self._cond = threading.Condition()
-            self._attempt = 0
-            self._written = 0
-            self._done = False
-            self._result: tuple[int, str] | None = None
-            self._thread = threading.Thread(target=self._run, name="pytest-assets-hash")
-            self._thread.daemon = True
-            self._thread.start()
-
-        def set_size(self, size: int) -> None:
-            with self._cond:
-                self._attempt += 1
-                self._written = 0
-                self._cond.notify()
-            super().set_size(size)
-
-        def relative_update(self, inc: int = 1) -> None:
-            with self._cond:
-                self._written += inc
-                self._cond.notify()
-            super().relative_update(inc)
-
-        def finish(self) -> tuple[int, str] | None:
-            with self._cond:
-                self._done = True
-                self._cond.notify()
-            self._thread.join()
-            return self._result
-
-        def _run(self) -> None:
-            attempt, offset, digest, fd = -1, 0, hashlib.sha256(), -1
-            try:
-                while True:
-                    with self._cond:
-                        while not self._done and (
-                            self._attempt == attempt and self._written <= offset
-                        ):
-                            self._cond.wait()
-                        done, now, limit = self._done, self._attempt, self._written
-                    if now != attempt:
-                        attempt, offset, digest = now, 0, hashlib.sha256()
-                        if fd >= 0:
-                            os.close(fd)
-                            fd = -1
-                    if fd < 0:
-                        try:
-                            fd = os.open(local, os.O_RDONLY)
-                        except FileNotFoundError:
-                            if done:
-                                return
-                            with self._cond:
-                                self._cond.wait(0.005)
-                            continue
-                    data = os.pread(
-                        fd, _HASH_CHUNK if done else min(_HASH_CHUNK, limit - offset), offset
-                    )
-                    if data:
-                        digest.update(data)
-                        offset += len(data)
-                    elif done:
-                        if os.fstat(fd).st_size == offset:
-                            self._result = (offset, digest.hexdigest())
-                        return
-                    else:  # reported but still in the writer's buffer
-                        with self._cond:
-                            self._cond.wait(0.005)
-            except OSError:
-                return  # no result: the caller hashes the file itself
-            finally:
-                if fd >= 0:
-                    os.close(fd)
-
-    return StreamHasher()
 
 
 class _NoTraceback(logging.Filter):
@@ -600,73 +491,3 @@ def _looks_like_forbidden(exc: Exception) -> bool:
     code = getattr(exc, "code", None) or getattr(exc, "status", None)
     text = str(exc)
     return code in (401, 403) or text.startswith(_FORBIDDEN_WORDS) or "AccessDenied" in text
-
-
-def _local_write(path: str, data: bytes, create_only: bool) -> None:
-    """Whole-or-nothing local write: temp file, then link (create-only) or replace. The temp
-    file is created 0666 less the umask, as the data objects are (``mkstemp``'s 0600 kept
-    ``.versions`` and ``.meta`` from every other user of a shared directory store)."""
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    tmp = os.path.join(directory, f".tmp-{uuid.uuid4().hex}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if create_only:
-            os.link(tmp, path)
-        else:
-            os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _local_get(source: str, target: str) -> tuple[int, str]:
-    """Copy one object out of a directory store, hashing it on the way: (size, sha256). The
-    copy is created read-only, as the cache keeps it. A folder at the object's path, or a file
-    where a folder should be, means there is no such object: as an object store would say."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    try:
-        with open(source, "rb") as reader, open(os.open(target, flags, _READ_ONLY), "wb") as out:
-            if os.fstat(reader.fileno()).st_size >= _KERNEL_COPY_BYTES:
-                return _kernel_copy_hashing(reader.fileno(), out.fileno(), target)
-            digest, size = hashlib.sha256(), 0
-            while chunk := reader.read(_HASH_CHUNK):
-                digest.update(chunk)
-                out.write(chunk)
-                size += len(chunk)
-            return size, digest.hexdigest()
-    except (IsADirectoryError, NotADirectoryError) as exc:
-        raise FileNotFoundError(errno.ENOENT, f"no object there ({exc.strerror})", source) from None
-
-
-def _kernel_copy_hashing(source_fd: int, target_fd: int, target: str) -> tuple[int, str]:
-    """A big file: the kernel copies it (sendfile, ~4 GB/s from the page cache) while a thread
-    hashes what has landed, so the sha256 (~2 GB/s) overlaps the copy instead of following it.
-    It hashes the copy itself, never the source, so what is verified is what the cache keeps."""
-    hasher = _stream_hasher(target)
-    try:
-        hasher.set_size(os.fstat(source_fd).st_size)
-        while sent := os.sendfile(target_fd, source_fd, None, _KERNEL_COPY_CHUNK):
-            hasher.relative_update(sent)
-    finally:
-        result: tuple[int, str] | None = hasher.finish()
-    if result is None:  # the hashing thread could not follow: read the copy once more
-        result = sha256_file(target)
-    return result
-
-
-def _local_copy(source: str, target: str, tmp_dir: str) -> None:
-    """Create-only, whole-or-nothing copy into a local store: temp file, then link. The temp
-    file lives outside every version, so a killed copy leaves no debris among its objects.
-    The caller makes the folders (once for all the files, not once per file)."""
-    tmp = os.path.join(tmp_dir, f".tmp-{uuid.uuid4().hex}")
-    try:
-        shutil.copyfile(source, tmp)
-        os.link(tmp, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)

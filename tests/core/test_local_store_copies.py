@@ -16,21 +16,21 @@ from pytest_assets import (
     Assets,
     IntegrityError,
 )
-from pytest_assets import store as store_module
+from pytest_assets import localdisk as localdisk_module
 from pytest_assets.store import Store
 
 # -- local stores: a loop on fast disks, the pool on slow shares --------------------------------
 
 
 def _copying_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slow: float) -> set[str]:
-    monkeypatch.setattr(store_module, "_SLOW_COPY_SECONDS", slow)
-    copy, seen = store_module._local_get, set()
+    monkeypatch.setattr(localdisk_module, "_SLOW_COPY_SECONDS", slow)
+    copy, seen = localdisk_module.copy_out, set()
 
     def watched(source: str, target: str) -> None:
         seen.add(threading.current_thread().name)
         copy(source, target)
 
-    monkeypatch.setattr(store_module, "_local_get", watched)
+    monkeypatch.setattr(localdisk_module, "copy_out", watched)
     sources = [write(tmp_path / "store" / f"f{i}", b"x") for i in range(40)]
     pairs = [(str(s), str(tmp_path / "out" / s.name)) for s in sources]
     Store(str(tmp_path / "store")).get_files(pairs, "copying")
@@ -58,8 +58,8 @@ def test_a_local_store_switches_to_the_pool_when_copies_are_slow(
 @pytest.fixture
 def kernel_copies(monkeypatch: pytest.MonkeyPatch) -> None:
     """Big-file copies (the kernel's, hashed alongside) from 64 KB, in 16 KB steps."""
-    monkeypatch.setattr(store_module, "_KERNEL_COPY_BYTES", 64 * 1024)
-    monkeypatch.setattr(store_module, "_KERNEL_COPY_CHUNK", 16 * 1024)
+    monkeypatch.setattr(localdisk_module, "_KERNEL_COPY_BYTES", 64 * 1024)
+    monkeypatch.setattr(localdisk_module, "_KERNEL_COPY_CHUNK", 16 * 1024)
 
 
 @pytest.mark.usefixtures("kernel_copies")
@@ -90,7 +90,7 @@ def test_a_big_copy_whose_hashing_thread_gives_up_is_hashed_afterwards(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The stream hasher answers None when it could not follow (an OSError): no shortcut."""
-    real = store_module._stream_hasher
+    real = localdisk_module.stream_hasher
 
     def giving_up(local: str) -> Any:
         hasher = real(local)
@@ -98,12 +98,12 @@ def test_a_big_copy_whose_hashing_thread_gives_up_is_hashed_afterwards(
         hasher.finish = lambda: (finish(), None)[1]
         return hasher
 
-    monkeypatch.setattr(store_module, "_stream_hasher", giving_up)
+    monkeypatch.setattr(localdisk_module, "stream_hasher", giving_up)
     data = os.urandom(300 * 1024)
     (tmp_path / "store").mkdir()
     write(tmp_path / "store" / "big.bin", data)
     copied = tmp_path / "copy.bin"
-    assert store_module._local_get(str(tmp_path / "store" / "big.bin"), str(copied)) == (
+    assert localdisk_module.copy_out(str(tmp_path / "store" / "big.bin"), str(copied)) == (
         len(data),
         hashlib.sha256(data).hexdigest(),
     )

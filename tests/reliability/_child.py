@@ -34,6 +34,7 @@ import fsspec.core
 from pytest_assets import cache as cache_module
 from pytest_assets import claims as claims_module
 from pytest_assets import download as download_module
+from pytest_assets import localdisk as localdisk_module
 from pytest_assets import publish as publish_module
 from pytest_assets import push as push_module
 from pytest_assets import store as store_module
@@ -81,7 +82,7 @@ def instrument_fetch() -> None:
     Store, Cache = store_module.Store, cache_module.Cache
     get_files, install = Store.get_files, Cache.install
     check_file, make_read_only = download_module.check_file, cache_module._make_read_only
-    local_get, replace, rename = store_module._local_get, os.replace, os.rename
+    copy_out, replace, rename = localdisk_module.copy_out, os.replace, os.rename
     downloaded, verified = counting_kill("download"), counting_kill("verify")
 
     def get_files_(self: Any, pairs: Any, what: str, progress: Any = None) -> dict[str, Any]:
@@ -94,8 +95,8 @@ def instrument_fetch() -> None:
         get_files(self, pairs, what, progress)
         return {}
 
-    def local_get_(src: str, dst: str) -> Any:
-        result = local_get(src, dst)
+    def copy_out_(src: str, dst: str) -> Any:
+        result = copy_out(src, dst)
         downloaded()
         return result
 
@@ -125,7 +126,7 @@ def instrument_fetch() -> None:
         die_if("renamed")
 
     seam(Store, "get_files", get_files_)
-    seam(store_module, "_local_get", local_get_)
+    seam(localdisk_module, "copy_out", copy_out_)
     seam(download_module, "check_file", check_file_)
     seam(cache_module, "_make_read_only", make_read_only_)
     seam(Cache, "install", install_)

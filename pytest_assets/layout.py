@@ -1,0 +1,91 @@
+"""modelkit's names for the objects of a store, so that production and tests share one store.
+
+    <root>/<name>.versions          the versions, newest first
+    <root>/<name>/<version>         a file asset, or the folder of a directory asset's objects
+    <root>/<name>/<version>.meta    the version's manifest
+
+Ours beside them: ``<name>/<version>.claim`` (a push in progress), ``<name>.versions.lock``
+(a push merging ``.versions``) and, in a directory store, the folder ``.pytest-assets-tmp``
+(no asset name starts with ``.``). Names only: the store reads and writes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+VERSIONS = ".versions"
+META = ".meta"
+CLAIM = ".claim"
+VERSIONS_LOCK = ".versions.lock"
+LOCAL_TMP = ".pytest-assets-tmp"
+
+
+@dataclass(frozen=True)
+class VersionObjects:
+    """What a listing of ``<root>/<name>/`` holds, by version: the reverse of the names."""
+
+    metas: frozenset[str]  # versions with a .meta
+    claims: frozenset[str]  # versions with a push in progress
+    nested: frozenset[str]  # assets named <name>/<x>, whose objects live where version x would
+
+
+def version_objects(basenames: Iterable[str]) -> VersionObjects:
+    metas, claims, nested = set(), set(), set()
+    for base in basenames:
+        if base.endswith(META):
+            metas.add(base.removesuffix(META))
+        elif base.endswith(CLAIM):
+            claims.add(base.removesuffix(CLAIM))
+        elif base.endswith(VERSIONS):
+            nested.add(base.removesuffix(VERSIONS))
+    return VersionObjects(frozenset(metas), frozenset(claims), frozenset(nested))
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The paths of one store root inside its filesystem.
+
+    ``root`` has no trailing ``/``; it is "" for a store at the filesystem's root
+    (``memory://``, ``/``, ``file:///``), whose paths start with the ``root_marker``."""
+
+    root: str
+    root_marker: str = ""
+
+    def path(self, *parts: str) -> str:
+        if not self.root:
+            return self.root_marker + "/".join(parts)
+        return "/".join([self.root, *parts])
+
+    def versions_path(self, name: str) -> str:
+        return self.path(f"{name}{VERSIONS}")
+
+    def object_path(self, name: str, version: str) -> str:
+        return self.path(name, version)
+
+    def meta_path(self, name: str, version: str) -> str:
+        return self.path(name, f"{version}{META}")
+
+    def claim_path(self, name: str, version: str) -> str:
+        return self.path(name, f"{version}{CLAIM}")
+
+    def versions_lock_path(self, name: str) -> str:
+        return self.path(f"{name}{VERSIONS_LOCK}")
+
+    def local_tmp_path(self) -> str:
+        """Where a directory store stages what it copies in: outside every version, so a
+        killed copy leaves no debris among a version's objects."""
+        return self.path(LOCAL_TMP)
+
+    def names_folder(self, prefix: str) -> str:
+        """The folder whose listing holds every asset name that starts with ``prefix``."""
+        if prefix and not prefix.endswith("/"):
+            return self.path(prefix).rsplit("/", 1)[0]
+        return self.path(prefix.rstrip("/")) if prefix.strip("/") else self.root
+
+    def name_of(self, path: str) -> str | None:
+        """The asset whose ``.versions`` is at ``path``, or None when it is no such object."""
+        root = self.root + "/" if self.root else ""
+        if not path.endswith(VERSIONS) or not path.startswith(root):
+            return None
+        return path[len(root) : -len(VERSIONS)].lstrip("/")  # root "" (memory://): "/a.versions"
