@@ -22,6 +22,7 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from pytest_assets.assets import Assets
 from pytest_assets.config import load_config
 from pytest_assets.errors import AssetsError
+from pytest_assets.storekey import expand_home
 
 from .views import ConfigView, InfoView, VersionsView, push_date, shown_path
 
@@ -187,7 +188,9 @@ class AssetMagics(Magics):
             changes["store"] = _unquoted(args.store)
         if args.cache_dir is not None:  # an empty one is the loader's to refuse
             cache_dir = _unquoted(args.cache_dir).strip()
-            changes["cache_dir"] = cache_dir and Path(cache_dir).expanduser().absolute()
+            if cache_dir:
+                cache_dir = expand_home(cache_dir, "cache directory", "%asset")
+            changes["cache_dir"] = cache_dir and Path(cache_dir).absolute()
         if args.offline or args.online:
             changes["offline"] = bool(args.offline)
         if args.storage_options:  # added to the earlier ones, as KEY=VALUE lines

@@ -29,6 +29,7 @@ from typing import Any
 from .errors import CacheError, ConfigError, InvalidAssetSpecError
 from .locking import process_is_gone
 from .manifest import FileEntry, Manifest, parse_meta
+from .storekey import expand_home
 
 BOOKKEEPING = ".pytest-assets"
 _RECORDS = "records"  # not "meta": caches of before the store key hold their records there
@@ -128,7 +129,7 @@ class Cache:
     without one (no store configured) it only lists and administers what every store left."""
 
     def __init__(self, directory: Path, store_folder: str | None = None) -> None:
-        self.directory = Path(directory).expanduser().absolute()
+        self.directory = Path(expand_home(str(directory), "cache directory")).absolute()
         self.books = self.directory / BOOKKEEPING
         # versions found whole by `damage`, with the stamps that show they still are
         self._intact: dict[tuple[str, str], Watched] = {}

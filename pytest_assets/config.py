@@ -20,6 +20,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .redact import redact_url
+from .storekey import expand_home, store_key, url_parts
 from .versioning import get_versioning
 
 INI_KEYS = (
@@ -40,6 +41,8 @@ _REMOTE_SCHEMES = {
     "s3", "s3a", "gs", "gcs", "az", "abfs", "adl", "oci", "oss", "hdfs", "webhdfs", "http",
     "https", "sftp", "ftp", "hf", "memory",
 }  # fmt: skip
+# Object stores whose URL path starts with the bucket (or container), by url_parts' names.
+_BUCKET_PROTOCOLS = {"s3", "gs", "az", "adl", "oci", "oss"}
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ class Config:
         options = dict(getattr(assets, "storage_options", None) or {})
         checks = [
             ("store", _same_place(self.store), _same_place(store), redact_url(store or "")),
-            ("cache_dir", _same_place(self.cache_dir), _same_place(cache), _same_place(cache)),
+            ("cache_dir", _same_place(self.cache_dir), _same_place(cache), str(cache)),
             ("offline", self.offline, offline, str(offline)),
             (
                 "storage_options",
@@ -118,11 +121,11 @@ class Config:
 
 
 def _same_place(value: Any) -> str | None:
-    """A store or cache as a comparable string: paths absolute, URLs as given."""
+    """A store or cache as the cache keys stores: local paths real (``proj/../store`` from the
+    ini is the ``/x/store`` a conftest names), URLs normalised (``gcs://`` is ``gs://``)."""
     if value is None or value == "":
         return None
-    text = str(value)
-    return text if "://" in text else str(Path(text).expanduser().absolute())
+    return store_key(str(value), environ={}).identity
 
 
 def parse_bool(value: Any, where: str) -> bool:
@@ -260,18 +263,40 @@ def broken_url_hint(value: str) -> str | None:
 
 def check_store_value(value: str, where: str) -> None:
     """Refuse a store that cannot be what was meant: empty (an unset ``"$VAR"`` would mean the
-    working directory) or a URL that lost a character (it would become a local folder)."""
-    if not value.strip():
+    working directory), a URL that lost a character (it would become a local folder), a bucket
+    URL without its bucket (``s3://``: a credentials error or a minute of retries), or one with
+    an empty part (``s3://b//p`` is another prefix than ``s3://b/p`` to the store)."""
+    text = value.strip()
+    if not text:
         raise ConfigError(
             f"the store ({where}) is empty (an unset variable?): set it to a URL such as "
             "s3://bucket/prefix or gs://bucket/prefix, or to a directory, or leave it out"
         )
-    hint = broken_url_hint(value.strip())
+    shown = "" if "@" in text else f" {text!r}"  # "@": it may hold a password
+    hint = broken_url_hint(text)
     if hint is not None:
-        shown = "" if "@" in value else f" {value.strip()!r}"  # "@": it may hold a password
         raise ConfigError(
             f"the store{shown} ({where}) looks like a broken URL: did you mean "
             f"{redact_url(hint)}? (for a local folder of that name, start it with ./)"
+        )
+    scheme = text.partition("://")[0]
+    protocol, path = url_parts(text)
+    if protocol not in _BUCKET_PROTOCOLS and protocol != "memory":
+        return
+    if protocol in _BUCKET_PROTOCOLS and not path.split("/", 1)[0]:
+        meant = f" (did you mean {scheme}://{path.lstrip('/')}?)" if path.strip("/") else ""
+        raise ConfigError(
+            f"the store{shown} ({where}) has no bucket{meant}: give {scheme}://BUCKET[/PREFIX]"
+        )
+    inner = path.rstrip("/")  # trailing slashes: the store drops them
+    if protocol == "memory":
+        inner = inner.lstrip("/")  # memory:///x is memory://x
+    if inner and "" in inner.split("/"):
+        head, _, rest = text.partition("://")
+        meant = redact_url(f"{head}://{re.sub('/{2,}', '/', rest)}")
+        raise ConfigError(
+            f"the store{shown} ({where}) has an empty part ('//'), which the store reads as "
+            f"another prefix than the one without it: did you mean {meant}?"
         )
 
 
@@ -369,12 +394,15 @@ def _is_url(text: str) -> bool:
     return "://" in text
 
 
-def _resolve_path(value: str, base: Path) -> str:
-    """A relative store or cache path in an ini file means relative to that file."""
+def _resolve_path(value: str, base: Path, setting: str, where: str) -> str:
+    """A relative store or cache path in an ini file means relative to that file; ``..`` is
+    tidied away, so the header shows the folder meant (``/x/store``, not ``/x/proj/../store``)."""
     if _is_url(value):
         return value
-    path = Path(value).expanduser()
-    return str(path if path.is_absolute() else (base / path).absolute())
+    path = os.path.join(base, expand_home(value, setting, where))
+    tidy = os.path.normpath(path)
+    # "link/.." is where the link's target's parent is, not where the text says
+    return tidy if os.path.realpath(tidy) == os.path.realpath(path) else os.path.realpath(path)
 
 
 def _base_dir(ini_file: IniFile | None, source: str, cwd: Path) -> Path:
@@ -433,7 +461,7 @@ def load_config(
     if store_value is not None:
         check_store_value(str(store_value), sources["store"])
         base = _base_dir(ini_file, sources["store"], cwd)
-        store_value = _resolve_path(str(store_value).strip(), base)
+        store_value = _resolve_path(str(store_value).strip(), base, "store", sources["store"])
 
     dir_value, sources["cache_dir"] = pick("dir", cache_dir, "ASSETS_DIR", empty_is_unset=False)
     if dir_value is None:
@@ -446,7 +474,8 @@ def load_config(
                 f"({default_cache_dir()})"
             )
         base = _base_dir(ini_file, sources["cache_dir"], cwd)
-        cache_path = Path(_resolve_path(str(dir_value).strip(), base))
+        where = sources["cache_dir"]
+        cache_path = Path(_resolve_path(str(dir_value).strip(), base, "cache directory", where))
 
     offline_value, sources["offline"] = pick("offline", offline, "ASSETS_OFFLINE")
     offline_flag = False if offline_value is None else parse_bool(offline_value, sources["offline"])

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import AssetsError, SourceChangedError
+from .errors import AssetsError, InvalidAssetSpecError, SourceChangedError
 from .manifest import FileEntry, Manifest, sha256_file, unsafe_relpath
+from .spec import check_sub_part
 
 if TYPE_CHECKING:
     import pathspec
@@ -126,11 +127,7 @@ def scan_local(path: Path, *, follow_links: bool = False) -> LocalScan:
         picked = _pick(path, follow_links)
         refused = picked.refused
         for rel, item in picked.files:
-            problem = _unpushable(item) or (
-                "a name a fetch would refuse (control character or backslash)"
-                if unsafe_relpath(rel)
-                else None
-            )
+            problem = _unpushable(item) or _unfetchable(rel)
             if problem:
                 refused.append(f"{rel!r}: {problem}")
                 continue
@@ -146,12 +143,42 @@ def scan_local(path: Path, *, follow_links: bool = False) -> LocalScan:
                 f"{'it' if len(refused) == 1 else 'them'} in {IGNORE_FILE}), then push again; "
                 "nothing was pushed"
             )
+        if not entries and picked.ignored:
+            raise _all_ignored(path, picked.ignored)
         return LocalScan(Manifest(True, tuple(entries)), tuple(sources), tuple(picked.ignored))
     problem = _unpushable(path)
     if problem:
         raise AssetsError(f"cannot push {path}: {problem}; push a regular file or a folder")
     source, (size, digest) = _hash_source(path, "", path)
     return LocalScan(Manifest(False, (FileEntry("", size, digest, _executable(path)),)), (source,))
+
+
+def _all_ignored(path: Path, ignored: list[str]) -> AssetsError:
+    """An empty push whose files the ignore rules took: say so, and which rules."""
+    folders = sum(rel.endswith("/") for rel in ignored)
+    counts = [
+        f"{n} {word}{'s' if n != 1 else ''}"
+        for n, word in ((len(ignored) - folders, "file"), (folders, "folder"))
+        if n
+    ]
+    shown = ", ".join(ignored[:5]) + (f" and {len(ignored) - 5} more" if ignored[5:] else "")
+    rules = f"{IGNORE_FILE} and the defaults" if (path / IGNORE_FILE).is_file() else "the defaults"
+    return AssetsError(
+        f"nothing to push: the folder {path} holds no files once the ignore rules ({rules}) "
+        f"leave out {' and '.join(counts)} ({shown}); a '!PATTERN' line in {IGNORE_FILE} "
+        "brings back what it names"
+    )
+
+
+def _unfetchable(rel: str) -> str | None:
+    """Why a fetch could not hand this file back: the version's ``.meta`` would be refused, or
+    no sub-part spec could name it (the grammar's rule, shared with :mod:`.spec`)."""
+    refused = "a name a fetch would refuse (control character or backslash)"
+    try:
+        check_sub_part(rel)
+    except InvalidAssetSpecError:
+        return refused
+    return refused if unsafe_relpath(rel) else None
 
 
 def _executable(item: Path) -> bool:
@@ -198,9 +225,15 @@ def _pick(root: Path, follow_links: bool) -> _Picked:
                 picked.ignored.append(rel + "/" if linked and entry.is_dir() else rel)
                 continue
             item = Path(entry.path)
-            if linked and not follow_links and item.is_file():
+            if linked and item.is_file():
                 target = item.resolve()
-                if not target.is_relative_to(inside):
+                if target.is_relative_to(inside) and _left_out(rules, target, inside):
+                    picked.refused.append(
+                        f"{rel!r}: a symbolic link to {target.relative_to(inside).as_posix()!r}, "
+                        "which the ignore rules leave out (the link would publish it)"
+                    )
+                    continue
+                if not follow_links and not target.is_relative_to(inside):
                     picked.refused.append(
                         f"{rel!r}: a symbolic link to {target}, outside the folder (push with "
                         "--follow-links, or follow_links=True, to publish what it points to)"
@@ -210,6 +243,14 @@ def _pick(root: Path, follow_links: bool) -> _Picked:
     picked.files.sort(key=lambda pair: pair[0].split("/"))
     picked.ignored.sort(key=lambda rel: rel.split("/"))
     return picked
+
+
+def _left_out(rules: pathspec.GitIgnoreSpec, target: Path, inside: Path) -> bool:
+    """Whether the walk leaves out ``target`` (a file inside the folder): it, or one of its
+    folders, which the walk does not enter."""
+    parts = target.relative_to(inside).parts
+    folders = ("/".join(parts[:depth]) + "/" for depth in range(1, len(parts)))
+    return any(rules.match_file(folder) for folder in folders) or rules.match_file("/".join(parts))
 
 
 def _ignore_rules(root: Path) -> pathspec.GitIgnoreSpec:

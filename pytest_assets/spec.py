@@ -56,15 +56,25 @@ def check_name(name: str, original: str | None = None) -> None:
 
 
 def check_sub_part(sub_part: str, original: str | None = None) -> None:
-    """Sub-parts name files inside a directory asset: any printable name, no climbing."""
+    """Sub-parts name files inside a directory asset: any printable name, no climbing. Push
+    refuses a file this refuses, so every file pushed can be fetched on its own."""
     original = sub_part if original is None else original
     if _CONTROL.search(sub_part):
         raise InvalidAssetSpecError(f"sub-part in spec {original!r} holds a control character")
-    if "[" in sub_part or "]" in sub_part:
-        raise InvalidAssetSpecError(
-            f"sub-part {sub_part!r} in spec {original!r} holds a square bracket"
-        )
     _check_path(sub_part, "sub-part", original)
+
+
+def _bracketed(sub_part: str) -> bool:
+    """A sub-part that only the slash form can write (``name:1.2/run [1].txt``): in brackets
+    it would read as a typo, while after the version's ``/`` it is all sub-part."""
+    return "[" in sub_part or "]" in sub_part
+
+
+def _bracket_error(name: str, sub_part: str, original: str) -> InvalidAssetSpecError:
+    return InvalidAssetSpecError(
+        f"sub-part {sub_part!r} in spec {original!r} holds a square bracket: write it after "
+        f"the version in the slash form, {name}:VERSION/{sub_part}"
+    )
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,8 @@ class AssetSpec:
             )
         if self.sub_part is not None:
             check_sub_part(self.sub_part, str(self))
+            if self.version is None and _bracketed(self.sub_part):
+                raise _bracket_error(self.name, self.sub_part, str(self))
 
     @classmethod
     def parse(cls, text: str, versioning: str = "major_minor") -> AssetSpec:
@@ -98,40 +110,35 @@ class AssetSpec:
             raise InvalidAssetSpecError(f"spec {original!r} holds a control character")
         sub_part: str | None = None
         head = text
-        if text.endswith("]"):
-            start = text.find("[")
-            if start == -1:
+        colon, bracket = text.find(":"), text.find("[")
+        slash = text.find("/", colon) if colon != -1 else -1
+        if slash != -1 and (bracket == -1 or slash < bracket):
+            # the slash form: a version never holds '/', so all after it is the sub-part
+            head, sub_part = text[:slash], text[slash + 1 :]
+            if not sub_part:
+                raise InvalidAssetSpecError(f"spec {original!r} ends with '/' after the version")
+        elif text.endswith("]"):
+            if bracket == -1:
                 raise InvalidAssetSpecError(f"spec {original!r} has ']' without '['")
-            head, sub_part = text[:start], text[start + 1 : -1]
+            head, sub_part = text[:bracket], text[bracket + 1 : -1]
             if not sub_part:
                 raise InvalidAssetSpecError(f"spec {original!r} has an empty sub-part '[]'")
             sub_part = sub_part.removeprefix("/")
+            if _bracketed(sub_part):
+                raise _bracket_error(head.partition(":")[0], sub_part, original)
         elif "[" in text or "]" in text:
             raise InvalidAssetSpecError(
                 f"spec {original!r} has a '[' that is not closed at the end: the sub-part goes "
                 "last, as in name:1.2[dir/file.txt]"
             )
-        name, colon, version_text = head.partition(":")
+        name, colon_found, version_text = head.partition(":")
         version: str | None = None
-        if colon:
+        if colon_found:
             if not version_text:
                 raise InvalidAssetSpecError(
                     f"spec {original!r} has ':' but no version after it: write name:1.2 or name"
                 )
-            version, slash, slash_sub = version_text.partition("/")
-            if slash:
-                if sub_part is not None:
-                    raise InvalidAssetSpecError(
-                        f"spec {original!r} gives two sub-parts: use either name:1.2/sub or "
-                        "name:1.2[sub]"
-                    )
-                if not slash_sub:
-                    raise InvalidAssetSpecError(
-                        f"spec {original!r} ends with '/' after the version"
-                    )
-                sub_part = slash_sub
-            if not version:
-                raise InvalidAssetSpecError(f"spec {original!r} has an empty version")
+            version = version_text
         check_name(name, original)
         if version is not None:
             if not _VERSION_CHARS.match(version):
@@ -151,7 +158,9 @@ class AssetSpec:
         text = self.name
         if self.version is not None:
             text += f":{self.version}"
-        if self.sub_part is not None:
+        if self.sub_part is not None and self.version is not None and _bracketed(self.sub_part):
+            text += f"/{self.sub_part}"
+        elif self.sub_part is not None:
             text += f"[{self.sub_part}]"
         return text
 

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import ConfigError
+
 _PROTOCOL_ALIASES = {
     "gcs": "gs",
     "s3a": "s3",
@@ -49,24 +51,49 @@ class StoreKey:
         return f"{readable[:_READABLE_CHARS].rstrip('-.')}-{digest}"
 
 
+def url_parts(url: str) -> tuple[str, str]:
+    """(protocol, path) of a store URL: the protocol by its canonical name (``gcs`` is ``gs``),
+    credentials out of the path; ``("file", url)`` for a plain path."""
+    protocol, sep, rest = url.partition("://")
+    if not sep:
+        return "file", url
+    protocol = _PROTOCOL_ALIASES.get(protocol.lower(), protocol.lower())
+    if protocol not in ("file", "az"):
+        rest = _USERINFO.sub("", rest)  # credentials do not make another store
+    return protocol, rest
+
+
+def expand_home(path: str, setting: str, where: str | None = None) -> str:
+    """``~`` and ``~user`` expanded; a user with no home is a ConfigError naming the setting
+    (pathlib raises a bare RuntimeError, which every face showed as a crash)."""
+    expanded = os.path.expanduser(path)
+    if expanded.startswith("~"):
+        user = expanded[1:].split("/", 1)[0].split(os.sep, 1)[0]
+        reason = f"~{user}: no such user" if user else "~: no home directory is known (HOME)"
+        source = f" ({where})" if where else ""
+        raise ConfigError(
+            f"the {setting} {path}{source} starts with {reason}; give the path in full"
+        )
+    return expanded
+
+
 def store_key(
     url: str,
     storage_options: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> StoreKey:
-    """The key of the store at ``url``: ``gs://`` = ``gcs://``, no trailing slashes, a local
-    directory by its real absolute path, the endpoint when one is set."""
+    """The key of the store at ``url``: ``gs://`` = ``gcs://``, no trailing slash, a local
+    directory by its real absolute path, the endpoint when one is set. Empty parts inside a
+    URL are kept: ``s3://b//p`` is another prefix than ``s3://b/p`` to the store, so to the
+    cache too (the loader refuses it anyway)."""
     environ = os.environ if environ is None else environ
-    protocol, sep, rest = url.partition("://")
-    if not sep:
-        protocol, rest = "file", url
-    protocol = _PROTOCOL_ALIASES.get(protocol.lower(), protocol.lower())
+    protocol, rest = url_parts(url)
     if protocol == "file":
-        rest = os.path.realpath(os.path.expanduser(rest or "."))
+        rest = os.path.realpath(expand_home(rest or ".", "store"))
     else:
-        if protocol != "az":
-            rest = _USERINFO.sub("", rest)  # credentials do not make another store
-        rest = "/".join(part for part in rest.split("/") if part)
+        rest = rest.rstrip("/")  # the store drops trailing slashes from its root
+        if protocol == "memory":
+            rest = rest.lstrip("/")  # fsspec's memory:///x is memory://x
     endpoint = _endpoint(protocol, dict(storage_options or {}), environ)
     identity = f"{protocol}://{rest}" + (f" @ {endpoint}" if endpoint else "")
     return StoreKey(identity)

@@ -3,6 +3,7 @@ every project of a user, so a version cached from one store is never returned fo
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -131,7 +132,7 @@ def test_two_spellings_of_one_directory_store_share_the_cached_copy(
     ("one", "other"),
     [
         ("gs://bucket/prefix", "gcs://bucket/prefix/"),
-        ("s3://bucket/prefix", "s3a://bucket//prefix"),
+        ("s3://bucket/prefix", "s3a://bucket/prefix"),
         ("s3://bucket/prefix", "s3://KEY:secret@bucket/prefix"),
         ("memory://x", "memory:///x"),
     ],
@@ -151,6 +152,25 @@ def test_equivalent_store_urls_have_one_key(one: str, other: str) -> None:
 )
 def test_different_stores_have_different_keys(one: str, other: str) -> None:
     assert store_key(one, environ={}).folder != store_key(other, environ={}).folder
+
+
+def test_an_empty_part_in_a_store_url_makes_another_key() -> None:
+    """``s3://b//p`` is another prefix than ``s3://b/p`` to the store (the loader refuses
+    it): should one reach the cache, it must not share that store's copies."""
+    doubled, single = "s3://bucket//prefix", "s3://bucket/prefix"
+    assert store_key(doubled, environ={}) != store_key(single, environ={})
+
+
+def test_a_store_url_with_an_empty_part_is_refused_before_anything_is_read(
+    s3_store: StoreUnderTest, tmp_path: Path
+) -> None:
+    doubled = s3_store.url.replace("/store", "//store")
+    assets = Assets(
+        store=doubled, cache_dir=tmp_path / "cache", storage_options=s3_store.storage_options
+    )
+    with pytest.raises(ConfigError, match=f"did you mean {re.escape(s3_store.url)}\\?"):
+        assets.versions("demo/x")
+    assert not (tmp_path / "cache").exists()
 
 
 def test_the_same_bucket_on_another_endpoint_is_another_store() -> None:

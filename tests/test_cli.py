@@ -511,6 +511,11 @@ def test_a_bad_environment_value_exits_1(cli: Run, monkeypatch: pytest.MonkeyPat
     assert_one_error_line(cli("ls"), "ASSETS_OFFLINE = 'maybe'")
 
 
+def test_a_store_in_the_home_of_no_such_user_exits_1_naming_it(cli: Run) -> None:
+    result = cli("versions", "m", store_url="~no-such-user-xyz/store")
+    assert_one_error_line(result, "the store ~no-such-user-xyz/store (command line) starts with")
+
+
 @pytest.mark.parametrize(
     "args",
     [

@@ -168,6 +168,45 @@ def test_a_store_url_that_lost_a_character_is_refused_with_the_url_meant(
     assert "(environment ASSETS_STORE)" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("s3://bucket//prefix", "s3://bucket/prefix"), ("gs://b/models//prod/", "gs://b/models/prod/"),
+     ("s3a://bucket//prefix", "s3a://bucket/prefix"), ("memory://x//y", "memory://x/y")],
+)  # fmt: skip
+def test_a_store_url_with_an_empty_part_is_refused_with_the_url_without_it(
+    project: Path, typed: str, meant: str
+) -> None:
+    with pytest.raises(ConfigError, match="has an empty part") as caught:
+        load_config(project, env={"ASSETS_STORE": typed})
+    assert f"did you mean {meant}?" in str(caught.value)
+    assert "(environment ASSETS_STORE)" in str(caught.value)
+
+
+@pytest.mark.parametrize("url", ["s3://bucket/prefix/", "memory:///x", "memory://", "/srv//store"])
+def test_a_trailing_slash_or_a_local_double_slash_is_not_an_empty_part(
+    project: Path, url: str
+) -> None:
+    assert load_config(project, store=url, env=NO_ENV).store
+
+
+@pytest.mark.parametrize(
+    ("typed", "scheme"),
+    [("s3://", "s3"), ("s3:///bucket", "s3"), ("gs://", "gs"), ("gcs:///", "gcs")],
+)
+def test_a_store_url_without_a_bucket_is_refused(project: Path, typed: str, scheme: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(project, store=typed, env=NO_ENV)
+    assert "has no bucket" in str(caught.value)
+    assert f"give {scheme}://BUCKET[/PREFIX]" in str(caught.value)
+
+
+def test_assets_built_in_code_refuse_a_store_without_a_bucket_before_connecting(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ConfigError, match=r"has no bucket: give s3://BUCKET\[/PREFIX\]"):
+        Assets(store="s3://", cache_dir=tmp_path / "cache").versions("a")
+
+
 def test_a_broken_url_with_credentials_is_refused_without_showing_them(project: Path) -> None:
     with pytest.raises(ConfigError, match="looks like a broken URL") as caught:
         load_config(project, store="s3:/AKIDEXAMPLE:s3cr3t@bucket", env=NO_ENV)
@@ -455,6 +494,48 @@ def test_a_home_relative_cache_dir_is_expanded(project: Path) -> None:
     assert config.cache_dir == Path.home() / "assets-cache"
 
 
+@pytest.mark.parametrize(
+    ("key", "setting", "where"),
+    [("ASSETS_STORE", "store", "environment ASSETS_STORE"),
+     ("ASSETS_DIR", "cache directory", "environment ASSETS_DIR")],
+)  # fmt: skip
+def test_a_home_of_no_such_user_is_a_config_error_naming_the_setting(
+    project: Path, key: str, setting: str, where: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(project, env={key: "~no-such-user-xyz/assets"})
+    assert str(caught.value) == (
+        f"the {setting} ~no-such-user-xyz/assets ({where}) starts with ~no-such-user-xyz: no "
+        "such user; give the path in full"
+    )
+
+
+def test_a_home_of_no_such_user_in_the_ini_names_the_ini_file(project: Path) -> None:
+    pytest_ini(project, dir="~no-such-user-xyz/cache")
+    with pytest.raises(ConfigError, match=r"\(assets_dir in .*pytest\.ini\) starts with"):
+        load_config(project, env=NO_ENV)
+
+
+def test_assets_built_in_code_refuse_a_cache_dir_in_the_home_of_no_such_user() -> None:
+    with pytest.raises(ConfigError, match="~no-such-user-xyz: no such user"):
+        Assets(store="memory://x", cache_dir="~no-such-user-xyz/cache")
+
+
+def test_a_relative_store_climbing_out_of_the_ini_folder_is_shown_without_dots(
+    project: Path, tmp_path: Path
+) -> None:
+    pytest_ini(project, store="../store")
+    assert load_config(project, env=NO_ENV).store == str(tmp_path / "store")
+
+
+def test_dots_after_a_link_keep_meaning_where_the_link_leads(project: Path, tmp_path: Path) -> None:
+    """``link/..`` is the parent of the link's target, as the OS reads it, not ``project``."""
+    (tmp_path / "elsewhere" / "deep").mkdir(parents=True)
+    (project / "link").symlink_to(tmp_path / "elsewhere" / "deep")
+    pytest_ini(project, store="link/../store")
+    assert load_config(project, env=NO_ENV).store == str(tmp_path / "elsewhere" / "store")
+
+
 # -- describe ---------------------------------------------------------------------------------
 
 
@@ -563,3 +644,15 @@ def test_unapplied_names_each_configured_setting_an_assets_built_in_code_does_no
         ("storage_options", "argument", "b=2"),
     ]
     assert config.unapplied(Assets.from_loaded(config)) == []
+
+
+def test_a_conftest_naming_the_ini_store_in_full_is_not_said_to_ignore_it(
+    project: Path, tmp_path: Path
+) -> None:
+    """The ini's ``../store`` and a conftest's ``/x/store`` are one folder: no false warning."""
+    pytest_ini(project, store="../store", dir="cache")
+    config = load_config(project, env=NO_ENV)
+    built = Assets(store=f"{tmp_path}/project/../store/", cache_dir=project / "x" / ".." / "cache")
+    assert config.unapplied(built) == []
+    in_full = Assets(store=str(tmp_path / "store"), cache_dir=project / "cache")
+    assert config.unapplied(in_full) == []

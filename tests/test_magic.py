@@ -287,8 +287,11 @@ def test_storage_options_add_up_and_are_shown_without_their_values(
     [("--store s3:/bucket", "did you mean s3://bucket?"),
      ("--store ''", "the store (%asset) is empty"),
      ("--cache-dir ''", "the cache directory (%asset) is empty"),
-     ("--storage-option nothing", "a storage option is not KEY=VALUE")],
-    ids=["broken-url", "empty-store", "empty-cache", "bad-option"],
+     ("--storage-option nothing", "a storage option is not KEY=VALUE"),
+     ("--store ~no-such-user-xyz/s", "the store ~no-such-user-xyz/s (%asset) starts with"),
+     ("--cache-dir ~no-such-user-xyz/c", "~no-such-user-xyz/c (%asset) starts with")],
+    ids=["broken-url", "empty-store", "empty-cache", "bad-option", "no-such-user-store",
+         "no-such-user-cache"],
 )  # fmt: skip
 def test_a_refused_setting_prints_one_line_and_changes_nothing(
     shell: InteractiveShell,

@@ -241,6 +241,26 @@ def test_a_link_to_a_file_inside_the_folder_is_pushed_as_the_file(
     assert fetched.read_text() == "cat\ndog\n"
 
 
+@pytest.mark.parametrize(
+    ("link", "target", "ignore"),
+    [("cfg", ".git/config", ""), ("settings", ".env", ".env\n"),
+     ("cache", "sub/__pycache__/x.pyc", "")],
+)  # fmt: skip
+def test_a_push_refuses_a_link_to_a_file_the_ignore_rules_leave_out(
+    local: Assets, folder: Path, link: str, target: str, ignore: str
+) -> None:
+    (folder / target).parent.mkdir(parents=True, exist_ok=True)
+    (folder / target).write_text("token = hunter2\n")
+    (folder / ".assetsignore").write_text(ignore)
+    (folder / "sub" / link).symlink_to(folder / target)
+    with pytest.raises(AssetsError) as caught:
+        local.push(folder, "m")
+    assert f"'sub/{link}': a symbolic link to {target!r}, which the ignore rules leave out" in str(
+        caught.value
+    )
+    assert objects(local) == []
+
+
 # -- what a folder leaves out (case 10) -------------------------------------------------------
 
 
@@ -308,6 +328,18 @@ def test_a_folder_holding_only_ignored_files_is_refused_as_empty(
         local.push(root, "m")
 
 
+def test_a_folder_emptied_by_the_ignore_rules_says_they_left_everything_out(
+    local: Assets, folder: Path
+) -> None:
+    (folder / ".assetsignore").write_text("*\n")
+    with pytest.raises(AssetsError) as caught:
+        local.push(folder, "m")
+    assert (
+        f"the folder {folder} holds no files once the ignore rules (.assetsignore and the "
+        "defaults) leave out 1 file and 1 folder (sub/, weights.bin)"
+    ) in str(caught.value)
+
+
 def test_the_push_report_of_a_dry_run_lists_the_files_and_what_was_left_out(
     local: Assets, folder: Path
 ) -> None:
@@ -324,3 +356,21 @@ def test_the_push_report_of_a_dry_run_lists_the_files_and_what_was_left_out(
     assert report.total_size == 8 + 256 * 64
     assert report.ignored == (".git/", "train.log")
     assert objects(local) == []
+
+
+# -- names a sub-part spec must reach (case 12) ------------------------------------------------
+
+
+def test_a_file_with_square_brackets_in_its_name_is_fetched_as_a_sub_part(
+    assets: Assets, folder: Path
+) -> None:
+    (folder / "sub" / "sp ace [1].txt").write_text("bracketed\n")
+    pushed = assets.push(folder, "u/s")
+    fetched = assets.fetch(f"{pushed}/sub/sp ace [1].txt")
+    assert fetched.read_text() == "bracketed\n"
+
+
+def test_a_push_refuses_a_file_name_no_sub_part_spec_can_name(local: Assets, folder: Path) -> None:
+    (folder / "next\x85line.txt").write_text("C1 control character\n")
+    with pytest.raises(AssetsError, match=r"'next\\x85line.txt': a name a fetch would refuse"):
+        local.push(folder, "m")

@@ -203,12 +203,30 @@ def test_the_version_message_shows_how_to_write_one() -> None:
         ("asset:1]x", "not closed"),
         ("asset]", "']' without '['"),
         ("asset:1[a[b]", "square bracket"),
-        ("asset:1/x[y]", "two sub-parts"),
     ],
 )
 def test_misplaced_brackets_are_refused(text: str, fragment: str) -> None:
     with pytest.raises(InvalidAssetSpecError, match=re.escape(fragment)):
         AssetSpec.parse(text)
+
+
+@pytest.mark.parametrize("sub_part", ["sp ace [1].txt", "x[y]", "a]b/[c", "d/[e]"])
+def test_the_slash_form_takes_square_brackets_in_the_sub_part(sub_part: str) -> None:
+    assert AssetSpec.parse(f"u/s:0.1/{sub_part}") == AssetSpec("u/s", "0.1", sub_part)
+
+
+def test_a_sub_part_with_square_brackets_is_written_in_the_slash_form() -> None:
+    assert str(AssetSpec("u/s", "0", "sp ace [1].txt")) == "u/s:0/sp ace [1].txt"
+
+
+def test_square_brackets_inside_the_brackets_form_point_to_the_slash_form() -> None:
+    with pytest.raises(InvalidAssetSpecError, match=re.escape("slash form, u/s:VERSION/a [1]")):
+        AssetSpec.parse("u/s:0[a [1]]")
+
+
+def test_a_sub_part_with_square_brackets_needs_a_version_to_be_written() -> None:
+    with pytest.raises(InvalidAssetSpecError, match="slash form"):
+        AssetSpec("u/s", None, "a [1]")
 
 
 @pytest.mark.parametrize("text", [".hidden", "a/-x", "a b", "a:b:c", "na*me"])

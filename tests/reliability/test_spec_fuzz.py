@@ -103,6 +103,8 @@ def _check(text: str, versioning: str) -> None:
 @example("a:1.0[\\..\\x]")
 @example("a\x00b:1.0")
 @example(".pytest-assets/x:1.0")
+@example("u/s:0/sp ace [1].txt")  # the slash form takes brackets (issue 10 follow-up, case 12)
+@example("a:1.0/[..]/../x")
 def test_any_hostile_string_parses_safely_or_is_refused_under_major_minor(text: str) -> None:
     """Input: hostile characters, path fragments and any Unicode text as a spec, under
     major_minor versioning (400 generated strings plus known attacks). Must hold: it parses to
