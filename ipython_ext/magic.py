@@ -7,7 +7,6 @@ explicit settings on top, as ``Assets(...)`` arguments would.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 
 from pytest_assets.assets import Assets
-from pytest_assets.config import load_config
+from pytest_assets.config import Origin, SettingSource, load_config
 from pytest_assets.errors import AssetsError
 
 from .views import ConfigView, InfoView, VersionsView, push_date, shown_path
@@ -66,10 +65,9 @@ class Session:
     def assets(self) -> Assets:
         if self._assets is None:
             config = load_config(os.getcwd(), argument_source="%asset", **self.overrides)
-            sources = dict(config.sources)
             for key in self.overrides:
-                sources[key] = f"%asset {self._flag(key)}"
-            config = dataclasses.replace(config, sources=sources)
+                label = f"%asset {self._flag(key)}"
+                config = config.with_source(key, SettingSource(Origin.ARGUMENT, label))
             self._assets = Assets.from_loaded(config, progress=True, notify=_say)
         return self._assets
 

@@ -74,7 +74,7 @@ def _override_option(text: str) -> tuple[str, Path]:
 
 def _storage_option(text: str) -> str:
     """Check one ``KEY=VALUE`` now (a usage error); the loader parses the list later."""
-    from pytest_assets.config import parse_storage_options
+    from pytest_assets.storage_options import parse_storage_options
 
     try:
         parse_storage_options([text], "option")
@@ -202,7 +202,7 @@ class _State:
 
     def command_line_options(self) -> dict[str, Any]:
         """``--assets-storage-option``: applied over any ``assets_storage_options`` fixture."""
-        from pytest_assets.config import parse_storage_options
+        from pytest_assets.storage_options import parse_storage_options
 
         given = self.config.option.assets_storage_options or ()
         return parse_storage_options(given, "--assets-storage-option")
@@ -210,6 +210,7 @@ class _State:
     def describe_replacement(self, assets: Any, where: str) -> None:
         """A conftest's own ``assets``: what it uses, and each configured setting it ignores
         (the header, printed before any fixture runs, could only show the configuration)."""
+        from pytest_assets.config import Origin
         from pytest_assets.redact import redact_url
 
         store = getattr(assets, "store_url", None)
@@ -228,7 +229,8 @@ class _State:
         except AssetsError:
             ignored = []  # the header and the fixture already say what is wrong
         for key, source, used in ignored:
-            label = _FLAGS[key] if source.startswith("command line") else source
+            given = self.loaded().source(key).origin is Origin.ARGUMENT
+            label = _FLAGS[key] if given else source
             lines.append(
                 (
                     True,
@@ -452,8 +454,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     except AssetsError as exc:
         lines = [f"assets: configuration error: {exc}"]
     else:
-        from pytest_assets.config import describe_options
         from pytest_assets.redact import redact_url
+        from pytest_assets.storage_options import describe_options
 
         store = redact_url(loaded.store) if loaded.store else "none (set --assets-store)"
         mode = "offline" if loaded.offline else "online"
@@ -540,7 +542,8 @@ def assets(pytestconfig: pytest.Config, assets_storage_options: Mapping[str, Any
     """The session's ``Assets`` from the shared configuration and ``assets_storage_options``.
     A conftest may still replace it; the summary then says which settings it ignored."""
     from pytest_assets.assets import Assets
-    from pytest_assets.config import merge_options
+    from pytest_assets.config import Origin, SettingSource
+    from pytest_assets.storage_options import merge_options
 
     state = _state(pytestconfig)
     try:
@@ -552,8 +555,9 @@ def assets(pytestconfig: pytest.Config, assets_storage_options: Mapping[str, Any
         loaded = state.loaded()
         options = merge_options(assets_storage_options, state.command_line_options())
         if options != loaded.storage_options:
-            sources = dict(loaded.sources, storage_options="the assets_storage_options fixture")
-            loaded = dataclasses.replace(loaded, storage_options=options, sources=sources)
+            fixture = SettingSource(Origin.CODE, "the assets_storage_options fixture")
+            loaded = dataclasses.replace(loaded, storage_options=options)
+            loaded = loaded.with_source("storage_options", fixture)
         check = bool(pytestconfig.option.assets_lock_check)
         built = Assets.from_loaded(loaded, lock_check=check)
     except AssetsError as exc:
