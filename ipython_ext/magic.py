@@ -20,9 +20,10 @@ from IPython.core.magic import Magics, line_magic, magics_class
 
 from pytest_assets.assets import Assets
 from pytest_assets.config import Origin, SettingSource, load_config
+from pytest_assets.display import push_date
 from pytest_assets.errors import AssetsError
 
-from .views import ConfigView, InfoView, VersionsView, push_date, shown_path
+from .views import ConfigView, InfoView, VersionsView, shown_path
 
 # IPython's magic_arguments is untyped; these typed names are the same functions.
 _Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
