@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_assets.display import MetaRows, meta_rows
+from pytest_assets.display import MetaRows, meta_rows, plural
 
 
 def shown_path(text: str, cwd: str | None = None) -> str:
@@ -71,8 +71,7 @@ class VersionsView:
     def __repr__(self) -> str:
         if not self.versions:
             return f"{self.name}: no versions"
-        count = len(self.versions)
-        title = f"{self.name}: {count} version{'s' if count != 1 else ''}, newest first"
+        title = f"{self.name}: {plural(len(self.versions), 'version')}, newest first"
         return "\n".join([title, *_columns(self.versions)])
 
     def _repr_html_(self) -> str:

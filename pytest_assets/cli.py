@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .display import human_size, meta_rows
+from .display import human_size, meta_rows, plural
 from .errors import AssetsError, ConfigError
 
 if TYPE_CHECKING:
@@ -240,8 +240,7 @@ def _print_push(report: PushReport, source_name: str) -> None:
         return
     for entry in report.files:
         print(f"  {entry.path or source_name}\t{human_size(entry.size or 0)}")
-    count = len(report.files)
-    print(f"{count} file{'' if count == 1 else 's'}, {human_size(report.total_size)}")
+    print(f"{plural(len(report.files), 'file')}, {human_size(report.total_size)}")
     if report.ignored:
         shown = ", ".join(report.ignored[:10])
         more = f" and {len(report.ignored) - 10} more" if report.ignored[10:] else ""

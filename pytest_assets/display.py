@@ -32,6 +32,11 @@ def human_size(size: int) -> str:
     return f"{value:.1f} GB"
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 spec``, ``2 specs``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def push_date(value: Any) -> str:
     """``2026-11-26 18:36 UTC`` from modelkit's or our ISO stamp; anything else as it is."""
     if not isinstance(value, str) or not value:
