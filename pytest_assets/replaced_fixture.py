@@ -80,9 +80,8 @@ def overriding_fixtures(config: pytest.Config) -> list[str]:
         if not inspect.ismodule(plugin) or plugin.__name__ == PLUGIN_MODULE:
             continue
         for value in vars(plugin).values():
-            if _fixture_name(value) == "assets" and getattr(value, "__module__", "") != (
-                PLUGIN_MODULE
-            ):
+            ours = getattr(value, "__module__", "") == PLUGIN_MODULE  # imported from the plugin
+            if _fixture_name(value) == "assets" and not ours:
                 found.append(_relative(config, Path(plugin.__file__ or "?")))
                 break
     return found
