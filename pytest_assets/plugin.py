@@ -13,7 +13,6 @@ until a test asks for an asset, so a session that uses none pays nothing.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,13 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_assets.errors import AssetsError, ConfigError
-from pytest_assets.overrides import override_target, parse_override
+from pytest_assets.errors import AssetsError
+from pytest_assets.overrides import parse_override
 from pytest_assets.plugin_session import PluginSession
 from pytest_assets.replaced_fixture import fixture_file
 from pytest_assets.spec import AssetSpec
 from pytest_assets.terminal import header_lines, write_summary
-from pytest_assets.xdist_report import Record
 
 if TYPE_CHECKING:
     from pytest_assets.assets import Assets
@@ -159,16 +157,9 @@ class AssetFetcher:
     def __call__(self, spec: str | AssetSpec) -> Path:
         __tracebackhide__ = True
         try:
-            parsed = self.assets.parse(spec)
-            root = self._session.overrides.get(parsed.name)
-            if root is None:
-                return self.assets.fetch(parsed)
-            path = override_target(parsed, root)
+            return self._session.fetch(self.assets, spec)
         except AssetsError as exc:
             message = str(exc)
-        else:
-            self._session.overridden.add(Record(str(parsed), parsed.name, None, None, str(root)))
-            return path
         pytest.fail(message, pytrace=False)  # outside ``except``: no chained exception shown
 
 
@@ -189,29 +180,10 @@ def assets_storage_options(pytestconfig: pytest.Config) -> dict[str, Any]:
 def assets(pytestconfig: pytest.Config, assets_storage_options: Mapping[str, Any]) -> Assets:
     """The session's ``Assets`` from the shared configuration and ``assets_storage_options``.
     A conftest may still replace it; the summary then says which settings it ignored."""
-    from pytest_assets.assets import Assets
-    from pytest_assets.config import Origin, SettingSource
-    from pytest_assets.storage_options import merge_options
-
-    session = _session(pytestconfig)
     try:
-        if not isinstance(assets_storage_options, Mapping):
-            raise ConfigError(
-                "the assets_storage_options fixture must return a dict of fsspec options, "
-                f"not {type(assets_storage_options).__name__}"
-            )
-        loaded = session.loaded()
-        options = merge_options(assets_storage_options, session.command_line_options())
-        if options != loaded.storage_options:
-            fixture = SettingSource(Origin.CODE, "the assets_storage_options fixture")
-            loaded = dataclasses.replace(loaded, storage_options=options)
-            loaded = loaded.with_source("storage_options", fixture)
-        built = Assets.from_loaded(loaded, lock_check=session.lock_check)
+        return _session(pytestconfig).build_assets(assets_storage_options)
     except AssetsError as exc:
         message = f"pytest-assets configuration: {exc}"
-    else:
-        session.watch(built)
-        return built
     pytest.fail(message, pytrace=False)
 
 

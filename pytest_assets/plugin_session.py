@@ -9,7 +9,8 @@ turns what they saw into a :class:`WorkerReport` for the summary and ``assets.lo
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, MutableMapping
+import dataclasses
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .errors import AssetsError, ConfigError
-from .overrides import parse_override
+from .overrides import override_target, parse_override
 from .pin_session import PinLine, finish_pins
 from .replaced_fixture import describe_replacement
+from .spec import AssetSpec
 from .xdist_report import PinReport, Record, ReplacedLine, WorkerReport
 
 if TYPE_CHECKING:
@@ -92,12 +94,34 @@ class PluginSession:
         except (ValueError, pytest.UsageError) as exc:  # pytest's own check of the value
             raise ConfigError(f"{key} in {self.config.inipath}: {exc}") from None
 
-    def command_line_options(self) -> dict[str, Any]:
+    def _command_line_options(self) -> dict[str, Any]:
         """``--assets-storage-option``: applied over any ``assets_storage_options`` fixture."""
         from .storage_options import parse_storage_options
 
         given = self.config.option.assets_storage_options or ()
         return parse_storage_options(given, "--assets-storage-option")
+
+    def build_assets(self, storage_options: Mapping[str, Any]) -> Assets:
+        """The session's ``Assets``: the configuration with ``storage_options`` (the
+        ``assets_storage_options`` fixture) and ``--assets-storage-option`` over them."""
+        from .assets import Assets
+        from .config import Origin, SettingSource
+        from .storage_options import merge_options
+
+        if not isinstance(storage_options, Mapping):
+            raise ConfigError(
+                "the assets_storage_options fixture must return a dict of fsspec options, "
+                f"not {type(storage_options).__name__}"
+            )
+        loaded = self.loaded()
+        options = merge_options(storage_options, self._command_line_options())
+        if options != loaded.storage_options:
+            fixture = SettingSource(Origin.CODE, "the assets_storage_options fixture")
+            loaded = dataclasses.replace(loaded, storage_options=options)
+            loaded = loaded.with_source("storage_options", fixture)
+        built = Assets.from_loaded(loaded, lock_check=self.lock_check)
+        self.watch(built)
+        return built
 
     @property
     def lock_check(self) -> bool:
@@ -111,6 +135,16 @@ class PluginSession:
         self.watched.append(assets)
         with contextlib.suppress(AssetsError):  # a bad ini already fails the fixture
             assets.adopt_lock(self.loaded().lock_file, self.lock_check)
+
+    def fetch(self, assets: Assets, spec: str | AssetSpec) -> Path:
+        """``asset(spec)``: the override of its name when there is one, else ``assets.fetch``."""
+        parsed = assets.parse(spec)
+        root = self.overrides.get(parsed.name)
+        if root is None:
+            return assets.fetch(parsed)
+        path = override_target(parsed, root)
+        self.overridden.add(Record(str(parsed), parsed.name, None, None, str(root)))
+        return path
 
     def describe_replacement(self, assets: object, where: str) -> None:
         """A conftest's own ``assets``: what it uses, and each configured setting it ignores."""
