@@ -7,7 +7,6 @@ explicit settings on top, as ``Assets(...)`` arguments would.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 from collections.abc import Callable
@@ -20,11 +19,12 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 
 from pytest_assets.assets import Assets
-from pytest_assets.config import load_config
+from pytest_assets.config import Origin, SettingSource, load_config
+from pytest_assets.display import push_date
 from pytest_assets.errors import AssetsError
 from pytest_assets.storekey import expand_home
 
-from .views import ConfigView, InfoView, VersionsView, push_date, shown_path
+from .views import ConfigView, InfoView, VersionsView, shown_path
 
 # IPython's magic_arguments is untyped; these typed names are the same functions.
 _Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -67,10 +67,9 @@ class Session:
     def assets(self) -> Assets:
         if self._assets is None:
             config = load_config(os.getcwd(), argument_source="%asset", **self.overrides)
-            sources = dict(config.sources)
             for key in self.overrides:
-                sources[key] = f"%asset {self._flag(key)}"
-            config = dataclasses.replace(config, sources=sources)
+                label = f"%asset {self._flag(key)}"
+                config = config.with_source(key, SettingSource(Origin.ARGUMENT, label))
             self._assets = Assets.from_loaded(config, progress=True, notify=_say)
         return self._assets
 

@@ -8,26 +8,13 @@ in terms of the notebook's folder, and saved outputs stay free of machine-specif
 
 from __future__ import annotations
 
-import datetime as _dt
 import html
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_assets.display import human_size
-
-# Keys the info view lays out itself; any other key in .meta is listed after them as it is.
-_FILE_KEYS = {"files", "contents", "size", "sha256", "is_directory"}
-_ORDER = (
-    ("push_date", "pushed"),
-    ("pushed_by", "pushed by"),
-    ("tool", "tool"),
-    ("git_commit", "git commit"),
-    ("integrity", "integrity"),
-    ("content_sha256", "content sha256"),
-    ("cached_path", "cached at"),
-)
+from pytest_assets.display import MetaRows, meta_rows, plural
 
 
 def shown_path(text: str, cwd: str | None = None) -> str:
@@ -39,19 +26,6 @@ def shown_path(text: str, cwd: str | None = None) -> str:
         return "."
     prefix = base.rstrip(os.sep) + os.sep
     return text.replace(prefix, "") if prefix in text else text
-
-
-def push_date(value: Any) -> str:
-    """``2026-11-26 18:36 UTC`` from modelkit's or our ISO stamp; anything else as it is."""
-    if not isinstance(value, str) or not value:
-        return "?"
-    try:
-        stamp = _dt.datetime.fromisoformat(value)
-    except ValueError:
-        return value
-    if stamp.tzinfo is not None:
-        stamp = stamp.astimezone(_dt.UTC)
-    return stamp.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], caption: str = "") -> str:
@@ -97,8 +71,7 @@ class VersionsView:
     def __repr__(self) -> str:
         if not self.versions:
             return f"{self.name}: no versions"
-        count = len(self.versions)
-        title = f"{self.name}: {count} version{'s' if count != 1 else ''}, newest first"
+        title = f"{self.name}: {plural(len(self.versions), 'version')}, newest first"
         return "\n".join([title, *_columns(self.versions)])
 
     def _repr_html_(self) -> str:
@@ -113,56 +86,20 @@ class InfoView:
     cwd: str | None = field(default=None, compare=False)
 
     @property
-    def label(self) -> str:
-        return f"{self.data.get('name')}:{self.data.get('version')}"
-
-    def fields(self) -> list[tuple[str, str]]:
-        """(label, value) pairs: known keys in a useful order, then any other .meta key."""
-        out: list[tuple[str, str]] = []
-        known = {key for key, _ in _ORDER}
-        for key, label in _ORDER:
-            if key not in self.data:
-                continue
-            value = self.data[key]
-            if key == "push_date":
-                shown = push_date(value)
-            elif key == "cached_path":
-                shown = shown_path(str(value), self.cwd) if value else "not cached"
-            else:
-                shown = str(value)
-            out.append((label, shown))
-        for key in sorted(self.data):
-            if key not in known and key not in _FILE_KEYS and key not in ("name", "version"):
-                out.append((key, str(self.data[key])))
-        return out
-
-    def files(self) -> list[tuple[str, str, str]]:
-        """(path, size, sha256) per file; a file asset is one row named after the asset."""
-        if not self.data.get("is_directory"):
-            return [(self.label, _size(self.data.get("size")), str(self.data.get("sha256") or "-"))]
-        detail = self.data.get("files")
-        detail = detail if isinstance(detail, Mapping) else {}
-        rows = []
-        for rel in self.data.get("contents") or sorted(detail):
-            entry = detail.get(rel)
-            entry = entry if isinstance(entry, Mapping) else {}
-            rows.append((str(rel), _size(entry.get("size")), str(entry.get("sha256") or "-")))
-        return rows
+    def rows(self) -> MetaRows:
+        return meta_rows(self.data, lambda path: shown_path(path, self.cwd))
 
     def __repr__(self) -> str:
-        kind = "directory" if self.data.get("is_directory") else "file"
-        lines = [f"{self.label} ({kind})", *_columns(self.fields())]
-        files = self.files()
+        rows = self.rows
+        files = [row.cells for row in rows.files]
+        lines = [f"{rows.label} ({rows.kind})", *_columns(rows.fields)]
         lines.append(f"  files ({len(files)}):")
         lines.extend(_columns(files, indent="    "))
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        kind = "directory" if self.data.get("is_directory") else "file"
-        return _table(("", ""), self.fields(), f"{self.label} ({kind})") + _table(
-            ("file", "size", "sha256"), self.files()
+        rows = self.rows
+        files = [row.cells for row in rows.files]
+        return _table(("", ""), rows.fields, f"{rows.label} ({rows.kind})") + _table(
+            ("file", "size", "sha256"), files
         )
-
-
-def _size(value: Any) -> str:
-    return human_size(value) if isinstance(value, int) else "?"

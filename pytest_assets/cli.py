@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .display import human_size
+from .display import human_size, meta_rows, plural
 from .errors import AssetsError, ConfigError
 from .redact import redact_url
 
@@ -248,8 +248,7 @@ def _print_push(report: PushReport, source_name: str) -> None:
         return
     for entry in report.files:
         print(f"  {entry.path or source_name}\t{human_size(entry.size or 0)}")
-    count = len(report.files)
-    print(f"{count} file{'' if count == 1 else 's'}, {human_size(report.total_size)}")
+    print(f"{plural(len(report.files), 'file')}, {human_size(report.total_size)}")
     if report.ignored:
         shown = ", ".join(report.ignored[:10])
         more = f" and {len(report.ignored) - 10} more" if report.ignored[10:] else ""
@@ -280,23 +279,21 @@ def _lock(assets: Any, specs: list[str], upgrade: bool) -> None:
 
 
 def _print_info(data: dict[str, Any]) -> None:
-    skip = {"files", "contents", "size", "sha256"}
-    for key in sorted(data):
-        if key not in skip:
-            print(f"{key}: {data[key]}")
-    if data.get("is_directory"):
-        files = data.get("files") or {}
+    """The rows ``%asset --info`` shows, as ``label: value`` lines and tab-separated files."""
+    rows = meta_rows(data)
+    print(f"name: {rows.name}")
+    print(f"version: {rows.version}")
+    print(f"kind: {rows.kind}")
+    for label, value in rows.fields:
+        print(f"{label}: {value}")
+    if rows.is_directory:
         print("files:")
-        for rel in data.get("contents", []):
-            detail = files.get(rel, {}) if isinstance(files, dict) else {}
-            size = detail.get("size")
-            digest = detail.get("sha256") or "-"
-            shown = human_size(size) if isinstance(size, int) else "?"
-            print(f"  {rel}\t{shown}\t{digest}")
+        for row in rows.files:
+            print("  " + "\t".join(row.cells))
     else:
-        size = data.get("size")
-        print(f"size: {human_size(size) if isinstance(size, int) else '?'}")
-        print(f"sha256: {data.get('sha256') or '-'}")
+        (row,) = rows.files
+        print(f"size: {row.size}")
+        print(f"sha256: {row.sha256}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

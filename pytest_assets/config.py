@@ -9,19 +9,24 @@ for ``%asset`` and the pytest header.
 from __future__ import annotations
 
 import configparser
-import json
+import dataclasses
+import enum
 import os
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import ConfigError
 from .redact import redact_url
+from .storage_options import describe_options, merge_options, parse_storage_options
 from .storekey import expand_home, store_key, url_parts
 from .versioning import get_versioning
+
+if TYPE_CHECKING:
+    from .assets import Assets
 
 INI_KEYS = (
     "assets_store",
@@ -57,6 +62,37 @@ class IniFile:
         return self.path.parent
 
 
+class Origin(enum.Enum):
+    """Where a setting came from, as data: relative paths and the plugin's flag names follow
+    it; people read the :class:`SettingSource` label instead."""
+
+    ARGUMENT = "argument"  # Assets(...), a command-line flag, a %asset option
+    ENVIRONMENT = "environment"
+    INI_FILE = "ini file"
+    CODE = "code"  # computed by the caller, e.g. a conftest's assets_storage_options fixture
+    DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class SettingSource:
+    """One setting's origin and the label that names it for people
+    (``environment ASSETS_STORE``, ``assets_store in /repo/pytest.ini``)."""
+
+    origin: Origin
+    label: str
+
+
+DEFAULT_SOURCE = SettingSource(Origin.DEFAULT, "default")
+
+
+class Unapplied(NamedTuple):
+    """A configured setting that an ``Assets`` built some other way does not follow."""
+
+    setting: str
+    source: str  # where the configured value came from, for people
+    used: str  # what the Assets uses instead, credentials scrubbed
+
+
 @dataclass(frozen=True)
 class Config:
     store: str | None
@@ -64,30 +100,38 @@ class Config:
     offline: bool
     versioning: str
     storage_options: Mapping[str, Any] = field(default_factory=dict)
-    sources: Mapping[str, str] = field(default_factory=dict)
+    setting_sources: Mapping[str, SettingSource] = field(default_factory=dict)
     ini_file: Path | None = None
     lock_file: Path | None = None
 
+    @property
+    def sources(self) -> dict[str, str]:
+        """Where each setting came from, as people read it."""
+        return {key: source.label for key, source in self.setting_sources.items()}
+
+    def source(self, setting: str) -> SettingSource:
+        return self.setting_sources.get(setting, DEFAULT_SOURCE)
+
+    def with_source(self, setting: str, source: SettingSource) -> Config:
+        """The same configuration, saying that ``setting`` came from ``source``."""
+        return dataclasses.replace(self, setting_sources={**self.setting_sources, setting: source})
+
     def __repr__(self) -> str:
         """Credentials stay out of the repr: notebooks and tracebacks show it."""
-        shown = []
-        for item in fields(self):
-            value = getattr(self, item.name)
-            if item.name == "store" and value:
-                value = redact_url(value)
-            elif item.name == "storage_options":
-                value = describe_options(value)
-            shown.append(f"{item.name}={value!r}")
-        return f"Config({', '.join(shown)})"
+        store = redact_url(self.store) if self.store else self.store
+        return (
+            f"Config(store={store!r}, cache_dir={self.cache_dir!r}, offline={self.offline!r}, "
+            f"versioning={self.versioning!r}, "
+            f"storage_options={describe_options(self.storage_options)!r}, "
+            f"sources={self.sources!r}, ini_file={self.ini_file!r}, lock_file={self.lock_file!r})"
+        )
 
-    def unapplied(self, assets: Any) -> list[tuple[str, str, str]]:
-        """(setting, where it came from, what ``assets`` uses instead) for every configured
-        (not default) setting that an ``Assets`` built some other way, e.g. in a conftest,
-        does not follow; storage options count when any configured key is missing or other."""
-        store = getattr(assets, "store_url", None)
-        cache = getattr(getattr(assets, "cache", None), "directory", None)
-        offline = bool(getattr(assets, "offline", False))
-        options = dict(getattr(assets, "storage_options", None) or {})
+    def unapplied(self, assets: Assets) -> list[Unapplied]:
+        """Every configured (not default) setting that an ``Assets`` built some other way, e.g.
+        in a conftest, does not follow; storage options count when any configured key is
+        missing or other."""
+        store, cache, offline = assets.store_url, assets.cache.directory, assets.offline
+        options = dict(assets.storage_options)
         checks = [
             ("store", _same_place(self.store), _same_place(store), redact_url(store or "")),
             ("cache_dir", _same_place(self.cache_dir), _same_place(cache), str(cache)),
@@ -100,23 +144,24 @@ class Config:
             ),
         ]
         return [
-            (key, self.sources[key], str(shown))
+            Unapplied(key, self.source(key).label, str(shown))
             for key, wanted, used, shown in checks
-            if self.sources.get(key, "default") != "default" and wanted != used
+            if self.source(key).origin is not Origin.DEFAULT and wanted != used
         ]
 
     def describe(self) -> list[tuple[str, str, str]]:
         """(setting, value, where it came from) rows, credentials scrubbed."""
         store = redact_url(self.store) if self.store else "(none)"
         rows = [
-            ("store", store, self.sources.get("store", "default")),
-            ("cache_dir", str(self.cache_dir), self.sources.get("cache_dir", "default")),
-            ("offline", str(self.offline).lower(), self.sources.get("offline", "default")),
-            ("versioning", self.versioning, self.sources.get("versioning", "default")),
+            ("store", store, self.source("store").label),
+            ("cache_dir", str(self.cache_dir), self.source("cache_dir").label),
+            ("offline", str(self.offline).lower(), self.source("offline").label),
+            ("versioning", self.versioning, self.source("versioning").label),
         ]
         if self.storage_options:
-            source = self.sources.get("storage_options", "argument")
-            rows.append(("storage_options", describe_options(self.storage_options), source))
+            source = self.setting_sources.get("storage_options")
+            label = source.label if source is not None else "argument"
+            rows.append(("storage_options", describe_options(self.storage_options), label))
         return rows
 
 
@@ -143,98 +188,6 @@ def default_cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("pytest-assets"))
-
-
-# -- storage options: KEY=VALUE lines -------------------------------------------------------
-
-
-def parse_storage_options(lines: Iterable[str], where: str) -> dict[str, Any]:
-    """fsspec ``storage_options`` from ``KEY=VALUE`` lines (the ini key, ``--storage-option``).
-
-    A value is JSON when it parses as JSON (``true``, ``3``, ``{"a": 1}``; ``True``/``False``
-    too, as people write them), else the text itself; quote it (``"123"``) to keep a string. A
-    dot nests: ``client_kwargs.endpoint_url=URL`` is ``{"client_kwargs": {"endpoint_url":
-    URL}}``. Values never appear in errors: they are often credentials."""
-    options: dict[str, Any] = {}
-    for raw in lines:
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, sep, text = (part.strip() for part in line.partition("="))
-        if not sep or not key:
-            raise ConfigError(
-                f"{where}: a storage option is not KEY=VALUE (its text is not shown: it may be a "
-                "secret); write e.g. client_kwargs.endpoint_url=http://localhost:9000"
-            )
-        parts = key.split(".")
-        if not all(parts):
-            raise ConfigError(f"{where}: {key!r} has an empty part between its dots")
-        if not text:
-            raise ConfigError(
-                f'{where}: {key}= has no value (an unset variable?); write {key}="" for an '
-                "empty string"
-            )
-        nested: dict[str, Any] = {}
-        target = nested
-        for part in parts[:-1]:
-            target = target.setdefault(part, {})
-        target[parts[-1]] = _option_value(text)
-        try:
-            options = merge_options(options, nested, strict=True)
-        except ValueError:
-            raise ConfigError(
-                f"{where}: {key} is given twice, or both as a value and as a table"
-            ) from None
-    return options
-
-
-def _option_value(text: str) -> Any:
-    if text in ("True", "False"):
-        return text == "True"
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-def merge_options(
-    base: Mapping[str, Any], extra: Mapping[str, Any], *, strict: bool = False
-) -> dict[str, Any]:
-    """``extra`` over ``base``, tables merged key by key (``client_kwargs`` from the ini and
-    ``client_kwargs.endpoint_url`` from the command line both count); ``strict`` refuses a
-    key set twice (ValueError)."""
-    merged = dict(base)
-    for key, value in extra.items():
-        old = merged.get(key)
-        if isinstance(old, Mapping) and isinstance(value, Mapping):
-            merged[key] = merge_options(old, value, strict=strict)
-        elif strict and key in merged:
-            raise ValueError(key)
-        else:
-            merged[key] = value
-    return merged
-
-
-def describe_options(options: Mapping[str, Any], prefix: str = "") -> str:
-    """``key=***, anon=true, client_kwargs.endpoint_url=http://host:9000``: what can be shown.
-
-    Booleans, numbers and http(s) URLs (their userinfo redacted) are shown; every other value
-    could be a credential and is not."""
-    shown = []
-    for key, value in options.items():
-        if isinstance(value, Mapping) and value:
-            shown.append(describe_options(value, f"{prefix}{key}."))
-            continue
-        if isinstance(value, bool) or value is None:
-            text = json.dumps(value)
-        elif isinstance(value, int | float):
-            text = str(value)
-        elif isinstance(value, str) and value.startswith(("http://", "https://")):
-            text = redact_url(value)
-        else:
-            text = "***"
-        shown.append(f"{prefix}{key}={text}")
-    return ", ".join(shown)
 
 
 # -- store URLs -----------------------------------------------------------------------------
@@ -405,13 +358,9 @@ def _resolve_path(value: str, base: Path, setting: str, where: str) -> str:
     return tidy if os.path.realpath(tidy) == os.path.realpath(path) else os.path.realpath(path)
 
 
-def _base_dir(ini_file: IniFile | None, source: str, cwd: Path) -> Path:
+def _base_dir(ini_file: IniFile | None, source: SettingSource, cwd: Path) -> Path:
     """Relative paths from the ini file are relative to it; any other, to the working dir."""
-    if (
-        ini_file is not None
-        and source.startswith("assets_")
-        and source.endswith(str(ini_file.path))
-    ):
+    if ini_file is not None and source.origin is Origin.INI_FILE:
         return ini_file.directory
     return cwd
 
@@ -432,36 +381,39 @@ def load_config(
     (the pytest plugin passes the file pytest itself chose). ``storage_options`` is a mapping
     or ``KEY=VALUE`` lines (``--storage-option``), merged over the ini's
     ``assets_storage_options``. An empty store or cache directory, wherever it comes from, is
-    refused: it is an unset variable, not the working directory."""
+    refused: it is an unset variable, not the working directory. ``argument_source`` names the
+    explicit arguments for people (``command line``, ``%asset``)."""
     environ = os.environ if env is None else env
     ini_file = ini if ini is not None else find_ini(start_dir)
     ini_values = dict(ini_file.values) if ini_file else {}
     ini_label = f"{ini_file.path}" if ini_file else ""
     cwd = Path.cwd()  # relative arguments and environment values mean the working directory
-    sources: dict[str, str] = {}
+    argument = SettingSource(Origin.ARGUMENT, argument_source)
+    sources: dict[str, SettingSource] = {}
 
     def pick(
         key: str, explicit: Any, env_key: str, *, empty_is_unset: bool = True
-    ) -> tuple[Any, str]:
+    ) -> tuple[Any, SettingSource]:
         if explicit is not None:
-            return explicit, argument_source
+            return explicit, argument
         if env_key in environ and (environ[env_key] != "" or not empty_is_unset):
-            return environ[env_key], f"environment {env_key}"
+            return environ[env_key], SettingSource(Origin.ENVIRONMENT, f"environment {env_key}")
         ini_key = f"assets_{key}"
         if ini_key in ini_values and (str(ini_values[ini_key]).strip() != "" or not empty_is_unset):
-            return ini_values[ini_key], f"{ini_key} in {ini_label}"
-        return None, "default"
+            return ini_values[ini_key], SettingSource(Origin.INI_FILE, f"{ini_key} in {ini_label}")
+        return None, DEFAULT_SOURCE
 
     # modelkit's variables are environment too: they beat the ini file
     modelkit = None if store is not None or "ASSETS_STORE" in environ else _modelkit_store(environ)
     if modelkit is not None:
-        store_value, sources["store"] = modelkit, "environment MODELKIT_STORAGE_*"
+        store_value = modelkit
+        sources["store"] = SettingSource(Origin.ENVIRONMENT, "environment MODELKIT_STORAGE_*")
     else:
         store_value, sources["store"] = pick("store", store, "ASSETS_STORE", empty_is_unset=False)
     if store_value is not None:
-        check_store_value(str(store_value), sources["store"])
+        check_store_value(str(store_value), sources["store"].label)
         base = _base_dir(ini_file, sources["store"], cwd)
-        store_value = _resolve_path(str(store_value).strip(), base, "store", sources["store"])
+        store_value = _resolve_path(str(store_value).strip(), base, "store", sources["store"].label)
 
     dir_value, sources["cache_dir"] = pick("dir", cache_dir, "ASSETS_DIR", empty_is_unset=False)
     if dir_value is None:
@@ -469,23 +421,25 @@ def load_config(
     else:
         if not str(dir_value).strip():
             raise ConfigError(
-                f"the cache directory ({sources['cache_dir']}) is empty (an unset "
+                f"the cache directory ({sources['cache_dir'].label}) is empty (an unset "
                 "variable?): set it to a directory, or leave it out for the default "
                 f"({default_cache_dir()})"
             )
         base = _base_dir(ini_file, sources["cache_dir"], cwd)
-        where = sources["cache_dir"]
+        where = sources["cache_dir"].label
         cache_path = Path(_resolve_path(str(dir_value).strip(), base, "cache directory", where))
 
     offline_value, sources["offline"] = pick("offline", offline, "ASSETS_OFFLINE")
-    offline_flag = False if offline_value is None else parse_bool(offline_value, sources["offline"])
+    offline_flag = (
+        False if offline_value is None else parse_bool(offline_value, sources["offline"].label)
+    )
 
     versioning_value, sources["versioning"] = pick("versioning", versioning, "ASSETS_VERSIONING")
     versioning_name = str(versioning_value or "major_minor").strip()
     get_versioning(versioning_name)
 
     options, options_source = _storage_options(
-        storage_options, ini_values.get("assets_storage_options"), ini_label, argument_source
+        storage_options, ini_values.get("assets_storage_options"), ini_label, argument
     )
     if options:
         sources["storage_options"] = options_source
@@ -496,7 +450,7 @@ def load_config(
         offline=offline_flag,
         versioning=versioning_name,
         storage_options=options,
-        sources=sources,
+        setting_sources=sources,
         ini_file=ini_file.path if ini_file else None,
         # assets.lock sits next to the ini file (the project root), as package locks do;
         # without one, in the start directory.
@@ -509,10 +463,12 @@ def _storage_options(
     explicit: Mapping[str, Any] | Sequence[str] | None,
     ini_value: Any,
     ini_label: str,
-    argument_source: str,
-) -> tuple[dict[str, Any], str]:
-    """The ini's ``assets_storage_options`` with the explicit ones merged over them."""
-    sources = []
+    argument: SettingSource,
+) -> tuple[dict[str, Any], SettingSource]:
+    """The ini's ``assets_storage_options`` with the explicit ones merged over them; the
+    source is the argument's when there are explicit ones."""
+    labels = []
+    origin = Origin.DEFAULT
     options: dict[str, Any] = {}
     if ini_value not in (None, "", []):
         where = f"assets_storage_options in {ini_label}"
@@ -520,14 +476,16 @@ def _storage_options(
         if not all(isinstance(line, str) for line in lines):
             raise ConfigError(f"{where}: give KEY=VALUE strings, one per line")
         options = parse_storage_options(lines, where)
-        sources.append(where)
+        labels.append(where)
+        origin = Origin.INI_FILE
     if explicit is not None:
         if isinstance(explicit, Mapping):
             given = dict(explicit)
         else:
             lines = [explicit] if isinstance(explicit, str) else list(explicit)
-            given = parse_storage_options(lines, argument_source)
+            given = parse_storage_options(lines, argument.label)
         if given:
             options = merge_options(options, given)
-            sources.insert(0, argument_source)
-    return options, " over ".join(sources) or "default"
+            labels.insert(0, argument.label)
+            origin = Origin.ARGUMENT
+    return options, SettingSource(origin, " over ".join(labels) or "default")

@@ -9,7 +9,8 @@ import platformdirs
 import pytest
 
 from pytest_assets import Assets, ConfigError
-from pytest_assets.config import find_ini, load_config, parse_storage_options
+from pytest_assets.config import Origin, find_ini, load_config
+from pytest_assets.storage_options import parse_storage_options
 
 NO_ENV: dict[str, str] = {}
 
@@ -487,6 +488,19 @@ def test_a_relative_path_from_the_environment_is_relative_to_the_working_directo
     config = load_config(project / "sub", env={"ASSETS_STORE": "s", "ASSETS_DIR": "c"})
     assert config.store == str(tmp_path / "s")
     assert config.cache_dir == tmp_path / "c"
+
+
+def test_the_base_of_a_relative_path_follows_its_origin_not_its_label(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An argument labelled like an ini value is still an argument: relative to the cwd."""
+    ini = pytest_ini(project, store="ignored")
+    monkeypatch.chdir(tmp_path)
+    config = load_config(
+        project, store="s", cache_dir="c", env=NO_ENV, argument_source=f"assets_store in {ini}"
+    )
+    assert (config.store, config.cache_dir) == (str(tmp_path / "s"), tmp_path / "c")
+    assert config.source("store").origin is Origin.ARGUMENT
 
 
 def test_a_home_relative_cache_dir_is_expanded(project: Path) -> None:

@@ -204,6 +204,48 @@ def test_a_replaced_assets_fixture_is_described_with_every_option_it_ignores(
 
 
 @XDIST
+def test_a_replaced_assets_fixture_returning_something_else_is_refused_by_asset(
+    pytester: pytest.Pytester, store: Path, xdist: list[str]
+) -> None:
+    """The plugin reads an ``Assets`` (or a subclass); anything else is said, not guessed at."""
+    _ini(pytester, store)
+    pytester.makeconftest(
+        """
+        import pytest
+
+        class Fake:
+            def fetch(self, spec):
+                raise AssertionError("not called")
+
+        @pytest.fixture(scope="session")
+        def assets():
+            return Fake()
+        """
+    )
+    pytester.makepyfile(
+        """
+        def test_vocab(asset):
+            pass
+
+        def test_own_use(assets):
+            assert type(assets).__name__ == "Fake"
+        """
+    )
+    result = pytester.runpytest("-rf", *xdist)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*the assets fixture returned a Fake, not a pytest_assets.Assets: build it with "
+            "Assets(...) or Assets.from_config(...)*",
+            "*assets: the assets fixture is overridden in conftest.py and returns a Fake, not a "
+            "pytest_assets.Assets: the asset fixture refuses it",
+        ],
+        consecutive=False,
+    )
+    assert "Traceback" not in result.stdout.str()
+
+
+@XDIST
 def test_a_quiet_run_still_names_the_options_a_replaced_assets_fixture_ignores(
     pytester: pytest.Pytester, store: Path, xdist: list[str]
 ) -> None:
