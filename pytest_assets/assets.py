@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .cache import Cache, CachedVersion, manifest_from_record
+from .cache import Cache, CachedVersion, manifest_from_record, sub_part_path
 from .cache_admin import Problem, Pruned, cached, prune, verify
-from .catalog import Catalog
+from .catalog import Catalog, describe
 from .config import Config, load_config
 from .download import damaged_copy, download_version
 from .errors import (
@@ -25,7 +26,7 @@ from .errors import (
     InvalidAssetSpecError,
     OfflineError,
 )
-from .pinfile import Pin, PinFile, meta_hash
+from .pinfile import Pin, meta_hash
 from .pins import PinChange, PinSession, Resolution
 from .push import Pusher, PushOptions, PushReport
 from .redact import redact_url
@@ -219,7 +220,7 @@ class Assets:
             self.pins.check_fetched(resolved, pin, self.meta_sha256)
         if resolved.sub_part is None:
             return path
-        return self._sub_part_path(resolved, path)
+        return sub_part_path(path, resolved, cache.record(name, version))
 
     def _download(
         self, name: str, version: str, *, replace: Callable[[], bool] | None = None
@@ -239,52 +240,7 @@ class Assets:
             replace=replace,
         )
 
-    def _sub_part_path(self, spec: AssetSpec, path: Path) -> Path:
-        assert spec.sub_part is not None and spec.version is not None  # fetch checked both
-        target = path.joinpath(*spec.sub_part.split("/"))
-        if path.is_dir() and os.path.lexists(target):
-            return target
-        record = self._cache_of(spec.name, spec.version).record(spec.name, spec.version)
-        if path.is_dir() and record is not None:
-            held = manifest_from_record(record, str(spec)).files
-            shown = ", ".join(f.path for f in held[:20]) + (", ..." if len(held) > 20 else "")
-            detail = f"it holds: {shown}"
-        else:
-            detail = "it is a single-file asset, so it has no sub-parts"
-        raise AssetNotFoundError(
-            f"{label(spec.name, spec.version)} has no sub-part {spec.sub_part!r}; {detail}"
-        )
-
     # -- assets.lock: the pins --------------------------------------------------------------
-
-    @property
-    def lock_path(self) -> Path | None:
-        return self.pins.path
-
-    @lock_path.setter
-    def lock_path(self, path: Path | None) -> None:
-        self.pins.path = path
-
-    @property
-    def lock_check(self) -> bool:
-        return self.pins.check
-
-    @property
-    def unlocked(self) -> set[str]:
-        """Partial specs a lock file did not cover."""
-        return self.pins.unpinned
-
-    @property
-    def lock_problems(self) -> list[str]:
-        return self.pins.problems
-
-    def lock(self) -> PinFile | None:
-        """``assets.lock`` if there is one: partial specs then resolve through it."""
-        return self.pins.file()
-
-    def adopt_lock(self, path: Path | None, check: bool) -> None:
-        """Follow ``path`` unless a lock file was given or already read."""
-        self.pins.adopt(path, check)
 
     def meta_sha256(self, name: str, version: str) -> str:
         """The lock file's hash of a version's ``.meta`` (from the cache when it is there)."""
@@ -320,12 +276,9 @@ class Assets:
 
     def remember_specs(self, specs: list[str]) -> None:
         """Keep the partial specs a test run used, so ``pytest-assets lock`` can lock them."""
-        if self.lock_path is not None and specs:
+        if self.pins.path is not None and specs:
             self.cache.ensure()
         self.pins.remember_specs(specs)
-
-    def remembered_specs(self) -> list[str]:
-        return self.pins.remembered_specs()
 
     # -- info and the cache -----------------------------------------------------------------
 
@@ -348,19 +301,7 @@ class Assets:
             found = self.catalog.read_meta(name, version)
             meta, manifest = found.meta, found.manifest
             cached_path = None
-        out = dict(meta)
-        out["name"] = name
-        out["version"] = version
-        out["content_sha256"] = manifest.content_hash
-        from .manifest import parse_meta
-
-        out["integrity"] = (
-            "sha256"
-            if parse_meta(meta, str(resolved)).has_hashes
-            else "size only: pushed without hashes (modelkit), sizes checked against the store"
-        )
-        out["cached_path"] = cached_path
-        return out
+        return describe(name, version, meta, manifest, cached_path)
 
     def content_hash(self, name: str, version: str) -> str | None:
         """The content hash of a cached version (for the pytest summary and the lock file)."""
@@ -373,16 +314,9 @@ class Assets:
         return cached(self.cache, self.versioning, None if spec is None else self.parse(spec))
 
     def verify(self, spec: str | AssetSpec | None = None, *, repair: bool = False) -> list[Problem]:
-        """Re-hash cached copies against their records; only report, unless ``repair``.
-
-        One Problem per damaged file and per extra (a file the version does not hold, such
-        as ``__pycache__/`` left by a test's import: not damage, the version is intact).
-        ``repair`` downloads damaged versions again (not offline: they are then left as they
-        are) and removes extras."""
-
-        def download_again(name: str, version: str) -> None:
-            self._download(name, version, replace=lambda: True)
-
+        """Re-hash cached copies (:func:`.cache_admin.verify`): only report, unless ``repair``
+        (download damaged versions again, not offline; remove extras)."""
+        download_again = partial(self._download, replace=lambda: True)
         return verify(
             self.cache,
             self.versioning,
@@ -396,7 +330,7 @@ class Assets:
     ) -> Pruned:
         """Keep the newest ``keep`` cached versions of each asset, and every version pinned in
         ``assets.lock`` (unless ``include_pinned``); remove the rest."""
-        pin_file = None if include_pinned else self.lock()
+        pin_file = None if include_pinned else self.pins.file()
         pins = {
             (self.parse(key).name, pin.version)
             for key, pin in (pin_file.entries if pin_file else {}).items()

@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import socket
 import stat
 import time
@@ -26,9 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import CacheError, ConfigError, InvalidAssetSpecError
+from .errors import AssetNotFoundError, CacheError, ConfigError, InvalidAssetSpecError
+from .localdisk import force_rmtree
 from .locking import process_is_gone
 from .manifest import FileEntry, Manifest, parse_meta
+from .spec import AssetSpec
 from .storekey import expand_home
 
 BOOKKEEPING = ".pytest-assets"
@@ -104,6 +105,23 @@ def cache_error(exc: OSError, directory: Path, what: str) -> CacheError:
     else:
         hint = "check the directory, or point ASSETS_DIR at another one"
     return CacheError(f"cache directory {directory}: {what} failed ({exc.strerror or exc}); {hint}")
+
+
+def sub_part_path(path: Path, spec: AssetSpec, record: dict[str, Any] | None) -> Path:
+    """The sub-part inside a cached version, or an error listing what the version holds."""
+    assert spec.sub_part is not None and spec.version is not None  # fetch checked both
+    target = path.joinpath(*spec.sub_part.split("/"))
+    if path.is_dir() and os.path.lexists(target):
+        return target
+    if path.is_dir() and record is not None:
+        held = manifest_from_record(record, str(spec)).files
+        shown = ", ".join(f.path for f in held[:20]) + (", ..." if len(held) > 20 else "")
+        detail = f"it holds: {shown}"
+    else:
+        detail = "it is a single-file asset, so it has no sub-parts"
+    raise AssetNotFoundError(
+        f"{spec.name}:{spec.version} has no sub-part {spec.sub_part!r}; {detail}"
+    )
 
 
 def refuse_uncacheable(name: str, version: str) -> None:
@@ -318,7 +336,7 @@ class Cache:
         if self.has(name, version):
             # Another process (no lock on NFS, or a lock that timed out) got here first with
             # the same verified bytes: keep its copy, readers may hold it open.
-            _force_rmtree(staged)
+            force_rmtree(staged)
             return target
         self._intact.pop((name, version), None)
         try:
@@ -341,7 +359,7 @@ class Cache:
                 target.chmod(_DIR_MODE)
         except OSError as exc:
             if exc.errno in (errno.ENOTEMPTY, errno.EEXIST) and self.has(name, version):
-                _force_rmtree(staged)
+                force_rmtree(staged)
                 return target
             raise cache_error(exc, self.directory, f"storing {label}") from None
         return target
@@ -391,7 +409,7 @@ class Cache:
         for child in children:
             try:
                 if now - child.stat().st_mtime > _STALE_TMP_SECONDS or _abandoned(child.name):
-                    _force_rmtree(child)
+                    force_rmtree(child)
             except OSError:
                 continue
 
@@ -404,7 +422,7 @@ class Cache:
             for rel in extras:
                 target = entry.path.joinpath(*rel.rstrip("/").split("/"))
                 target.parent.chmod(0o755)
-                _force_rmtree(target)
+                force_rmtree(target)
             executable = {f.path for f in entry.manifest.files if f.executable}
             _make_read_only(entry.path, executable)
             entry.path.chmod(_DIR_MODE)
@@ -453,26 +471,6 @@ def _make_read_only(path: Path, executable: set[str]) -> None:
             os.chmod(root, _DIR_MODE)
 
 
-def remove_staging(path: Path) -> None:
-    """Delete a download folder, read-only parts included (made so before an install failed)."""
-    _force_rmtree(path)
-
-
-def _force_rmtree(path: Path) -> None:
-    def onerror(func: Any, target: str, _exc: Any) -> None:
-        try:
-            os.chmod(os.path.dirname(target), 0o700)
-            os.chmod(target, 0o700)
-            func(target)
-        except OSError:
-            pass
-
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, onerror=onerror)
-    else:
-        path.unlink(missing_ok=True)
-
-
 def _remove_tree(path: Path, books: Path) -> None:
     """Rename aside first (atomic), then delete at leisure: no reader sees a half-deleted tree.
     The trash is named like a download folder, so one a killed process left is cleaned up."""
@@ -485,4 +483,4 @@ def _remove_tree(path: Path, books: Path) -> None:
         os.rename(path, aside)
     except OSError:
         aside = path
-    _force_rmtree(aside)
+    force_rmtree(aside)

@@ -146,3 +146,21 @@ class Catalog:
         if missing is None:  # another push just made it
             return False
         raise missing
+
+
+def describe(
+    name: str, version: str, meta: dict[str, Any], manifest: Manifest, cached_path: str | None
+) -> dict[str, Any]:
+    """What ``info`` tells: the version's ``.meta``, its name and version, its content hash,
+    how its files can be checked, and where it is cached (None when it is not)."""
+    out = dict(meta)
+    out["name"] = name
+    out["version"] = version
+    out["content_sha256"] = manifest.content_hash
+    out["integrity"] = (
+        "sha256"
+        if parse_meta(meta, label(name, version)).has_hashes
+        else "size only: pushed without hashes (modelkit), sizes checked against the store"
+    )
+    out["cached_path"] = cached_path
+    return out

@@ -189,7 +189,7 @@ def _run(args: argparse.Namespace) -> int:
             for entry in pruned.pinned:
                 print(
                     f"kept {entry.name}:{entry.version} ({human_size(entry.size)}): pinned in "
-                    f"{assets.lock_path} (--include-pinned removes it)",
+                    f"{assets.pins.path} (--include-pinned removes it)",
                     file=out,
                 )
     return 0
@@ -259,7 +259,7 @@ def _lock(assets: Any, specs: list[str], upgrade: bool) -> None:
     if upgrade:
         changes = assets.update_lock(upgrade=True, names=specs or None)
     else:
-        chosen = specs or assets.remembered_specs()
+        chosen = specs or assets.pins.remembered_specs()
         if not chosen:
             raise ConfigError(
                 "no specs to lock: name them (pytest-assets lock vocab:1 ...), or run pytest "
@@ -273,9 +273,9 @@ def _lock(assets: Any, specs: list[str], upgrade: bool) -> None:
             else f"{key}: {new} (metadata hash changed)"
         )
     if not changes:
-        print(f"{assets.lock_path}: nothing changed")
+        print(f"{assets.pins.path}: nothing changed")
     else:
-        print(f"wrote {assets.lock_path}")
+        print(f"wrote {assets.pins.path}")
 
 
 def _print_info(data: dict[str, Any]) -> None:

@@ -19,9 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .cache import Cache, cache_error, remove_staging
+from .cache import Cache, cache_error
 from .catalog import Catalog
 from .errors import AssetsError, IntegrityError, StoreError
+from .localdisk import force_rmtree
 from .locking import version_lock
 from .manifest import FileEntry, Manifest, check_file
 from .progress import FileProgress
@@ -130,7 +131,7 @@ def _download_locked(
         }
         return cache.install(name, version, staged, record)
     finally:
-        remove_staging(staging)
+        force_rmtree(staging)  # read-only parts included (made so before a failed install)
 
 
 def _check_staging(staging: Path) -> None:

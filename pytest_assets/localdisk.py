@@ -17,7 +17,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 from .manifest import HASH_CHUNK, sha256_file, sha256_stream
 
@@ -215,3 +216,20 @@ def stream_hasher(local: str) -> StreamHasher:
 
     hasher: StreamHasher = _StreamHasher()
     return hasher
+
+
+def force_rmtree(path: Path) -> None:
+    """Delete a file or a tree, read-only parts included (the cache makes its copies so)."""
+
+    def onerror(func: Any, target: str, _exc: Any) -> None:
+        try:
+            os.chmod(os.path.dirname(target), 0o700)
+            os.chmod(target, 0o700)
+            func(target)
+        except OSError:
+            pass
+
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, onerror=onerror)
+    else:
+        path.unlink(missing_ok=True)

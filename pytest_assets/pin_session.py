@@ -51,7 +51,7 @@ def finish_pins(
         return outcome
     try:
         assets = _lock_file_owner(report, loaded(), outcome)
-        path = assets.lock_path
+        path = assets.pins.path
         existed = path is not None and path.exists()
         assets.remember_specs(sorted(report.pins))
         written = _write(assets, report, outcome) if write else set()
@@ -81,11 +81,11 @@ def _lock_file_owner(report: PinReport, loaded: Config, outcome: PinOutcome) -> 
 
     assets = Assets.from_loaded(loaded)
     if len(report.paths) == 1:
-        assets.lock_path = Path(next(iter(report.paths)))
+        assets.pins.path = Path(next(iter(report.paths)))
     elif len(report.paths) > 1:
         shown = ", ".join(sorted(report.paths))
         outcome.say("yellow", f"assets.lock: the tests followed several lock files: {shown}")
-        outcome.say("yellow", f"assets.lock: this run's entries go to {assets.lock_path}")
+        outcome.say("yellow", f"assets.lock: this run's entries go to {assets.pins.path}")
     return assets
 
 
@@ -101,7 +101,7 @@ def _write(assets: Assets, report: PinReport, outcome: PinOutcome) -> set[str]:
         changed = " (metadata hash changed)" if old == new else ""
         outcome.say("yellow", f"assets.lock: {key} {old or '(new)'} -> {new}{changed}")
         written.add(key)
-    outcome.say("", f"assets.lock: {'wrote' if written else 'up to date:'} {assets.lock_path}")
+    outcome.say("", f"assets.lock: {'wrote' if written else 'up to date:'} {assets.pins.path}")
     return written
 
 

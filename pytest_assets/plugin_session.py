@@ -134,7 +134,7 @@ class PluginSession:
             return
         self.watched.append(assets)
         with contextlib.suppress(AssetsError):  # a bad ini already fails the fixture
-            assets.adopt_lock(self.loaded().lock_file, self.lock_check)
+            assets.pins.adopt(self.loaded().lock_file, self.lock_check)
 
     def fetch(self, assets: Assets, spec: str | AssetSpec) -> Path:
         """``asset(spec)``: the override of its name when there is one, else ``assets.fetch``."""
@@ -168,10 +168,10 @@ class PluginSession:
     def _local_pins(self) -> PinReport:
         report = PinReport()
         for assets in self.watched:
-            if assets.lock_path is not None:
-                report.paths.add(str(assets.lock_path))
-            report.unpinned.update(assets.unlocked)
-            report.problems.update(assets.lock_problems)
+            if assets.pins.path is not None:
+                report.paths.add(str(assets.pins.path))
+            report.unpinned.update(assets.pins.unpinned)
+            report.problems.update(assets.pins.problems)
             try:
                 found = assets.session_lock_entries()
             except AssetsError as exc:

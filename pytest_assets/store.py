@@ -11,13 +11,11 @@ by :mod:`localdisk`, not through fsspec.
 from __future__ import annotations
 
 import contextlib
-import errno
 import inspect
 import json
 import logging
 import os
 import shutil
-import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,10 +23,11 @@ from functools import partial
 from typing import Any, TypeVar
 
 from . import localdisk
-from .errors import AssetsError, StoreError
+from .errors import StoreError
 from .layout import Layout
 from .progress import FileProgress
 from .redact import redact_url, secrets_in_options, secrets_in_url
+from .store_errors import NoTraceback, StoreErrors
 
 T = TypeVar("T")
 
@@ -36,20 +35,6 @@ _LOCAL_PROTOCOLS = {"file", "local"}
 # Stores inside a bucket: the store is missing when the bucket is (a missing prefix is empty).
 _BUCKET_PROTOCOLS = {"s3", "s3a", "gs", "gcs", "az", "abfs", "adl", "oss", "oci"}
 _THREADS = 16  # transfers at once on a backend without bulk calls (sync ones, directories)
-_FORBIDDEN_WORDS = ("Forbidden", "Unauthorized", "Access Denied", "AccessDenied")
-_LOCAL_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
-# A store that did not answer is not asked again for this long: the backends' own retries
-# already took seconds (gcsfs: ~33 s), and every test or cell after it would wait as long.
-UNREACHABLE_FOR = 60.0
-_CONNECTION_FAILURES = {
-    "ClientConnectorError",  # aiohttp (gcsfs): refused, unresolvable, TLS failed
-    "ServerDisconnectedError",
-    "ServerTimeoutError",
-    "EndpointConnectionError",  # botocore (s3fs)
-    "ConnectTimeoutError",
-    "ConnectionClosedError",
-    "ReadTimeoutError",
-}
 
 
 def local_directory(url: str) -> str | None:
@@ -76,12 +61,10 @@ class Store:
         self.url = url
         self.display_url = redact_url(url)
         self.storage_options = dict(storage_options or {})
-        self._secrets = sorted(
-            {*secrets_in_options(self.storage_options), *secrets_in_url(url)}, key=len, reverse=True
-        )
+        secrets = {*secrets_in_options(self.storage_options), *secrets_in_url(url)}
+        self.errors = StoreErrors(self.display_url, sorted(secrets, key=len, reverse=True))
         self._fs: Any = None
         self._layout = Layout("")
-        self._unreachable: tuple[float, str] | None = None  # (when, why), for UNREACHABLE_FOR
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -108,8 +91,8 @@ class Store:
         # gcsfs logs every exhausted retry with a traceback (which pytest then shows under
         # "Captured log"); our error says it in one line, so its log keeps one line too.
         gcsfs_log = logging.getLogger("gcsfs")
-        if not any(isinstance(f, _NoTraceback) for f in gcsfs_log.filters):
-            gcsfs_log.addFilter(_NoTraceback())
+        if not any(isinstance(f, NoTraceback) for f in gcsfs_log.filters):
+            gcsfs_log.addFilter(NoTraceback())
         options = dict(self.storage_options)
         if "://" in self.url and not self.url.startswith(("file://", "local://", "memory://")):
             # Listings must be fresh: other processes push and claim versions behind our back.
@@ -178,52 +161,10 @@ class Store:
 
     def scrub(self, text: str) -> str:
         """One line, no credentials: what goes into our error messages."""
-        text = " ".join(redact_url(text).split())
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return self.errors.scrub(text)
 
     def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        self._refuse_if_unreachable(what)
-        try:
-            return fn(*args, **kwargs)
-        except (FileNotFoundError, FileExistsError, AssetsError):
-            raise
-        except OSError as exc:
-            if exc.errno in _LOCAL_DISK_ERRNOS:
-                raise  # our disk, not the store: the caller names the cache directory
-            raise self._wrap(what, exc) from None
-        except Exception as exc:
-            raise self._wrap(what, exc) from None
-
-    def _wrap(self, what: str, exc: Exception) -> Exception:
-        if isinstance(exc, PermissionError) or _looks_like_forbidden(exc):
-            return StoreError(
-                f"store {self.display_url} refused access while {what}: "
-                f"{self.scrub(str(exc)) or type(exc).__name__}; check the credentials and "
-                "permissions for this bucket"
-            )
-        if _looks_like_not_found(exc):
-            return FileNotFoundError(str(exc))
-        cause = f"{type(exc).__name__}: {self.scrub(str(exc))[:300]}"
-        if _is_connection_failure(exc):
-            self._unreachable = (time.monotonic(), f"while {what}: {cause}")
-        return StoreError(
-            f"could not reach store {self.display_url} while {what}: {cause}; {_NEXT_STEP}"
-        )
-
-    def _refuse_if_unreachable(self, what: str) -> None:
-        if self._unreachable is None:
-            return
-        when, why = self._unreachable
-        ago = time.monotonic() - when
-        if ago >= UNREACHABLE_FOR:
-            return
-        raise StoreError(
-            f"could not reach store {self.display_url} {ago:.0f} s ago ({why}); {what} was not "
-            f"tried, as the store is left alone for another {UNREACHABLE_FOR - ago:.0f} s; "
-            f"{_NEXT_STEP}"
-        )
+        return self.errors.call(what, fn, *args, **kwargs)
 
     # -- modelkit's names, from the layout (so callers ask the store for them) ---------------
 
@@ -452,42 +393,3 @@ class Store:
                 for future in [pool.submit(job, a, b) for a, b in pending]:
                     future.result()
         return results
-
-
-class _NoTraceback(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.exc_info = None
-        record.exc_text = None
-        return True
-
-
-_NEXT_STEP = (
-    "check the URL and the network, or work from the cache with offline mode "
-    "(--offline, ASSETS_OFFLINE=1)"
-)
-
-
-def _is_connection_failure(exc: BaseException) -> bool:
-    """The store did not answer at all (as opposed to answering something we cannot use)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ConnectionError | TimeoutError) or any(
-            cls.__name__ in _CONNECTION_FAILURES for cls in type(current).__mro__
-        ):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
-
-
-def _looks_like_not_found(exc: Exception) -> bool:
-    code = getattr(exc, "code", None) or getattr(exc, "status", None)
-    return code == 404
-
-
-def _looks_like_forbidden(exc: Exception) -> bool:
-    """401/403 under the names backends give them (gcsfs raises a bare "Forbidden" OSError)."""
-    code = getattr(exc, "code", None) or getattr(exc, "status", None)
-    text = str(exc)
-    return code in (401, 403) or text.startswith(_FORBIDDEN_WORDS) or "AccessDenied" in text

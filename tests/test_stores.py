@@ -23,8 +23,8 @@ from pytest_assets import (
     IntegrityError,
     StoreError,
     StoreNotFoundError,
+    store_errors,
 )
-from pytest_assets import store as store_module
 
 pytestmark = pytest.mark.servers
 
@@ -267,7 +267,7 @@ def test_an_unreachable_store_is_not_asked_again_for_a_while(
 def test_an_unreachable_store_is_asked_again_after_the_pause(
     tmp_path: Path, s3_server: Server, s3_store: StoreUnderTest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_module, "UNREACHABLE_FOR", 0.2)
+    monkeypatch.setattr(store_errors, "UNREACHABLE_FOR", 0.2)
     assets = _one_attempt_assets(tmp_path, s3_store)
     s3_server.stop()
     try:

@@ -1,0 +1,137 @@
+"""What the store's failures mean, said once: every call into fsspec goes through
+:meth:`StoreErrors.call`, which turns the zoo of backend exceptions (aiohttp, botocore, gcsfs'
+HttpError, OSError) into our :class:`StoreError` with the store's URL, the cause and the next
+step, credentials scrubbed. ``FileNotFoundError`` and ``FileExistsError`` pass through: callers
+give them meaning (a missing version, a taken one). A store that does not answer is left alone
+for a while instead of being asked again by every test or cell.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from .errors import AssetsError, StoreError
+from .redact import redact_url
+
+T = TypeVar("T")
+
+_FORBIDDEN_WORDS = ("Forbidden", "Unauthorized", "Access Denied", "AccessDenied")
+_LOCAL_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+# A store that did not answer is not asked again for this long: the backends' own retries
+# already took seconds (gcsfs: ~33 s), and every test or cell after it would wait as long.
+UNREACHABLE_FOR = 60.0
+_CONNECTION_FAILURES = {
+    "ClientConnectorError",  # aiohttp (gcsfs): refused, unresolvable, TLS failed
+    "ServerDisconnectedError",
+    "ServerTimeoutError",
+    "EndpointConnectionError",  # botocore (s3fs)
+    "ConnectTimeoutError",
+    "ConnectionClosedError",
+    "ReadTimeoutError",
+}
+
+
+class StoreErrors:
+    """The error translation of one store, and its memory of not being reachable."""
+
+    def __init__(self, display_url: str, secrets: list[str]) -> None:
+        self.display_url = display_url
+        self._secrets = secrets  # longest first, so a secret's pieces are scrubbed after it
+        self._unreachable: tuple[float, str] | None = None  # (when, why), for UNREACHABLE_FOR
+
+    def scrub(self, text: str) -> str:
+        """One line, no credentials: what goes into our error messages."""
+        text = " ".join(redact_url(text).split())
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        self.refuse_if_unreachable(what)
+        try:
+            return fn(*args, **kwargs)
+        except (FileNotFoundError, FileExistsError, AssetsError):
+            raise
+        except OSError as exc:
+            if exc.errno in _LOCAL_DISK_ERRNOS:
+                raise  # our disk, not the store: the caller names the cache directory
+            raise self.wrap(what, exc) from None
+        except Exception as exc:
+            raise self.wrap(what, exc) from None
+
+    def wrap(self, what: str, exc: Exception) -> Exception:
+        if isinstance(exc, PermissionError) or _looks_like_forbidden(exc):
+            return StoreError(
+                f"store {self.display_url} refused access while {what}: "
+                f"{self.scrub(str(exc)) or type(exc).__name__}; check the credentials and "
+                "permissions for this bucket"
+            )
+        if _looks_like_not_found(exc):
+            return FileNotFoundError(str(exc))
+        if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:  # not the network
+            return StoreError(
+                f"store {self.display_url} refused a name while {what} as too long "
+                f"({self.scrub(str(exc))[:200]}); use a shorter asset name"
+            )
+        cause = f"{type(exc).__name__}: {self.scrub(str(exc))[:300]}"
+        if _is_connection_failure(exc):
+            self._unreachable = (time.monotonic(), f"while {what}: {cause}")
+        return StoreError(
+            f"could not reach store {self.display_url} while {what}: {cause}; {_NEXT_STEP}"
+        )
+
+    def refuse_if_unreachable(self, what: str) -> None:
+        if self._unreachable is None:
+            return
+        when, why = self._unreachable
+        ago = time.monotonic() - when
+        if ago >= UNREACHABLE_FOR:
+            return
+        raise StoreError(
+            f"could not reach store {self.display_url} {ago:.0f} s ago ({why}); {what} was not "
+            f"tried, as the store is left alone for another {UNREACHABLE_FOR - ago:.0f} s; "
+            f"{_NEXT_STEP}"
+        )
+
+
+class NoTraceback(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
+_NEXT_STEP = (
+    "check the URL and the network, or work from the cache with offline mode "
+    "(--offline, ASSETS_OFFLINE=1)"
+)
+
+
+def _is_connection_failure(exc: BaseException) -> bool:
+    """The store did not answer at all (as opposed to answering something we cannot use)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionError | TimeoutError) or any(
+            cls.__name__ in _CONNECTION_FAILURES for cls in type(current).__mro__
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _looks_like_not_found(exc: Exception) -> bool:
+    code = getattr(exc, "code", None) or getattr(exc, "status", None)
+    return code == 404
+
+
+def _looks_like_forbidden(exc: Exception) -> bool:
+    """401/403 under the names backends give them (gcsfs raises a bare "Forbidden" OSError)."""
+    code = getattr(exc, "code", None) or getattr(exc, "status", None)
+    text = str(exc)
+    return code in (401, 403) or text.startswith(_FORBIDDEN_WORDS) or "AccessDenied" in text
