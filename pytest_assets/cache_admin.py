@@ -52,7 +52,7 @@ def verify(
     wanted: AssetSpec | None,
     *,
     repair: bool,
-    download: Callable[[str, str], None] | None,
+    download: Callable[[str, str], object] | None,
 ) -> list[Problem]:
     """Re-hash cached copies against their records: one Problem per damaged file and per
     extra. With ``repair``, extras are removed and damaged versions of this store downloaded
@@ -86,7 +86,7 @@ def verify(
 
 
 def _mend(
-    download: Callable[[str, str], None] | None, name: str, version: str, found: list[str]
+    download: Callable[[str, str], object] | None, name: str, version: str, found: list[str]
 ) -> list[Problem]:
     """The problems of one damaged version, downloaded again if ``download`` is given; a
     download that fails keeps the problems and says why, so nothing found is lost."""
