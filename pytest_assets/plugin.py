@@ -23,9 +23,8 @@ import pytest
 from pytest_assets.errors import AssetsError
 from pytest_assets.overrides import parse_override
 from pytest_assets.plugin_session import PluginSession
-from pytest_assets.replaced_fixture import fixture_file
 from pytest_assets.spec import AssetSpec
-from pytest_assets.terminal import header_lines, write_summary
+from pytest_assets.terminal import header_lines
 
 if TYPE_CHECKING:
     from pytest_assets.assets import Assets
@@ -195,6 +194,8 @@ def pytest_fixture_setup(
     result = yield
     ours = getattr(fixturedef.func, "__module__", None) == __name__
     if fixturedef.argname == "assets" and not ours:
+        from pytest_assets.replaced_fixture import fixture_file  # a replaced fixture only
+
         where = fixture_file(request.config, fixturedef.func)
         _session(request.config).describe_replacement(result, where)
     return result
@@ -240,4 +241,6 @@ def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
 ) -> None:
     if not hasattr(config, "workerinput"):  # the controller prints the whole run's
+        from pytest_assets.terminal import write_summary
+
         write_summary(terminalreporter, _session(config))

@@ -19,14 +19,13 @@ import pytest
 
 from .errors import AssetsError, ConfigError
 from .overrides import override_target, parse_override
-from .pin_session import PinLine, finish_pins
-from .replaced_fixture import describe_replacement
 from .spec import AssetSpec
 from .xdist_report import PinReport, Record, ReplacedLine, WorkerReport
 
 if TYPE_CHECKING:
     from .assets import Assets
     from .config import Config
+    from .pin_session import PinLine
 
 _HASH_CHARS = 12  # of a content hash in the summary
 
@@ -152,6 +151,8 @@ class PluginSession:
             loaded: Config | None = self.loaded()
         except AssetsError:
             loaded = None  # the header and the fixture already say what is wrong
+        from .replaced_fixture import describe_replacement  # only when a conftest replaces it
+
         self.add_replaced(describe_replacement(assets, where, loaded))
 
     def add_replaced(self, lines: Iterable[ReplacedLine]) -> None:
@@ -213,6 +214,8 @@ class PluginSession:
         write or check ``assets.lock``. True when the check fails the run."""
         self.pins.merge(self._local_pins())
         option = self.config.option
+        from .pin_session import finish_pins  # at the end of the session only
+
         outcome = finish_pins(
             self.pins, self.loaded, write=bool(option.assets_lock), check=self.lock_check
         )
