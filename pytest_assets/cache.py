@@ -415,8 +415,9 @@ class Cache:
 
     # -- checks -----------------------------------------------------------------------------
 
-    def remove_extras(self, entry: CachedVersion, extras: list[str]) -> None:
-        """Delete what ``extras`` found, then make the version read-only again."""
+    def tidy(self, entry: CachedVersion, extras: list[str]) -> None:
+        """Delete what ``extras`` found, then make the version read-only again (its modes as
+        the record says: files 0444, executables and folders 0555)."""
         self._intact.pop((entry.name, entry.version), None)
         try:
             for rel in extras:
@@ -428,7 +429,7 @@ class Cache:
             entry.path.chmod(_DIR_MODE)
         except OSError as exc:
             label = f"{entry.name}:{entry.version}"
-            raise cache_error(exc, self.directory, f"removing extra files from {label}") from None
+            raise cache_error(exc, self.directory, f"tidying {label}") from None
 
 
 def _stamps(paths: tuple[str, ...]) -> list[tuple[int, int]] | None:
@@ -451,6 +452,11 @@ def _disk_size(path: Path) -> int:
     if path.is_file():
         return path.stat().st_size
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def expected_mode(is_folder: bool, executable: bool) -> int:
+    """The mode a cached file or folder has: read-only, executable where pushed so."""
+    return _DIR_MODE if is_folder else _EXEC_MODE if executable else _FILE_MODE
 
 
 def _make_read_only(path: Path, executable: set[str]) -> None:

@@ -4,11 +4,12 @@ or with ``repair`` mend) and prune. Only ``repair`` and ``prune`` change anythin
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Literal
 
-from .cache import Cache, CachedVersion
+from .cache import Cache, CachedVersion, expected_mode
 from .errors import AssetsError, ConfigError
 from .manifest import compare, sha256_file
 from .spec import AssetSpec, label
@@ -17,18 +18,19 @@ from .versioning import Versioning, sort_versions
 
 @dataclass(frozen=True)
 class Problem:
-    """One finding of ``verify``: a damaged file (``kind`` "damaged"), or an "extra", a file
-    the version does not hold (a test's ``__pycache__/``), which leaves the version intact."""
+    """One finding of ``verify``: a damaged file (``kind`` "damaged"); an "extra", a file the
+    version does not hold (a test's ``__pycache__/``); a "mode", a file or folder made writable
+    or that lost its execute bit. Extras and modes leave the version's bytes intact."""
 
     name: str
     version: str
     message: str
     repaired: bool = False
-    kind: Literal["damaged", "extra"] = "damaged"
+    kind: Literal["damaged", "extra", "mode"] = "damaged"
 
     def __str__(self) -> str:
-        done = " (repaired: removed)" if self.kind == "extra" else " (repaired: downloaded again)"
-        return self.message + (done if self.repaired else "")
+        done = {"extra": "removed", "mode": "mode restored"}.get(self.kind, "downloaded again")
+        return self.message + (f" (repaired: {done})" if self.repaired else "")
 
 
 @dataclass(frozen=True)
@@ -72,16 +74,18 @@ def verify(
             f"{label(name, version)}[{rel}]: not part of the version ({entry.path / rel})"
             for rel in extra
         ]
-        if found:  # a new download replaces the extras too
+        modes = [] if found else wrong_modes(entry)  # a new download mends modes too
+        if found:  # a new download replaces the extras and the modes too
             mend = download if repair and entry.store_folder == own else None
             mended = _mend(mend, name, version, found)
             problems.extend(mended)
             fixed = all(problem.repaired for problem in mended)
         else:
-            fixed = repair and bool(extra)
+            fixed = repair and bool(extra or modes)
             if fixed:
-                cache.within(entry.store_folder).remove_extras(entry, extra)
+                cache.within(entry.store_folder).tidy(entry, extra)
         problems.extend(Problem(name, version, m, fixed, "extra") for m in extra_messages)
+        problems.extend(Problem(name, version, m, fixed, "mode") for m in modes)
     return problems
 
 
@@ -147,6 +151,25 @@ def damaged_files(entry: CachedVersion) -> list[str]:
         elif mismatch is not None:
             problems.append(f"{where}: sha256 mismatch ({local})")
     return problems
+
+
+def wrong_modes(entry: CachedVersion) -> list[str]:
+    """Files of a cached version whose mode is not the cache's (made writable, or the execute
+    bit lost, by a test or a person): their bytes may still be right, but the next write will
+    not fail. Folders are left to ``extras``: writing into one leaves a file there."""
+    what = label(entry.name, entry.version)
+    found = []
+    for file in entry.manifest.files:
+        local = entry.path.joinpath(*file.path.split("/")) if file.path else entry.path
+        try:
+            mode = stat.S_IMODE(os.lstat(local).st_mode)
+        except OSError:
+            continue  # missing: damage, reported by damaged_files
+        want = expected_mode(False, file.executable)
+        if mode != want:
+            where = f"{what}[{file.path}]" if file.path else what
+            found.append(f"{where}: mode {mode:o}, expected {want:o} ({local})")
+    return found
 
 
 def extras(entry: CachedVersion) -> list[str]:

@@ -202,6 +202,7 @@ def _verify(assets: Any, spec: str | None, repair: bool) -> int:
         print(problem, file=sys.stdout)
     damaged = [p for p in problems if p.kind == "damaged" and not p.repaired]
     extras = [p for p in problems if p.kind == "extra" and not p.repaired]
+    modes = [p for p in problems if p.kind == "mode" and not p.repaired]
     if damaged:
         versions = len({(p.name, p.version) for p in damaged})
         if assets.offline:
@@ -223,6 +224,12 @@ def _verify(assets: Any, spec: str | None, repair: bool) -> int:
         print(
             f"{len(extras)} file(s) or folder(s) not part of their version (a test writing "
             "into its asset?); the versions themselves are intact; verify --repair removes them",
+            file=sys.stderr,
+        )
+    if modes:
+        print(
+            f"{len(modes)} file(s) or folder(s) no longer read-only (or that lost their execute "
+            "bit); their bytes are intact; verify --repair restores the modes",
             file=sys.stderr,
         )
     if not problems:

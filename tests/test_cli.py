@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from collections.abc import Callable
@@ -610,3 +611,16 @@ def test_storage_options_on_the_command_line_reach_an_s3_store(
 def test_a_storage_option_without_a_value_exits_1_naming_it(cli: Run) -> None:
     result = cli("--storage-option", "secret=", "ls")
     assert_one_error_line(result, "command line: secret= has no value (an unset variable?)")
+
+
+def test_verify_reports_a_cached_file_made_writable_exits_0_and_repair_restores_it(
+    cli: Run, model: Path
+) -> None:
+    cli("push", str(model), "m")
+    copy = Path(cli("fetch", "m").out.strip())
+    copy.chmod(0o644)
+    found = cli("verify")
+    assert found.code == 0 and "m:0.0: mode 644, expected 444" in found.out
+    assert "no longer read-only" in found.err
+    assert "(repaired: mode restored)" in cli("verify", "--repair").out
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o444

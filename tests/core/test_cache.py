@@ -16,6 +16,7 @@ from pytest_assets import (
     ConfigError,
     IntegrityError,
 )
+from pytest_assets.store import Store
 
 # -- the cache --------------------------------------------------------------------------------
 
@@ -53,6 +54,14 @@ def _writable(path: Path) -> Path:
     """Undo the cache's read-only modes below ``path``, as a person or a test might."""
     for item in [path, *path.rglob("*")]:
         item.chmod(0o755 if item.is_dir() else 0o644)
+    return path
+
+
+def _writable_folders(path: Path) -> Path:
+    """Open the folders of a cached version only: enough for a test to write a file there."""
+    for item in [path, *path.rglob("*")]:
+        if item.is_dir():
+            item.chmod(0o755)
     return path
 
 
@@ -182,7 +191,7 @@ def test_verify_reports_a_pycache_folder_as_an_extra_and_keeps_the_version(
     """A test imported a .py from its asset: the version's own files are intact."""
     assets.push(folder, "d")
     path = assets.fetch("d")
-    write(_writable(path) / "__pycache__" / "a.cpython-311.pyc", b"compiled")
+    write(_writable_folders(path) / "__pycache__" / "a.cpython-311.pyc", b"compiled")
     problems = assets.verify()
     assert [(p.kind, p.repaired) for p in problems] == [("extra", False)]
     assert "d:0.0[__pycache__/]: not part of the version" in str(problems[0])
@@ -194,7 +203,7 @@ def test_verify_repair_removes_extras_and_makes_the_version_read_only_again(
 ) -> None:
     assets.push(folder, "d")
     path = assets.fetch("d")
-    write(_writable(path) / "__pycache__" / "a.cpython-311.pyc", b"compiled")
+    write(_writable_folders(path) / "__pycache__" / "a.cpython-311.pyc", b"compiled")
     write(path / "sub" / "notes.txt", b"mine")
     problems = assets.verify(repair=True)
     assert [(p.kind, p.repaired) for p in problems] == [("extra", True), ("extra", True)]
@@ -361,3 +370,39 @@ def test_a_cache_next_to_a_directory_store_is_fine(tmp_path: Path, model: Path) 
     assets = Assets(store=str(tmp_path / "store"), cache_dir=tmp_path / "store-cache")
     assets.push(model, "m")
     assert assets.fetch("m").read_bytes() == model.read_bytes()
+
+
+def test_verify_reports_a_cached_file_made_writable_and_keeps_the_version(
+    assets: Assets, folder: Path
+) -> None:
+    assets.push(folder, "d")
+    path = assets.fetch("d")
+    (path / "a.txt").chmod(0o644)
+    problems = assets.verify()
+    assert [(p.kind, p.repaired) for p in problems] == [("mode", False)]
+    assert "d:0.0[a.txt]: mode 644, expected 444" in problems[0].message
+    assert assets.cache.has("d", "0.0")
+
+
+def test_verify_reports_a_lost_execute_bit(assets: Assets, tmp_path: Path) -> None:
+    source = tmp_path / "tool"
+    write(source / "run.sh", b"#!/bin/sh\necho hi\n").chmod(0o755)
+    assets.push(source, "t")
+    path = assets.fetch("t")
+    (path / "run.sh").chmod(0o444)
+    [problem] = assets.verify()
+    assert problem.message.startswith("t:0.0[run.sh]: mode 444, expected 555")
+
+
+def test_verify_repair_restores_the_modes_without_downloading(
+    assets: Assets, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assets.push(folder, "d")
+    path = assets.fetch("d")
+    (path / "sub").chmod(0o755)
+    (path / "a.txt").chmod(0o600)
+    monkeypatch.setattr(Store, "get_files", None)  # a download would fail loudly
+    assert all(p.repaired for p in assets.verify(repair=True))
+    assert stat.S_IMODE((path / "sub").stat().st_mode) == 0o555
+    assert stat.S_IMODE((path / "a.txt").stat().st_mode) == 0o444
+    assert assets.verify() == []
