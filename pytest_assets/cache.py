@@ -426,7 +426,8 @@ class Cache:
                 force_rmtree(target)
             executable = {f.path for f in entry.manifest.files if f.executable}
             _make_read_only(entry.path, executable)
-            entry.path.chmod(_DIR_MODE)
+            if entry.path.is_dir():  # a file asset has its mode from _make_read_only
+                entry.path.chmod(_DIR_MODE)
         except OSError as exc:
             label = f"{entry.name}:{entry.version}"
             raise cache_error(exc, self.directory, f"tidying {label}") from None
