@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .errors import AssetNotFoundError, AssetsError
 from .spec import AssetSpec
+from .storekey import expand_home
 
 
 def parse_override(text: str, base: Path) -> tuple[str, Path]:
@@ -25,7 +26,10 @@ def parse_override(text: str, base: Path) -> tuple[str, Path]:
             f"{text!r}: give the asset name only ({spec.name}=PATH); an override stands in for "
             "every version and sub-part of the name"
         )
-    path = (base / Path(raw_path).expanduser()).absolute()
+    try:
+        path = (base / expand_home(raw_path, f"override of {spec.name}")).absolute()
+    except AssetsError as exc:
+        raise ValueError(f"{text!r}: {exc}") from None
     if not path.exists():
         raise ValueError(f"{text!r}: {path} does not exist")
     return spec.name, path

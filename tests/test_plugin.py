@@ -600,6 +600,7 @@ def test_ini_override_folder_gives_sub_parts_relative_to_the_ini_file(
         ("demo/vocab:1=x.txt", "*give the asset name only (demo/vocab=PATH)*"),
         ("demo/../x=x.txt", "*'..' segment*"),
         ("demo/vocab=missing.txt", "*missing.txt does not exist"),
+        ("demo/vocab=~nouser-xyz/v.txt", "*~nouser-xyz: no such user; give the path in full*"),
     ],
 )
 @XDIST
