@@ -33,6 +33,7 @@ from .spec import AssetSpec
 from .storekey import expand_home
 
 BOOKKEEPING = ".pytest-assets"
+_PARTIAL = "partial"  # big objects' ranged downloads, kept across processes to resume
 _RECORDS = "records"  # not "meta": caches of before the store key hold their records there
 _STORE_FOLDER = re.compile(r".+-[0-9a-f]{10}\Z")
 _CACHEDIR_TAG = (
@@ -376,20 +377,30 @@ class Cache:
             _remove_tree(data, self.books)
 
     def staged_bytes(self, name: str, version: str) -> int:
-        """Bytes downloaded so far into this version's temp folders: how a waiter sees that
-        the lock holder is still making progress."""
+        """Bytes downloaded so far into this version's temp and partial folders: how a waiter
+        sees that the lock holder is still making progress (blocks, as a partial file is
+        preallocated sparse at its full size)."""
         prefix = self._temp_prefix(name, version)
         total = 0
-        try:
-            folders = [p for p in (self.books / "tmp").iterdir() if p.name.startswith(prefix)]
-        except OSError:
-            return 0
-        for folder in folders:
-            for root, _dirs, files in os.walk(folder):
-                for file in files:
-                    with contextlib.suppress(OSError):
-                        total += os.stat(os.path.join(root, file)).st_size
+        for parent in (self.books / "tmp", self.books / _PARTIAL):
+            try:
+                folders = [p for p in parent.iterdir() if p.name.startswith(prefix)]
+            except OSError:
+                continue
+            for folder in folders:
+                for root, _dirs, files in os.walk(folder):
+                    for file in files:
+                        with contextlib.suppress(OSError):
+                            info = os.stat(os.path.join(root, file))
+                            total += min(info.st_size, info.st_blocks * 512)
         return total
+
+    def partial_path(self, name: str, version: str, relpath: str) -> Path:
+        """The folder where a big object of this version is downloaded in ranges: it outlives
+        the process, so the next fetch of the version (in any process, under its lock) keeps
+        the ranges already there. Fixed-length names, like the temp folders."""
+        key = hashlib.sha256(relpath.encode()).hexdigest()[:16]
+        return self.books / _PARTIAL / f"{self._temp_prefix(name, version)}{key}"
 
     def _temp_prefix(self, name: str, version: str) -> str:
         """A fixed-length stand-in for the version: any name the store takes fits in one path
@@ -399,19 +410,19 @@ class Cache:
 
     def clean_stale_temps(self) -> None:
         """Drop download folders that a killed process left behind: at once when it ran on
-        this host and is gone, else after a day."""
-        tmp_root = self.books / "tmp"
-        try:
-            children = list(tmp_root.iterdir())
-        except OSError:
-            return
+        this host and is gone, else after a day (partial downloads: after a day untouched)."""
         now = time.time()
-        for child in children:
+        for parent in (self.books / "tmp", self.books / _PARTIAL):
             try:
-                if now - child.stat().st_mtime > _STALE_TMP_SECONDS or _abandoned(child.name):
-                    force_rmtree(child)
+                children = list(parent.iterdir())
             except OSError:
                 continue
+            for child in children:
+                try:
+                    if now - child.stat().st_mtime > _STALE_TMP_SECONDS or _abandoned(child.name):
+                        force_rmtree(child)
+                except OSError:
+                    continue
 
     # -- checks -----------------------------------------------------------------------------
 

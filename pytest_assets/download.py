@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import ranged
 from .cache import Cache, cache_error
 from .catalog import Catalog
 from .errors import AssetsError, IntegrityError, StoreError
@@ -93,14 +94,26 @@ def _download_locked(
             ]
         else:
             pairs = [(store.object_path(name, version), str(staged))]
+        entries = {
+            local: entry for entry, (_remote, local) in zip(manifest.files, pairs, strict=True)
+        }
+        big = _big_objects(store, manifest, sizes, pairs)
         bar = FileProgress(progress, f"fetching {what}", len(pairs))
         try:
             # (size, sha256) by local path, for what was hashed on the way in
+            measured: dict[str, tuple[int, str]] = {}
+            small = [pair for pair in pairs if pair[1] not in big]
             if manifest.is_directory:
-                measured = store.get_files(pairs, f"downloading {what}", bar)
-            else:
-                streamed = store.get_file_hashed(*pairs[0], f"downloading {what}")
-                measured = {pairs[0][1]: streamed} if streamed else {}
+                measured.update(store.get_files(small, f"downloading {what}", bar))
+            elif small:
+                streamed = store.get_file_hashed(*small[0], f"downloading {what}")
+                measured.update({small[0][1]: streamed} if streamed else {})
+                bar.advance()
+            for local, remote in big.items():
+                entry = _with_listed_size(entries[local], sizes)
+                where = f"{what}[{entry.path}]" if entry.path else what
+                partial = cache.partial_path(name, version, entry.path)
+                measured[local] = ranged.fetch_big(store, remote, local, entry, partial, where)
                 bar.advance()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
             _check_staging(staging)
@@ -113,11 +126,7 @@ def _download_locked(
                 _check_staging(staging)
                 raise _incomplete_version(store, name, version, manifest, None)
             where = f"{what}[{entry.path}]" if entry.path else what
-            checked = (
-                entry
-                if entry.size is not None
-                else FileEntry(entry.path, sizes.get(entry.path), entry.sha256)
-            )
+            checked = _with_listed_size(entry, sizes)
             size, digest = check_file(
                 local, checked, f"{where} from {store.display_url}", measured.get(local)
             )
@@ -132,6 +141,26 @@ def _download_locked(
         return cache.install(name, version, staged, record)
     finally:
         force_rmtree(staging)  # read-only parts included (made so before a failed install)
+
+
+def _big_objects(
+    store: Store, manifest: Manifest, sizes: dict[str, int], pairs: list[tuple[str, str]]
+) -> dict[str, str]:
+    """Remote path by local path of the objects fetched in ranges (see :mod:`ranged`)."""
+    if not ranged.supports(store):
+        return {}
+    big = {}
+    for entry, (remote, local) in zip(manifest.files, pairs, strict=True):
+        size = _with_listed_size(entry, sizes).size
+        if size is not None and size >= ranged.BIG_OBJECT_BYTES:
+            big[local] = remote
+    return big
+
+
+def _with_listed_size(entry: FileEntry, sizes: dict[str, int]) -> FileEntry:
+    if entry.size is not None:
+        return entry
+    return FileEntry(entry.path, sizes.get(entry.path), entry.sha256, entry.executable)
 
 
 def _check_staging(staging: Path) -> None:

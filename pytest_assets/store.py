@@ -54,6 +54,16 @@ class ObjectInfo:
     size: int
 
 
+@dataclass(frozen=True)
+class ObjectVersion:
+    """What ranged reads of one object are pinned to: its size and its version token (S3's
+    ETag, sent as ``If-Match``; GCS's generation, read by number), so that the ranges of one
+    download can never come from two different objects."""
+
+    size: int
+    token: str
+
+
 class Store:
     """One store root: ``gs://bucket/prefix``, ``s3://...``, ``memory://x``, a directory."""
 
@@ -249,6 +259,12 @@ class Store:
         except FileNotFoundError:
             return None
         return ObjectInfo(str(info["name"]), int(info.get("size") or 0))
+
+    def object_version(self, path: str) -> ObjectVersion | None:
+        """The object's size and version token; None when the backend gives no token."""
+        info = self._call(f"reading {path}", self.fs.info, path)
+        token = info.get("generation") or info.get("ETag") or info.get("etag")
+        return ObjectVersion(int(info.get("size") or 0), str(token)) if token else None
 
     def find_names(self, prefix: str = "") -> list[str]:
         """Asset names: every ``<name>.versions`` object below the root (modelkit's listing)."""

@@ -1,0 +1,310 @@
+"""Big objects are fetched as ranged reads pinned to the object's version, hashed in one pass,
+and resumed after an interruption, on moto (s3fs) and the GCS emulator (gcsfs).
+
+The threshold and range size are lowered so that a 330 KB object makes six 64 KB ranges. The
+ranged GETs are counted where they leave the backend (s3fs ``_call_s3``, gcsfs ``_call``).
+
+The GCS emulator serves ``Range`` but ignores ``generation`` on reads (it always serves the
+newest bytes), so there an object replaced mid-download is caught by the final sha256 instead
+of by the server's 404; on real GCS the pinned generation refuses first. moto honours S3's
+``If-Match`` with 412.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from servers import StoreUnderTest
+
+from pytest_assets import Assets, IntegrityError, StoreError, ranged
+
+pytestmark = pytest.mark.servers
+
+RANGE = 64 * 1024
+SIZE = 5 * RANGE + 10_000  # six ranges, the last one short
+N_RANGES = 6
+_RANGE_HEADER = re.compile(r"bytes=(\d+)-(\d+)")
+
+
+@pytest.fixture(params=["gcs", "s3"])
+def remote(request: pytest.FixtureRequest) -> StoreUnderTest:
+    store: StoreUnderTest = request.getfixturevalue(f"{request.param}_store")
+    return store
+
+
+@pytest.fixture(autouse=True)
+def _small_ranges(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ranged, "BIG_OBJECT_BYTES", 4 * RANGE)
+    monkeypatch.setattr(ranged, "RANGE_BYTES", RANGE)
+
+
+def make_assets(remote: StoreUnderTest, tmp_path: Path) -> Assets:
+    return Assets(
+        store=remote.url, cache_dir=tmp_path / "cache", storage_options=remote.storage_options
+    )
+
+
+@pytest.fixture
+def assets(remote: StoreUnderTest, tmp_path: Path) -> Assets:
+    return make_assets(remote, tmp_path)
+
+
+@pytest.fixture
+def big(tmp_path: Path) -> Path:
+    path = tmp_path / "src" / "big.bin"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(bytes((i * 7 + i // 251) % 256 for i in range(SIZE)))
+    return path
+
+
+Hook = Callable[[Any, int], Awaitable[None]]
+
+
+@dataclass
+class RangedReads:
+    """The ranged GETs the backend sent: (start, end exclusive); ``before`` runs before each
+    one is sent (on the backend's loop), with the filesystem and the number sent so far."""
+
+    seen: list[tuple[int, int]] = field(default_factory=list)
+    pins: list[str] = field(default_factory=list)  # S3's If-Match, GCS's URL
+    before: Hook | None = None
+
+    async def sent(self, fs: Any, header: str | None, pin: str) -> None:
+        match = _RANGE_HEADER.fullmatch(header or "")
+        if match is None:
+            return
+        self.pins.append(pin)
+        if self.before is not None:
+            await self.before(fs, len(self.seen))
+        self.seen.append((int(match[1]), int(match[2]) + 1))
+
+    @property
+    def bytes(self) -> int:
+        return sum(end - start for start, end in self.seen)
+
+
+@pytest.fixture
+def reads(remote: StoreUnderTest, monkeypatch: pytest.MonkeyPatch) -> RangedReads:
+    recorder = RangedReads()
+    if remote.url.startswith("s3://"):
+        from s3fs import S3FileSystem
+
+        call_s3 = S3FileSystem._call_s3
+
+        async def counted_s3(self: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+            if method == "get_object":
+                await recorder.sent(self, kwargs.get("Range"), str(kwargs.get("IfMatch")))
+            return await call_s3(self, method, *args, **kwargs)
+
+        monkeypatch.setattr(S3FileSystem, "_call_s3", counted_s3)
+    else:
+        from gcsfs import GCSFileSystem
+
+        call = GCSFileSystem._call
+
+        async def counted_gcs(self: Any, method: str, path: str, *args: Any, **kwargs: Any) -> Any:
+            if method == "GET":
+                headers = kwargs.get("headers") or {}
+                await recorder.sent(self, headers.get("Range"), path)
+            return await call(self, method, path, *args, **kwargs)
+
+        monkeypatch.setattr(GCSFileSystem, "_call", counted_gcs)
+    return recorder
+
+
+def fail_after(count: int) -> Hook:
+    async def hook(_fs: Any, sent: int) -> None:
+        if sent >= count:
+            raise ConnectionResetError("the link dropped (test)")
+
+    return hook
+
+
+def partial_of(assets: Assets, name: str, version: str = "0.0", rel: str = "") -> Path:
+    return assets.cache.partial_path(name, version, rel)
+
+
+def test_a_big_object_is_fetched_in_several_ranges_and_verifies(
+    assets: Assets, big: Path, reads: RangedReads
+) -> None:
+    assets.push(big, "big")
+    path = assets.fetch("big:0.0")
+    assert path.read_bytes() == big.read_bytes()
+    assert sorted(reads.seen) == ranged.ranges(SIZE, RANGE)
+    assert len(reads.seen) == N_RANGES
+    assert not partial_of(assets, "big").exists()
+
+
+def test_every_range_is_pinned_to_the_version_the_download_began_with(
+    assets: Assets, big: Path, reads: RangedReads
+) -> None:
+    assets.push(big, "big")
+    info = assets.store.fs.info(assets.store.object_path("big", "0.0"))
+    assets.fetch("big:0.0")
+    assert len(reads.pins) == N_RANGES
+    if "generation" in info:  # GCS: the emulator serves the newest bytes whatever it is asked
+        assert all(f"generation={info['generation']}" in pin for pin in reads.pins)
+    else:  # S3: moto answers 412 to an ETag that no longer matches
+        assert set(reads.pins) == {info["ETag"]}
+
+
+def test_a_small_object_keeps_the_single_stream(
+    assets: Assets, tmp_path: Path, reads: RangedReads
+) -> None:
+    small = tmp_path / "small.bin"
+    small.write_bytes(b"x" * (2 * RANGE))
+    assets.push(small, "small")
+    assert assets.fetch("small:0.0").read_bytes() == small.read_bytes()
+    assert reads.seen == []
+
+
+def test_big_files_of_a_directory_go_in_ranges_beside_the_small_ones(
+    assets: Assets, big: Path, tmp_path: Path, reads: RangedReads
+) -> None:
+    folder = tmp_path / "folder"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "weights.bin").write_bytes(big.read_bytes())
+    (folder / "labels.txt").write_text("cat\ndog\n")
+    assets.push(folder, "d")
+    path = assets.fetch("d:0.0")
+    assert (path / "sub" / "weights.bin").read_bytes() == big.read_bytes()
+    assert (path / "labels.txt").read_text() == "cat\ndog\n"
+    assert len(reads.seen) == N_RANGES
+
+
+def test_an_object_replaced_mid_download_is_an_integrity_error_and_installs_nothing(
+    assets: Assets, big: Path, reads: RangedReads, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assets.push(big, "big")
+    remote = assets.store.object_path("big", "0.0")
+    replacement = bytes(255 - b for b in big.read_bytes())
+
+    async def replace(fs: Any, sent: int) -> None:
+        if sent == 2:
+            await fs._pipe_file(remote, replacement)
+
+    monkeypatch.setattr(ranged, "MAX_CONNECTIONS", 1)  # ranges in order: 2 old, then the swap
+    reads.before = replace
+    with pytest.raises(IntegrityError, match=r"big:0\.0"):
+        assets.fetch("big:0.0")
+    assert not assets.cache.has("big", "0.0")
+    assert not assets.cache.data_path("big", "0.0").exists()
+    assert not partial_of(assets, "big").exists()
+
+
+def test_an_interrupted_fetch_resumes_with_only_the_missing_ranges(
+    remote: StoreUnderTest,
+    tmp_path: Path,
+    big: Path,
+    reads: RangedReads,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ranged, "MAX_CONNECTIONS", 1)
+    make_assets(remote, tmp_path).push(big, "big")
+    reads.before = fail_after(2)
+    with pytest.raises(StoreError):
+        make_assets(remote, tmp_path).fetch("big:0.0")
+    assert len(reads.seen) == 2
+    first = make_assets(remote, tmp_path)
+    state = json.loads((partial_of(first, "big") / "state.json").read_text())
+    assert state["done"] == [0, 1]
+    assert not first.cache.has("big", "0.0")
+
+    reads.before, reads.seen = None, []
+    path = make_assets(remote, tmp_path).fetch("big:0.0")  # a new process, as far as we know
+    assert path.read_bytes() == big.read_bytes()
+    assert sorted(reads.seen) == ranged.ranges(SIZE, RANGE)[2:]
+    assert reads.bytes == SIZE - 2 * RANGE
+    assert not partial_of(first, "big").exists()
+
+
+def test_a_flipped_byte_in_the_kept_part_is_caught_and_downloaded_again(
+    remote: StoreUnderTest,
+    tmp_path: Path,
+    big: Path,
+    reads: RangedReads,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ranged, "MAX_CONNECTIONS", 1)
+    assets = make_assets(remote, tmp_path)
+    assets.push(big, "big")
+    reads.before = fail_after(3)
+    with pytest.raises(StoreError):
+        assets.fetch("big:0.0")
+    data = partial_of(assets, "big") / "data"
+    with open(data, "r+b") as handle:
+        handle.seek(RANGE + 5)
+        byte = handle.read(1)
+        handle.seek(RANGE + 5)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+
+    reads.before, reads.seen = None, []
+    path = make_assets(remote, tmp_path).fetch("big:0.0")
+    assert path.read_bytes() == big.read_bytes()
+    # the missing three, then the whole object again once the sha256 disagreed
+    assert len(reads.seen) == (N_RANGES - 3) + N_RANGES
+
+
+def test_a_partial_of_an_object_replaced_since_is_not_kept(
+    remote: StoreUnderTest,
+    tmp_path: Path,
+    big: Path,
+    reads: RangedReads,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ranged, "MAX_CONNECTIONS", 1)
+    assets = make_assets(remote, tmp_path)
+    assets.push(big, "big")
+    reads.before = fail_after(2)
+    with pytest.raises(StoreError):
+        assets.fetch("big:0.0")
+    state_file = partial_of(assets, "big") / "state.json"
+    state = json.loads(state_file.read_text())
+    state_file.write_text(json.dumps({**state, "token": "another-version"}))
+
+    reads.before, reads.seen = None, []
+    path = make_assets(remote, tmp_path).fetch("big:0.0")
+    assert path.read_bytes() == big.read_bytes()
+    assert len(reads.seen) == N_RANGES
+
+
+def test_a_modelkit_meta_without_hashes_is_fetched_in_ranges_and_checked_by_size(
+    assets: Assets, big: Path, reads: RangedReads
+) -> None:
+    assets.push(big, "big")
+    store = assets.store
+    meta = {"push_date": "2026-01-01T00:00:00+00:00", "is_directory": False}
+    store.write_bytes(
+        store.meta_path("big", "0.0"), json.dumps(meta).encode(), "test", create_only=False
+    )
+    path = assets.fetch("big:0.0")
+    assert path.read_bytes() == big.read_bytes()
+    assert len(reads.seen) == N_RANGES
+    assert assets.cache.record("big", "0.0")["integrity"] == "size"  # type: ignore[index]
+
+
+def test_a_modelkit_object_cut_short_is_an_integrity_error(
+    assets: Assets, big: Path, reads: RangedReads
+) -> None:
+    assets.push(big, "big")
+    store = assets.store
+    meta = {"push_date": "2026-01-01T00:00:00+00:00", "is_directory": False}
+    store.write_bytes(
+        store.meta_path("big", "0.0"), json.dumps(meta).encode(), "test", create_only=False
+    )
+    remote = store.object_path("big", "0.0")
+
+    async def cut(fs: Any, sent: int) -> None:
+        if sent == 0:
+            await fs._pipe_file(remote, big.read_bytes()[: SIZE - 1000])
+
+    reads.before = cut
+    with pytest.raises(IntegrityError, match=r"big:0\.0"):
+        assets.fetch("big:0.0")
+    assert not assets.cache.has("big", "0.0")
