@@ -33,10 +33,12 @@ from .localdisk import force_rmtree
 from .manifest import HASH_CHUNK, FileEntry, compare
 from .store import ObjectVersion, Store
 
-# Objects at least this big go in ranges: below it one stream finishes in a few round trips
-# and fetching many objects at once already fills the link. A first guess, to be set from the
-# capped-link benchmark.
-BIG_OBJECT_BYTES = 16 * 1024 * 1024
+# Objects at least this big go in ranges. Off for now (no object is this big): on loopback
+# moto answers each ranged GET in ~0.1 s, so a 128 MB object took 1.37 s in ranges against
+# 0.24 s in one stream, and no capped-link measurement has chosen the threshold yet. The
+# engine is tested against both servers with a small threshold; set this from the
+# capped-link benchmark (a first guess there: 16 MB).
+BIG_OBJECT_BYTES = 1 << 62
 # One range: 8 MB, aws-cli's (s3transfer's) part size; a kill loses at most this per connection.
 RANGE_BYTES = 8 * 1024 * 1024
 # Ranges in flight for one object (s3transfer uses 10); later the store's connection budget.
