@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import AssetNotFoundError, CacheError, ConfigError, InvalidAssetSpecError
+from .errors import AssetNotFoundError, CacheError, ConfigError
 from .localdisk import force_rmtree
 from .locking import process_is_gone
 from .manifest import FileEntry, Manifest, parse_meta
@@ -42,10 +42,6 @@ _CACHEDIR_TAG = (
     "# For information about cache directory tags see https://bford.info/cachedir/\n"
 )
 _STALE_TMP_SECONDS = 24 * 3600
-# A cache path component holds at most 255 bytes on every common filesystem; a name segment
-# also becomes "<segment>.versions.lock" in a directory store. S3 and GCS keys stop at 1,024.
-_SEGMENT_BYTES = 255 - len(".versions.lock")
-_NAME_BYTES = 1000
 _FILE_MODE, _EXEC_MODE, _DIR_MODE = 0o444, 0o555, 0o555  # a cached copy is read-only
 # A folder changed this recently may change again within one tick of its mtime (1-2 s on some
 # filesystems): it is not trusted to show a later deletion, so it is checked file by file.
@@ -123,24 +119,6 @@ def sub_part_path(path: Path, spec: AssetSpec, record: dict[str, Any] | None) ->
     raise AssetNotFoundError(
         f"{spec.name}:{spec.version} has no sub-part {spec.sub_part!r}; {detail}"
     )
-
-
-def refuse_uncacheable(name: str, version: str) -> None:
-    """Refuse, before a push writes anything, a version that no cache could hold: the store
-    would take it, and every fetch of it would fail."""
-    label = f"{name}:{version}"
-    long = [s for s in [*name.split("/"), version] if len(s.encode()) > _SEGMENT_BYTES]
-    if long:
-        raise InvalidAssetSpecError(
-            f"cannot push {label[:80]}...: the part {long[0][:40]!r}... is "
-            f"{len(long[0].encode())} bytes, and a cache folder name holds at most "
-            f"{_SEGMENT_BYTES}; split the name with '/' or shorten it"
-        )
-    if len(f"{name}/{version}".encode()) > _NAME_BYTES:
-        raise InvalidAssetSpecError(
-            f"cannot push {label[:80]}...: the name is {len(name.encode())} bytes, longer than "
-            f"the {_NAME_BYTES} a store key and a cache path can hold; shorten it"
-        )
 
 
 class Cache:

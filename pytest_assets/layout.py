@@ -14,11 +14,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .errors import InvalidAssetSpecError
+
 VERSIONS = ".versions"
 META = ".meta"
 CLAIM = ".claim"
 VERSIONS_LOCK = ".versions.lock"
 LOCAL_TMP = ".pytest-assets-tmp"
+# A cache path component holds at most 255 bytes on every common filesystem; a name segment
+# also becomes "<segment>.versions.lock" in a directory store. S3 and GCS keys stop at 1,024.
+_SEGMENT_BYTES = 255 - len(".versions.lock")
+_NAME_BYTES = 1000
 
 
 @dataclass(frozen=True)
@@ -89,3 +95,21 @@ class Layout:
         if not path.endswith(VERSIONS) or not path.startswith(root):
             return None
         return path[len(root) : -len(VERSIONS)].lstrip("/")  # root "" (memory://): "/a.versions"
+
+
+def refuse_uncacheable(name: str, version: str) -> None:
+    """Refuse, before a push writes anything, a version that no cache could hold: the store
+    would take it, and every fetch of it would fail."""
+    label = f"{name}:{version}"
+    long = [s for s in [*name.split("/"), version] if len(s.encode()) > _SEGMENT_BYTES]
+    if long:
+        raise InvalidAssetSpecError(
+            f"cannot push {label[:80]}...: the part {long[0][:40]!r}... is "
+            f"{len(long[0].encode())} bytes, and a cache folder name holds at most "
+            f"{_SEGMENT_BYTES}; split the name with '/' or shorten it"
+        )
+    if len(f"{name}/{version}".encode()) > _NAME_BYTES:
+        raise InvalidAssetSpecError(
+            f"cannot push {label[:80]}...: the name is {len(name.encode())} bytes, longer than "
+            f"the {_NAME_BYTES} a store key and a cache path can hold; shorten it"
+        )

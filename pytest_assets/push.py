@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .cache import refuse_uncacheable
 from .catalog import Catalog
 from .claims import Claim, claim_version, exists_error, resumable
 from .errors import AssetExistsError, AssetsError, InvalidAssetSpecError, StoreError
+from .layout import refuse_uncacheable
 from .manifest import FileEntry, Manifest, build_meta, parse_meta
 from .progress import FileProgress
 from .publish import publish
