@@ -40,8 +40,16 @@ PREFIX = "bench"
 class Proxy:
     """``delay_proxy.py`` in its own process (so it never competes for our GIL)."""
 
-    def __init__(self, upstream_port: int, delay: float) -> None:
+    def __init__(
+        self,
+        upstream_port: int,
+        delay: float,
+        conn_rate: float | None = None,
+        link_rate: float | None = None,
+    ) -> None:
         self.delay = delay
+        self.conn_rate, self.link_rate = conn_rate, link_rate
+        caps = [("--conn-rate", conn_rate), ("--link-rate", link_rate)]
         self._proc = subprocess.Popen(
             [
                 sys.executable,
@@ -50,6 +58,7 @@ class Proxy:
                 f"{HOST}:{upstream_port}",
                 "--delay",
                 str(delay),
+                *[arg for flag, rate in caps if rate for arg in (flag, repr(rate))],
             ],
             stdout=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
