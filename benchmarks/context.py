@@ -32,6 +32,8 @@ class Plan:
     warm_calls: int = 2000
     seq_sample: int = 30  # objects timed for the sequential baselines on servers
     procs: int = 8
+    link_mb: int = 128  # the big file on a capped link: one 4 MB/s stream takes 32 s
+    link_runs: int = 1  # the big-file fetch and push on servers (a process each)
 
 
 FULL = Plan(quick=False)
@@ -44,6 +46,7 @@ QUICK = Plan(
     light_runs=5,
     warm_calls=1000,
     seq_sample=10,
+    link_mb=16,  # boto3 then splits it in 2 parts; 12 ranges are still ~40 % round trips
 )
 
 
@@ -75,6 +78,8 @@ class Context:
     notes: list[str] = field(default_factory=list)
     dir_spec: dict[str, str] = field(default_factory=dict)  # store label -> pushed spec
     shared: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, what) -> spec
+    link_limits: dict[str, float] = field(default_factory=dict)  # store label -> MB/s
+    proxy_ceiling: str = ""  # what the proxy carries uncapped, measured in this run
     log: Callable[[str], None] = print
 
     def add(self, row: Row) -> None:

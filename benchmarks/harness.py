@@ -35,6 +35,14 @@ from servers import Server, start_gcs_emulator, start_moto, unique_bucket_name  
 
 HOST = "127.0.0.1"
 PREFIX = "bench"
+MB = 1 << 20
+# The capped link (``+cap``): what one connection carries each way, and what all of them
+# carry together (the NIC), so that 12 connections fill the link. 48 MB/s is a sixth of what
+# the proxy itself carried on this 2-core VM (~300 MB/s, 12 streams; linkmeter.py), so the
+# caps, not the proxy, set the pace; and moto and the emulator serve one stream faster.
+CONN_RATE = 4.0 * MB
+LINK_RATE = 48.0 * MB
+LINK_STREAMS = 12
 
 
 class Proxy:
@@ -107,6 +115,10 @@ class Target:
         return self.kind != "local"
 
     @property
+    def capped(self) -> bool:
+        return self.proxy is not None and self.proxy.link_rate is not None
+
+    @property
     def delayed(self) -> bool:
         return self.proxy is not None and self.proxy.delay > 0
 
@@ -147,7 +159,8 @@ def _options(server: Server, endpoint: str) -> dict[str, Any]:
 
 @contextmanager
 def stores(labels: list[str], workspace: Path, delay: float = 0.02) -> Iterator[list[Target]]:
-    """Start what ``labels`` need (local, gcs, s3, gcs+20ms, s3+20ms) and yield the targets."""
+    """Start what ``labels`` need (local, gcs, s3, gcs+20ms, s3+20ms, gcs+cap, s3+cap) and
+    yield the targets. ``+cap`` is ``+20ms`` with ``CONN_RATE`` and ``LINK_RATE``."""
     with ExitStack() as stack:
         servers: dict[str, Server] = {}
         buckets: dict[str, str] = {}
@@ -171,7 +184,9 @@ def stores(labels: list[str], workspace: Path, delay: float = 0.02) -> Iterator[
             proxy = None
             endpoint = server.endpoint
             if "+" in label:
-                proxy = Proxy(server.port, delay)
+                capped = label.endswith("+cap")
+                caps = (CONN_RATE, LINK_RATE) if capped else (None, None)
+                proxy = Proxy(server.port, delay, *caps)
                 stack.callback(proxy.close)
                 endpoint = f"http://{HOST}:{proxy.port}"
             url = f"{server.protocol}://{bucket}/{PREFIX}"
