@@ -118,6 +118,17 @@ def ceiling(delay: float = 0.02, streams: int = 12, each: int = 32 * MB) -> Read
         return max((read_through(port, streams, each) for _ in range(2)), key=lambda r: r.rate)
 
 
+def ceiling_text() -> str:
+    """The proxy's own throughput without caps, for a benchmark's header (20 ms, 1 and
+    ``LINK_STREAMS`` raw TCP streams at once)."""
+    one = ceiling(0.02, 1, 64 * MB)
+    many = ceiling(0.02, h.LINK_STREAMS, 16 * MB)
+    return (
+        f"the proxy alone carries {one.rate / MB:.0f} MB/s on 1 stream, "
+        f"{many.rate / MB:.0f} MB/s on {h.LINK_STREAMS} (raw TCP, uncapped)"
+    )
+
+
 def check(conn_rate: float, link_rate: float, delay: float, scale: float) -> list[str]:
     """Readings of each cap against what it should give; lines to print."""
     lines = []

@@ -45,7 +45,7 @@ from context import (
     store_root,
     table,
 )
-from linkmeter import ceiling
+from linkmeter import ceiling_text
 from scenarios_reuse import scenario_procs, scenario_startup, scenario_warm
 
 from pytest_assets.store import Store
@@ -299,7 +299,8 @@ def run(plan: Plan, labels: list[str], scenarios: list[str], log: Callable[[str]
         ctx = Context(plan, workspace, tree, rels, sample, big, log=log)
         needs_store = [s for s in scenarios if s != "startup"]
         if any(label.endswith("+cap") for label in labels) and needs_store:
-            ctx.proxy_ceiling = _proxy_ceiling(log)
+            ctx.proxy_ceiling = ceiling_text()
+            log(ctx.proxy_ceiling)
         with h.stores(labels if needs_store else [], workspace) as targets:
             for target in targets:
                 log(f"[{target.label}]")
@@ -321,18 +322,6 @@ def _runs_on(plan: Plan, scenario: str, target: h.Target) -> bool:
     if not target.capped:
         return True
     return scenario in BIG_FILE or (scenario != "big" and not plan.quick)
-
-
-def _proxy_ceiling(log: Callable[[str], None]) -> str:
-    """The proxy's own throughput without caps (20 ms, 1 and 12 raw TCP streams at once)."""
-    one = ceiling(0.02, 1, 64 * h.MB)
-    many = ceiling(0.02, h.LINK_STREAMS, 16 * h.MB)
-    text = (
-        f"the proxy alone carries {one.rate / h.MB:.0f} MB/s on 1 stream, "
-        f"{many.rate / h.MB:.0f} MB/s on {h.LINK_STREAMS} (raw TCP, uncapped)"
-    )
-    log(text)
-    return text
 
 
 # Why a target is missed, from profiling (see the closing note of issue 5); shown when it is.
