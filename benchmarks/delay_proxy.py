@@ -12,8 +12,15 @@ headers, ``Content-Length`` or chunked bodies), so a benchmark can check how man
 object was read. A control port answers ``stats`` (JSON: request count, connections, and a
 count per ``METHOD target``) and ``reset``.
 
-Run: ``python benchmarks/delay_proxy.py --upstream 127.0.0.1:PORT --delay 0.02``; it prints
-``PORT CONTROL_PORT`` on its first stdout line once it listens.
+Rates model a real link: ``--conn-rate`` caps what one connection carries each way (a cloud
+store's per-connection throughput), ``--link-rate`` caps all connections together each way (the
+NIC). Both are shapers without credit (``_Pacer``): a chunk leaves once both its connection and
+the link have had the time to send it, then arrives ``delay`` later. While a connection waits
+the proxy stops reading from its sender, so the sender is held back as TCP would hold it.
+
+Run: ``python benchmarks/delay_proxy.py --upstream 127.0.0.1:PORT --delay 0.02
+[--conn-rate 4MB --link-rate 48MB]``; it prints ``PORT CONTROL_PORT`` on its first stdout line
+once it listens.
 """
 
 from __future__ import annotations
@@ -29,6 +36,37 @@ from dataclasses import dataclass, field
 
 HOST = "127.0.0.1"
 _CHUNK = 256 * 1024
+_PACED_CHUNK = 64 * 1024  # smaller reads when paced: a chunk is the shaper's granularity
+_SLACK = 0.01  # seconds a late wake-up may catch up (an event loop never wakes on time)
+
+
+class _Pacer:
+    """A byte-rate shaper (GCRA: a virtual clock of when the line is next free), O(1) a chunk.
+
+    asyncio runs one task at a time, so one pacer shared by every connection needs no lock:
+    bookings are served in the order they are made (a FIFO, fair because each connection has at
+    most one chunk booked at a time).
+    """
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.free_at = 0.0
+
+    def book(self, size: int, earliest: float) -> float:
+        """Send ``size`` bytes starting no sooner than ``earliest``: when they have left."""
+        self.free_at = max(self.free_at, earliest) + size / self.rate
+        return self.free_at
+
+
+def _leave_time(pacers: list[_Pacer], size: int, now: float) -> float:
+    """When ``size`` bytes read at ``now`` have left through every pacer (the connection's,
+    then the link's). A later pacer books the chunk to end when the earlier one's booking ends
+    (or later if it is busy): the two caps overlap instead of adding up, as on a real path.
+    ``_SLACK`` lets a connection that woke up late catch up instead of losing the time."""
+    done = now - _SLACK
+    for i, pacer in enumerate(pacers):
+        done = pacer.book(size, done if i == 0 else done - size / pacer.rate)
+    return max(done, now)
 
 
 class _RequestCounter:
@@ -122,14 +160,30 @@ class Stats:
 
 
 class DelayProxy:
-    """Forward ``HOST:port`` to ``upstream``, ``delay`` seconds late each way."""
+    """Forward ``HOST:port`` to ``upstream``, ``delay`` seconds late each way, each direction
+    of a connection paced to ``conn_rate`` and each direction of all of them to ``link_rate``
+    (bytes/s; ``None``: no cap)."""
 
-    def __init__(self, upstream: tuple[str, int], delay: float, handshake: bool = False) -> None:
+    def __init__(
+        self,
+        upstream: tuple[str, int],
+        delay: float,
+        handshake: bool = False,
+        conn_rate: float | None = None,
+        link_rate: float | None = None,
+    ) -> None:
         self.upstream = upstream
         self.delay = delay
         self.handshake = handshake
+        self.conn_rate = conn_rate
+        self.links = [_Pacer(link_rate), _Pacer(link_rate)] if link_rate else None  # up, down
         self.stats = Stats()
         self._live: set[asyncio.Future[None]] = set()
+
+    def _pacers(self, direction: int) -> list[_Pacer]:
+        """A new connection's shapers for one direction (0 up, 1 down), its own first."""
+        pacers = [_Pacer(self.conn_rate)] if self.conn_rate else []
+        return pacers + ([self.links[direction]] if self.links else [])
 
     async def _pump(
         self,
@@ -137,19 +191,27 @@ class DelayProxy:
         writer: asyncio.StreamWriter,
         not_before: float,
         counter: _RequestCounter | None,
+        pacers: list[_Pacer],
     ) -> None:
         # Bounded, as a TCP window is: a slow reader holds the sender back.
         queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue(maxsize=4096)
+        chunk = _PACED_CHUNK if pacers else _CHUNK
 
         async def read() -> None:
             while True:
                 try:
-                    data = await reader.read(_CHUNK)
+                    data = await reader.read(chunk)
                 except OSError:
                     data = b""  # a reset ends this direction like a close
                 if counter is not None and data:
                     counter.feed(data)
-                await queue.put((max(time.monotonic() + self.delay, not_before), data))
+                sent = time.monotonic()
+                if pacers and data:
+                    sent = _leave_time(pacers, len(data), sent)
+                    wait = sent - time.monotonic()
+                    if wait > 0:
+                        await asyncio.sleep(wait)  # not reading meanwhile: the sender waits
+                await queue.put((max(sent + self.delay, not_before), data))
                 if not data:
                     return
 
@@ -188,8 +250,10 @@ class DelayProxy:
             client_w.close()
             return
         counter = _RequestCounter(self.stats)
-        up = asyncio.ensure_future(self._pump(client_r, server_w, first_byte, counter))
-        down = asyncio.ensure_future(self._pump(server_r, client_w, 0.0, None))
+        up = asyncio.ensure_future(
+            self._pump(client_r, server_w, first_byte, counter, self._pacers(0))
+        )
+        down = asyncio.ensure_future(self._pump(server_r, client_w, 0.0, None, self._pacers(1)))
         self._live |= {up, down}  # the loop holds tasks weakly: keep them alive here
         try:
             # The server closing ends the exchange; a client closing first still gets the
@@ -226,18 +290,32 @@ class DelayProxy:
             await asyncio.gather(server.serve_forever(), control.serve_forever())
 
 
+def _rate(text: str) -> float:
+    """``4MB``, ``512KB``, ``48e6``: bytes per second (MB = 2**20 bytes, as the benchmark does)."""
+    units = {"GB": float(1 << 30), "MB": float(1 << 20), "KB": 1024.0, "B": 1.0}
+    value = text.strip().upper().removesuffix("/S")
+    for unit, factor in units.items():
+        if value.endswith(unit):
+            return float(value.removesuffix(unit)) * factor
+    return float(value)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--upstream", required=True, help="HOST:PORT of the server")
     parser.add_argument("--delay", type=float, default=0.02, help="seconds each way")
     parser.add_argument("--handshake", action="store_true", help="charge new connections 1 RTT")
+    parser.add_argument("--conn-rate", type=_rate, help="bytes/s per connection each way (4MB)")
+    parser.add_argument("--link-rate", type=_rate, help="bytes/s of all connections each way")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--control-port", type=int, default=0)
     args = parser.parse_args(argv)
     host, _, port = args.upstream.rpartition(":")
     if host not in (HOST, "localhost"):
         parser.error("the upstream must be on loopback")
-    proxy = DelayProxy((HOST, int(port)), args.delay, args.handshake)
+    proxy = DelayProxy(
+        (HOST, int(port)), args.delay, args.handshake, args.conn_rate, args.link_rate
+    )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(proxy.serve(args.port, args.control_port))
     return 0

@@ -35,13 +35,29 @@ from servers import Server, start_gcs_emulator, start_moto, unique_bucket_name  
 
 HOST = "127.0.0.1"
 PREFIX = "bench"
+MB = 1 << 20
+# The capped link (``+cap``): what one connection carries each way, and what all of them
+# carry together (the NIC), so that 12 connections fill the link. 48 MB/s is a sixth of what
+# the proxy itself carried on this 2-core VM (~300 MB/s, 12 streams; linkmeter.py), so the
+# caps, not the proxy, set the pace; and moto and the emulator serve one stream faster.
+CONN_RATE = 4.0 * MB
+LINK_RATE = 48.0 * MB
+LINK_STREAMS = 12
 
 
 class Proxy:
     """``delay_proxy.py`` in its own process (so it never competes for our GIL)."""
 
-    def __init__(self, upstream_port: int, delay: float) -> None:
+    def __init__(
+        self,
+        upstream_port: int,
+        delay: float,
+        conn_rate: float | None = None,
+        link_rate: float | None = None,
+    ) -> None:
         self.delay = delay
+        self.conn_rate, self.link_rate = conn_rate, link_rate
+        caps = [("--conn-rate", conn_rate), ("--link-rate", link_rate)]
         self._proc = subprocess.Popen(
             [
                 sys.executable,
@@ -50,6 +66,7 @@ class Proxy:
                 f"{HOST}:{upstream_port}",
                 "--delay",
                 str(delay),
+                *[arg for flag, rate in caps if rate for arg in (flag, repr(rate))],
             ],
             stdout=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
@@ -98,6 +115,10 @@ class Target:
         return self.kind != "local"
 
     @property
+    def capped(self) -> bool:
+        return self.proxy is not None and self.proxy.link_rate is not None
+
+    @property
     def delayed(self) -> bool:
         return self.proxy is not None and self.proxy.delay > 0
 
@@ -138,7 +159,8 @@ def _options(server: Server, endpoint: str) -> dict[str, Any]:
 
 @contextmanager
 def stores(labels: list[str], workspace: Path, delay: float = 0.02) -> Iterator[list[Target]]:
-    """Start what ``labels`` need (local, gcs, s3, gcs+20ms, s3+20ms) and yield the targets."""
+    """Start what ``labels`` need (local, gcs, s3, gcs+20ms, s3+20ms, gcs+cap, s3+cap) and
+    yield the targets. ``+cap`` is ``+20ms`` with ``CONN_RATE`` and ``LINK_RATE``."""
     with ExitStack() as stack:
         servers: dict[str, Server] = {}
         buckets: dict[str, str] = {}
@@ -162,7 +184,9 @@ def stores(labels: list[str], workspace: Path, delay: float = 0.02) -> Iterator[
             proxy = None
             endpoint = server.endpoint
             if "+" in label:
-                proxy = Proxy(server.port, delay)
+                capped = label.endswith("+cap")
+                caps = (CONN_RATE, LINK_RATE) if capped else (None, None)
+                proxy = Proxy(server.port, delay, *caps)
                 stack.callback(proxy.close)
                 endpoint = f"http://{HOST}:{proxy.port}"
             url = f"{server.protocol}://{bucket}/{PREFIX}"

@@ -6,6 +6,14 @@ Run by ``run.py`` as ``python benchmarks/worker.py '<json job>'``; prints one JS
 - ``{"cmd": "get_file", "store", "options", "rpath", "lpath", "our_options": bool}``: fsspec's
   raw ``get_file``, with the backend's defaults or with ``Store.download_options()``.
 
+- ``{"cmd": "put_file", "store", "options", "lpath", "rpath"}``: fsspec's raw ``put_file``.
+- ``{"cmd": "ranges", "store", "options", "rpath", "size", "streams"}``: ``streams`` ranged
+  GETs at once (``_cat_file(start, end)``), the bytes dropped: what the link carries.
+- ``{"cmd": "boto3_download" | "boto3_upload", "endpoint", "bucket", "key", "lpath"}``:
+  boto3's ``download_file``/``upload_file`` (s3transfer, aws-cli's engine) with its defaults.
+- ``{"cmd": "gcs_chunks", "endpoint", "bucket", "key", "lpath"}``: google-cloud-storage's
+  ``transfer_manager.download_chunks_concurrently`` with its defaults, on the emulator.
+
 ``python benchmarks/worker.py serve`` instead reads ``{"store", "options"}`` on stdin, connects,
 prints ``ready``, then runs one fetch per line ``{"cache", "spec"}`` (a round of the
 many-processes scenario), answering each with one JSON line.
@@ -87,6 +95,87 @@ def get_file(job: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": seconds, "base_rss_mb": base, "peak_rss_mb": _peak_mb()}
 
 
+def _timed(fn: Any) -> dict[str, Any]:
+    base = _rss_now_mb()
+    start = time.perf_counter()
+    fn()
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "base_rss_mb": base, "peak_rss_mb": _peak_mb()}
+
+
+def put_file(job: dict[str, Any]) -> dict[str, Any]:
+    from pytest_assets.store import Store
+
+    fs = Store(job["store"], job["options"]).fs
+    return _timed(lambda: fs.put_file(job["lpath"], job["rpath"]))
+
+
+def ranges(job: dict[str, Any]) -> dict[str, Any]:
+    from fsspec.asyn import sync
+
+    from pytest_assets.store import Store
+
+    fs = Store(job["store"], job["options"]).fs
+    size, streams = job["size"], job["streams"]
+    step = -(-size // streams)
+
+    async def one(start: int) -> None:
+        await fs._cat_file(job["rpath"], start=start, end=min(size, start + step))
+
+    async def all_ranges() -> None:
+        import asyncio
+
+        await asyncio.gather(*(one(i * step) for i in range(streams)))
+
+    return _timed(lambda: sync(fs.loop, all_ranges))
+
+
+def _boto3_client(job: dict[str, Any]) -> Any:
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=job["endpoint"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
+
+
+def boto3_download(job: dict[str, Any]) -> dict[str, Any]:
+    client = _boto3_client(job)
+    client.head_bucket(Bucket=job["bucket"])  # connect before the clock starts
+    return _timed(lambda: client.download_file(job["bucket"], job["key"], job["lpath"]))
+
+
+def boto3_upload(job: dict[str, Any]) -> dict[str, Any]:
+    client = _boto3_client(job)
+    client.head_bucket(Bucket=job["bucket"])
+    return _timed(lambda: client.upload_file(job["lpath"], job["bucket"], job["key"]))
+
+
+def gcs_chunks(job: dict[str, Any]) -> dict[str, Any]:
+    os.environ["STORAGE_EMULATOR_HOST"] = job["endpoint"]
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud.storage import Client, transfer_manager
+
+    client = Client(project="bench", credentials=AnonymousCredentials())  # type: ignore[no-untyped-call]
+    blob = client.bucket(job["bucket"]).blob(job["key"])
+    blob.reload()  # its size and generation, before the clock starts
+    return _timed(lambda: transfer_manager.download_chunks_concurrently(blob, job["lpath"]))
+
+
+JOBS = {
+    "fetch": fetch,
+    "get_file": get_file,
+    "put_file": put_file,
+    "ranges": ranges,
+    "boto3_download": boto3_download,
+    "boto3_upload": boto3_upload,
+    "gcs_chunks": gcs_chunks,
+}
+
+
 def serve() -> None:
     setup = json.loads(sys.stdin.readline())
     from pytest_assets.store import Store
@@ -103,7 +192,7 @@ def main() -> int:
         serve()
         return 0
     job = json.loads(sys.argv[1])
-    result = {"fetch": fetch, "get_file": get_file}[job["cmd"]](job)
+    result = JOBS[job["cmd"]](job)
     print(json.dumps(result), flush=True)
     return 0
 
