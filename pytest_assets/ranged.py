@@ -42,7 +42,10 @@ BIG_OBJECT_BYTES = 1 << 62
 # One range: 8 MB, aws-cli's (s3transfer's) part size; a kill loses at most this per connection.
 RANGE_BYTES = 8 * 1024 * 1024
 # Ranges in flight for one object (s3transfer uses 10); later the store's connection budget.
-MAX_CONNECTIONS = 8
+MAX_CONNECTIONS = 12
+# Ranges shrink with the object so that every connection gets one (a 16 MB object in two 8 MB
+# ranges used 2 connections of 12), but never below this: each range costs a round trip.
+MIN_RANGE_BYTES = 1024 * 1024
 _S3 = {"s3", "s3a"}
 _GCS = {"gs", "gcs"}
 _STATE_VERSION = 1
@@ -91,6 +94,13 @@ def fetch_big(
     return measured
 
 
+def range_size(size: int) -> int:
+    """One range of an object of ``size`` bytes: the object split over the connections,
+    between :data:`MIN_RANGE_BYTES` and :data:`RANGE_BYTES`."""
+    share = -(-size // MAX_CONNECTIONS)
+    return min(RANGE_BYTES, max(MIN_RANGE_BYTES, share))
+
+
 def ranges(size: int, range_bytes: int) -> list[tuple[int, int]]:
     """(start, end) of each range, end exclusive; one empty range for an empty object."""
     return [(start, min(start + range_bytes, size)) for start in range(0, size, range_bytes)] or [
@@ -107,7 +117,7 @@ class _Download:
     ) -> None:
         self.store, self.remote, self.version, self.what = store, remote, version, what
         self.data, self.state_path = partial / "data", partial / "state.json"
-        self.range_bytes = RANGE_BYTES
+        self.range_bytes = range_size(version.size)
         self.parts = ranges(version.size, self.range_bytes)
         self.done: set[int] = set()
         self.cond = threading.Condition()

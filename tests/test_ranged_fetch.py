@@ -26,6 +26,7 @@ from pytest_assets import Assets, IntegrityError, StoreError, ranged
 
 pytestmark = pytest.mark.servers
 
+MB = 1024 * 1024
 RANGE = 64 * 1024
 SIZE = 5 * RANGE + 10_000  # six ranges, the last one short
 N_RANGES = 6
@@ -308,3 +309,21 @@ def test_a_modelkit_object_cut_short_is_an_integrity_error(
     with pytest.raises(IntegrityError, match=r"big:0\.0"):
         assets.fetch("big:0.0")
     assert not assets.cache.has("big", "0.0")
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [
+        (48 * MB, 4 * MB),  # split over every connection
+        (1024 * MB, 8 * MB),  # capped: a kill loses at most one range per connection
+        (4 * MB, 2 * MB),  # floored: a range is worth its round trip
+    ],
+    ids=["split", "capped", "floored"],
+)
+def test_a_range_is_the_object_split_over_the_connections_within_bounds(
+    size: int, expected: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ranged, "MAX_CONNECTIONS", 12)
+    monkeypatch.setattr(ranged, "RANGE_BYTES", 8 * MB)
+    monkeypatch.setattr(ranged, "MIN_RANGE_BYTES", 2 * MB)
+    assert ranged.range_size(size) == expected
