@@ -199,6 +199,27 @@ def test_an_object_replaced_mid_download_is_an_integrity_error_and_installs_noth
     assert not partial_of(assets, "big").exists()
 
 
+def stopped_after(
+    ranges_done: int,
+    remote: StoreUnderTest,
+    tmp_path: Path,
+    big: Path,
+    reads: RangedReads,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Assets:
+    """``big:0.0`` pushed, then a fetch that stops after ``ranges_done`` ranges (read in
+    order); the reads are reset for the next fetch."""
+    monkeypatch.setattr(ranged, "MAX_CONNECTIONS", 1)
+    assets = make_assets(remote, tmp_path)
+    assets.push(big, "big")
+    reads.before = fail_after(ranges_done)
+    with pytest.raises(StoreError):
+        assets.fetch("big:0.0")
+    assert len(reads.seen) == ranges_done
+    reads.before, reads.seen = None, []
+    return assets
+
+
 def test_an_interrupted_fetch_resumes_with_only_the_missing_ranges(
     remote: StoreUnderTest,
     tmp_path: Path,
@@ -206,18 +227,12 @@ def test_an_interrupted_fetch_resumes_with_only_the_missing_ranges(
     reads: RangedReads,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(ranged, "MAX_CONNECTIONS", 1)
-    make_assets(remote, tmp_path).push(big, "big")
-    reads.before = fail_after(2)
-    with pytest.raises(StoreError):
-        make_assets(remote, tmp_path).fetch("big:0.0")
-    assert len(reads.seen) == 2
+    stopped_after(2, remote, tmp_path, big, reads, monkeypatch)
     first = make_assets(remote, tmp_path)
     state = json.loads((partial_of(first, "big") / "state.json").read_text())
     assert state["done"] == [0, 1]
     assert not first.cache.has("big", "0.0")
 
-    reads.before, reads.seen = None, []
     path = make_assets(remote, tmp_path).fetch("big:0.0")  # a new process, as far as we know
     assert path.read_bytes() == big.read_bytes()
     assert sorted(reads.seen) == ranged.ranges(SIZE, RANGE)[2:]
@@ -232,12 +247,7 @@ def test_a_flipped_byte_in_the_kept_part_is_caught_and_downloaded_again(
     reads: RangedReads,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(ranged, "MAX_CONNECTIONS", 1)
-    assets = make_assets(remote, tmp_path)
-    assets.push(big, "big")
-    reads.before = fail_after(3)
-    with pytest.raises(StoreError):
-        assets.fetch("big:0.0")
+    assets = stopped_after(3, remote, tmp_path, big, reads, monkeypatch)
     data = partial_of(assets, "big") / "data"
     with open(data, "r+b") as handle:
         handle.seek(RANGE + 5)
@@ -245,7 +255,6 @@ def test_a_flipped_byte_in_the_kept_part_is_caught_and_downloaded_again(
         handle.seek(RANGE + 5)
         handle.write(bytes([byte[0] ^ 0xFF]))
 
-    reads.before, reads.seen = None, []
     path = make_assets(remote, tmp_path).fetch("big:0.0")
     assert path.read_bytes() == big.read_bytes()
     # the missing three, then the whole object again once the sha256 disagreed
@@ -259,17 +268,11 @@ def test_a_partial_of_an_object_replaced_since_is_not_kept(
     reads: RangedReads,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(ranged, "MAX_CONNECTIONS", 1)
-    assets = make_assets(remote, tmp_path)
-    assets.push(big, "big")
-    reads.before = fail_after(2)
-    with pytest.raises(StoreError):
-        assets.fetch("big:0.0")
+    assets = stopped_after(2, remote, tmp_path, big, reads, monkeypatch)
     state_file = partial_of(assets, "big") / "state.json"
     state = json.loads(state_file.read_text())
     state_file.write_text(json.dumps({**state, "token": "another-version"}))
 
-    reads.before, reads.seen = None, []
     path = make_assets(remote, tmp_path).fetch("big:0.0")
     assert path.read_bytes() == big.read_bytes()
     assert len(reads.seen) == N_RANGES
