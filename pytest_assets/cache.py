@@ -61,11 +61,6 @@ class CachedVersion:
     store_folder: str
 
     @property
-    def store(self) -> str:
-        """The store it came from, as the record names it (credentials scrubbed)."""
-        return str(self.record.get("store") or self.store_folder)
-
-    @property
     def manifest(self) -> Manifest:
         return manifest_from_record(self.record, f"cached {self.name}:{self.version}")
 

@@ -189,9 +189,9 @@ class Pusher:
         try:
             self._upload(source, name, version, manifest, resuming=not fresh)
         except (OSError, AssetsError):
-            if not scan.changed():
+            changed = scan.changed()  # a source deleted or replaced while it was read?
+            if not changed:
                 raise
-            changed = scan.changed()  # a source deleted or replaced while it was read
         else:
             changed = scan.changed()
         if changed:  # what was uploaded may not be what was hashed: publish none of it
