@@ -32,6 +32,7 @@ _CONNECTION_FAILURES = {
     "ConnectTimeoutError",
     "ConnectionClosedError",
     "ReadTimeoutError",
+    "ServiceRequestError",  # azure-core (adlfs): the request never reached the account
 }
 
 
@@ -67,7 +68,7 @@ class StoreErrors:
         if isinstance(exc, PermissionError) or _looks_like_forbidden(exc):
             return StoreError(
                 f"store {self.display_url} refused access while {what}: "
-                f"{self.scrub(str(exc)) or type(exc).__name__}; check the credentials and "
+                f"{self.scrub(_summary(exc)) or type(exc).__name__}; check the credentials and "
                 "permissions for this bucket"
             )
         if _looks_like_not_found(exc):
@@ -77,7 +78,7 @@ class StoreErrors:
                 f"store {self.display_url} refused a name while {what} as too long "
                 f"({self.scrub(str(exc))[:200]}); use a shorter asset name"
             )
-        cause = f"{type(exc).__name__}: {self.scrub(str(exc))[:300]}"
+        cause = f"{type(exc).__name__}: {self.scrub(_summary(exc))[:300]}"
         if _is_connection_failure(exc):
             self._unreachable = (time.monotonic(), f"while {what}: {cause}")
         return StoreError(
@@ -125,13 +126,31 @@ def _is_connection_failure(exc: BaseException) -> bool:
     return False
 
 
+def _status(exc: Exception) -> object:
+    """The HTTP status under the names backends give it (azure-core: ``status_code``)."""
+    for name in ("code", "status", "status_code"):
+        value = getattr(exc, name, None)
+        if value:
+            return value
+    return None
+
+
+def _summary(exc: Exception) -> str:
+    """The exception's text; for Azure's errors their code and first line, not the request id,
+    the time and the XML body that follow."""
+    error_code = getattr(exc, "error_code", None)
+    if error_code and getattr(exc, "status_code", None):
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return f"{error_code} (HTTP {exc.status_code}): {first}"  # type: ignore[attr-defined]
+    return str(exc)
+
+
 def _looks_like_not_found(exc: Exception) -> bool:
-    code = getattr(exc, "code", None) or getattr(exc, "status", None)
-    return code == 404
+    return _status(exc) == 404
 
 
 def _looks_like_forbidden(exc: Exception) -> bool:
     """401/403 under the names backends give them (gcsfs raises a bare "Forbidden" OSError)."""
-    code = getattr(exc, "code", None) or getattr(exc, "status", None)
+    code = _status(exc)
     text = str(exc)
     return code in (401, 403) or text.startswith(_FORBIDDEN_WORDS) or "AccessDenied" in text
