@@ -141,7 +141,8 @@ def _summary(exc: Exception) -> str:
     error_code = getattr(exc, "error_code", None)
     if error_code and getattr(exc, "status_code", None):
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        return f"{error_code} (HTTP {exc.status_code}): {first}"  # type: ignore[attr-defined]
+        code = getattr(error_code, "value", error_code)  # the SDK's StorageErrorCode enum
+        return f"{code} (HTTP {exc.status_code}): {first}"  # type: ignore[attr-defined]
     return str(exc)
 
 

@@ -1,7 +1,7 @@
-"""The core against real servers on loopback: the GCS emulator (gcsfs), moto (s3fs), Azurite
-(adlfs).
+"""The core against real servers on loopback: the GCS emulator (gcsfs), moto (s3fs) and
+Azurite (adlfs).
 
-Each behaviour runs on both; where a backend differs (the emulator ignores create-only writes)
+Each behaviour runs on each; where a backend differs (the emulator ignores create-only writes)
 the test says so."""
 
 from __future__ import annotations
