@@ -26,7 +26,7 @@ from . import localdisk
 from .errors import StoreError
 from .layout import Layout
 from .progress import FileProgress
-from .redact import redact_url, secrets_in_options, secrets_in_url
+from .redact import redact_url, secrets_in_environment, secrets_in_options, secrets_in_url
 from .store_errors import NoTraceback, StoreErrors
 
 T = TypeVar("T")
@@ -71,7 +71,11 @@ class Store:
         self.url = url
         self.display_url = redact_url(url)
         self.storage_options = dict(storage_options or {})
-        secrets = {*secrets_in_options(self.storage_options), *secrets_in_url(url)}
+        secrets = {
+            *secrets_in_options(self.storage_options),
+            *secrets_in_url(url),
+            *secrets_in_environment(os.environ),
+        }
         self.errors = StoreErrors(self.display_url, sorted(secrets, key=len, reverse=True))
         self._fs: Any = None
         self._layout = Layout("")
