@@ -122,10 +122,17 @@ def az_store(az_server: Server) -> Iterator[StoreUnderTest]:
     yield from _store(az_server)
 
 
-@pytest.fixture(params=["directory", pytest.param("s3", marks=pytest.mark.servers)])
+@pytest.fixture(
+    params=[
+        "directory",
+        pytest.param("s3", marks=pytest.mark.servers),
+        pytest.param("az", marks=pytest.mark.servers),
+    ]
+)
 def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreUnderTest:
-    """A directory store, then an S3 one: behaviour that must not depend on the backend."""
+    """A directory store, an S3 one, an Azure one: behaviour that must not depend on the
+    backend (GCS is in test_stores.py: its emulator ignores create-only writes)."""
     if request.param == "directory":
         return StoreUnderTest(str(tmp_path / "store"), {})
-    store: StoreUnderTest = request.getfixturevalue("s3_store")
+    store: StoreUnderTest = request.getfixturevalue(f"{request.param}_store")
     return store
