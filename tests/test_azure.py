@@ -171,3 +171,25 @@ def test_access_denied_on_azure_is_reported_as_refused_in_one_line(tmp_path: Pat
     assert "AuthorizationFailure (HTTP 403)" in message
     assert "RequestId" not in message
     assert AZURITE_KEY not in message
+
+
+def test_modelkits_environment_alone_reaches_the_azure_store(
+    az_server: Server, az_store: StoreUnderTest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shell set up for modelkit's Azure provider: no option of ours, and the store is
+    ``az://<container>/<prefix>`` reached with the connection string adlfs reads too."""
+    container = az_store.url.removeprefix("az://").split("/", 1)[0]
+    monkeypatch.setenv("MODELKIT_STORAGE_PROVIDER", "az")
+    monkeypatch.setenv("MODELKIT_STORAGE_BUCKET", container)
+    monkeypatch.setenv("MODELKIT_STORAGE_PREFIX", "store")
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", az_server.connection_string)
+    (tmp_path / "vocab.txt").write_text("alpha\n")
+    assets = Assets.from_config(cache_dir=tmp_path / "cache", start_dir=tmp_path)
+    assert assets.store_url == az_store.url
+    assets.push(tmp_path / "vocab.txt", "vocab")
+    reader = Assets(store=az_store.url, storage_options=az_store.storage_options,
+                    cache_dir=tmp_path / "reader")  # fmt: skip
+    assert reader.fetch("vocab:0.0").read_text() == "alpha\n"
+    same = Assets(store=az_store.url, storage_options=az_store.storage_options,
+                  cache_dir=tmp_path / "cache")  # fmt: skip
+    assert assets.cache.directory == same.cache.directory  # one account: one cache folder
