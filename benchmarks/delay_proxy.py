@@ -9,8 +9,8 @@ three delays after the connect, not one).
 
 Requests are counted by parsing the client-to-server byte stream as HTTP/1.1 (request line,
 headers, ``Content-Length`` or chunked bodies), so a benchmark can check how many times each
-object was read. A control port answers ``stats`` (JSON: request count, connections, and a
-count per ``METHOD target``) and ``reset``.
+object was read. A control port answers ``stats`` (JSON: request count, connections, a count
+per ``METHOD target``, and ``bytes_down``: what reached the clients) and ``reset``.
 
 Rates model a real link: ``--conn-rate`` caps what one connection carries each way (a cloud
 store's per-connection throughput), ``--link-rate`` caps all connections together each way (the
@@ -146,6 +146,7 @@ class Stats:
     connections: int = 0
     requests: int = 0
     unparsed: int = 0
+    bytes_down: int = 0  # server to clients, headers included
     by_target: Counter[str] = field(default_factory=Counter)
 
     def as_json(self) -> str:
@@ -154,6 +155,7 @@ class Stats:
                 "connections": self.connections,
                 "requests": self.requests,
                 "unparsed": self.unparsed,
+                "bytes_down": self.bytes_down,
                 "by_target": dict(self.by_target),
             }
         )
@@ -231,6 +233,8 @@ class DelayProxy:
                     await writer.drain()
                 except OSError:
                     return  # the other side is gone
+                if counter is None:  # the server-to-client direction
+                    self.stats.bytes_down += len(data)
 
         reading = asyncio.ensure_future(read())
         try:
