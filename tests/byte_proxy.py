@@ -6,7 +6,9 @@ not inside the client under test. Plain threads and sockets, like ``servers.py``
 
 Only connections opened since the last :meth:`ByteProxy.reset` count: a SIGKILLed client's
 connections may still carry a response's tail after it died, and that must not be taken for
-the next fetch's reads.
+the next fetch's reads. moto and the emulator close each connection after its response, so a
+fetch after a reset opens only new ones (were one kept alive, its reads would go uncounted and
+the tests' exact range lists would fail, not pass).
 """
 
 from __future__ import annotations
