@@ -61,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
         help="push what links leaving the folder point to (refused by default)",
     )
 
+    diff = commands.add_parser(
+        "diff", help="files added, removed and changed between two versions (from .meta only)"
+    )
+    diff.add_argument("old", metavar="NAME:A")
+    diff.add_argument("new", metavar="NAME:B")
+
     versions = commands.add_parser("versions", help="list the versions of an asset")
     versions.add_argument("name")
 
@@ -154,6 +160,8 @@ def _run(args: argparse.Namespace) -> int:
             follow_links=args.follow_links,
         )
         _print_push(report, Path(args.path).name)
+    elif args.command == "diff":
+        print(assets.diff(args.old, args.new).text(assets.parse(args.old).name), file=out)
     elif args.command == "versions":
         for version in assets.versions(args.name):
             print(version, file=out)
@@ -251,6 +259,8 @@ def _print_push(report: PushReport, source_name: str) -> None:
         print(f"{report.spec} in {report.store} already has this content; nothing pushed")
     else:
         print(f"{'would push' if report.dry_run else 'pushed'} {report.spec} to {report.store}")
+        for line in report.reuse.lines if report.reuse else ():
+            print(f"  {line}")
     if not report.dry_run:
         return
     for entry in report.files:

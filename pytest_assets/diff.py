@@ -8,10 +8,12 @@ asset share no paths: the file is removed and the directory's files added.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
 
 from .display import human_size, plural
-from .manifest import FileEntry, Manifest
+from .manifest import FileEntry, Manifest, parse_meta
 
 ADDED, REMOVED, CHANGED, UNCHANGED, UNKNOWN = "added", "removed", "changed", "unchanged", "unknown"
 _ORDER = (CHANGED, UNKNOWN, UNCHANGED, ADDED, REMOVED)
@@ -138,3 +140,26 @@ def _status(a: FileEntry, b: FileEntry) -> str:
     if a.sha256 != b.sha256 or a.executable != b.executable:
         return CHANGED
     return UNCHANGED
+
+
+Sizes = Callable[[str, str, bool], Mapping[str, int]]  # (name, version, is_directory) -> sizes
+
+
+def diff_infos(
+    old: Mapping[str, Any], new: Mapping[str, Any], sizes: Sizes | None = None
+) -> VersionDiff:
+    """Compare two versions from what ``Assets.info`` returns for them (each ``.meta``).
+    modelkit's ``.meta`` gives no sizes: ``sizes`` reads them from the store's listing."""
+    manifests = []
+    for info in (old, new):
+        manifest = parse_meta(info, f"{info.get('name')}:{info.get('version')}")
+        if sizes is not None and any(e.size is None for e in manifest.files):
+            listed = sizes(str(info["name"]), str(info["version"]), manifest.is_directory)
+            files = tuple(
+                e if e.size is not None else replace(e, size=listed.get(e.path))
+                for e in manifest.files
+            )
+            manifest = replace(manifest, files=files)
+        manifests.append(manifest)
+    labels = [f"{info.get('name')}:{info.get('version')}" for info in (old, new)]
+    return diff_manifests(manifests[0], manifests[1], *labels)

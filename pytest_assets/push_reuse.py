@@ -64,9 +64,10 @@ class Reuse:
 
     @property
     def lines(self) -> list[str]:
-        """The summary against the followed version, and the diff's notes."""
+        """The summary against the followed version, and the diff's notes (none for an
+        asset's first version: there is nothing to compare)."""
         if self.diff is None:
-            return [self.summary()]
+            return []
         return [f"against {self.diff.old}: {self.summary()}", *self.diff.notes]
 
 
