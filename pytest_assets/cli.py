@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .display import human_size, meta_rows, plural
 from .errors import AssetsError, ConfigError
+from .push_reuse import headline
 from .redact import redact_url
 
 if TYPE_CHECKING:
@@ -250,15 +251,8 @@ def _verify(assets: Any, spec: str | None, repair: bool) -> int:
 
 def _print_push(report: PushReport, source_name: str) -> None:
     """One line naming the version and the store; a dry run then lists the files."""
-    if report.identical and report.explicit:
-        print(
-            f"{report.spec} was already pushed to {report.store} with identical content; "
-            "nothing to do"
-        )
-    elif report.identical:
-        print(f"{report.spec} in {report.store} already has this content; nothing pushed")
-    else:
-        print(f"{'would push' if report.dry_run else 'pushed'} {report.spec} to {report.store}")
+    print(headline(report))
+    if not report.identical:
         for line in report.reuse.lines if report.reuse else ():
             print(f"  {line}")
     if not report.dry_run:

@@ -5,6 +5,7 @@ the store holds their content already (:mod:`.store_copy` copies them server-sid
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .claims import exists_error
 from .diff import ADDED, CHANGED, UNCHANGED, VersionDiff, diff_manifests
@@ -13,6 +14,9 @@ from .spec import label
 from .store import Store
 from .store_copy import Copy, copy_objects, reusable
 from .versioning import Versioning
+
+if TYPE_CHECKING:
+    from .push import PushReport
 
 
 def followed_version(
@@ -69,6 +73,18 @@ class Reuse:
         if self.diff is None:
             return []
         return [f"against {self.diff.old}: {self.summary()}", *self.diff.notes]
+
+
+def headline(report: PushReport) -> str:
+    """The first line a push prints: what it did (or would do), where."""
+    if report.identical and report.explicit:
+        return (
+            f"{report.spec} was already pushed to {report.store} with identical content; "
+            "nothing to do"
+        )
+    if report.identical:
+        return f"{report.spec} in {report.store} already has this content; nothing pushed"
+    return f"{'would push' if report.dry_run else 'pushed'} {report.spec} to {report.store}"
 
 
 def reuse_against(
