@@ -10,9 +10,11 @@ Kill points (fetch): hang (hold the lock, wait to be killed), download:N (after 
 verify:N (before hashing the Nth file), readonly (making the files read-only), record (record
 written, data not yet renamed), renamed (data renamed, fetch not yet returned).
 Kill points (push): claimed, upload:N (N objects uploaded), torn (half-way through copying an
-object into a directory store), uploaded, meta (.meta written), locked (holding the .versions
-lock), versions (.versions written, lock still held), released (lock released, claim kept),
-withdrawn (a changed source's objects removed, its claim not yet released).
+object into a directory store), copy (about to copy), copy:N (N objects copied inside the
+store from the version followed), copied (every copy made and checked), uploaded, meta (.meta
+written), locked (holding the .versions lock), versions (.versions written, lock still held),
+released (lock released, claim kept), withdrawn (a changed source's objects removed, its
+claim not yet released).
 With ``change``, the push appends to its first source file just before uploading it: a writer
 racing the upload, so the push must refuse to publish.
 """
@@ -37,6 +39,7 @@ from pytest_assets import download as download_module
 from pytest_assets import localdisk as localdisk_module
 from pytest_assets import publish as publish_module
 from pytest_assets import push as push_module
+from pytest_assets import push_reuse as push_reuse_module
 from pytest_assets import store as store_module
 from pytest_assets.assets import Assets
 
@@ -138,7 +141,7 @@ def instrument_push() -> None:
     Store = store_module.Store
     claim, put_files, write_bytes = push_module.claim_version, Store.put_files, Store.write_bytes
     take, delete, delete_below = publish_module._take, Store.delete, Store.delete_below
-    copyfile = shutil.copyfile
+    copyfile, copy_objects = shutil.copyfile, push_reuse_module.copy_objects
 
     def claim_(*args: Any, **kwargs: Any) -> claims_module.Claim:
         result = claim(*args, **kwargs)
@@ -158,6 +161,17 @@ def instrument_push() -> None:
         put_files(self, pairs, what, progress)
         mark("uploaded")
         die_if("uploaded")
+
+    def copy_objects_(store: Any, copies: Any, what: str) -> Any:
+        mark("copy")
+        die_if("copy")
+        if KILL.startswith("copy:"):
+            copy_objects(store, copies[: int(KILL.split(":")[1])], what)
+            die_if(KILL)
+        left = copy_objects(store, copies, what)
+        mark("copied")
+        die_if("copied")
+        return left
 
     def copyfile_(src: str, dst: str, **kwargs: Any) -> Any:
         if KILL == "torn" and os.path.basename(dst).startswith(".tmp-"):
@@ -197,6 +211,7 @@ def instrument_push() -> None:
 
     seam(push_module, "claim_version", claim_)
     seam(Store, "put_files", put_files_)
+    seam(push_reuse_module, "copy_objects", copy_objects_)
     shutil.copyfile = copyfile_  # type: ignore[assignment]
     seam(Store, "write_bytes", write_bytes_)
     seam(publish_module, "_take", take_)
