@@ -10,7 +10,7 @@ three delays after the connect, not one).
 Requests are counted by parsing the client-to-server byte stream as HTTP/1.1 (request line,
 headers, ``Content-Length`` or chunked bodies), so a benchmark can check how many times each
 object was read. A control port answers ``stats`` (JSON: request count, connections, and a
-count per ``METHOD target``) and ``reset``.
+count per ``METHOD target``, bytes the clients sent) and ``reset``.
 
 Rates model a real link: ``--conn-rate`` caps what one connection carries each way (a cloud
 store's per-connection throughput), ``--link-rate`` caps all connections together each way (the
@@ -80,6 +80,7 @@ class _RequestCounter:
         self.broken = False
 
     def feed(self, data: bytes) -> None:
+        self.stats.bytes_up += len(data)
         if self.broken:
             return
         self.buffer += data
@@ -146,6 +147,7 @@ class Stats:
     connections: int = 0
     requests: int = 0
     unparsed: int = 0
+    bytes_up: int = 0  # everything clients sent: request lines, headers and bodies
     by_target: Counter[str] = field(default_factory=Counter)
 
     def as_json(self) -> str:
@@ -153,6 +155,7 @@ class Stats:
             {
                 "connections": self.connections,
                 "requests": self.requests,
+                "bytes_up": self.bytes_up,
                 "unparsed": self.unparsed,
                 "by_target": dict(self.by_target),
             }
@@ -274,7 +277,8 @@ class DelayProxy:
         with contextlib.suppress(OSError):
             while line := (await reader.readline()).strip():
                 if line == b"reset":
-                    self.stats = Stats(connections=0)
+                    # In place: open connections' counters hold this object.
+                    vars(self.stats).update(vars(Stats()))
                     writer.write(b"{}\n")
                 else:
                     writer.write(self.stats.as_json().encode() + b"\n")

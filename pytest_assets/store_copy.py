@@ -73,7 +73,7 @@ def copy_objects(store: Store, copies: Sequence[Copy], what: str) -> list[Copy]:
         return []
     if store.is_local:
         return _local(store, copies, what)
-    originals = _listing(store, copies, what)
+    originals = _details(store, [c.source for c in copies], f"listing the originals of {what}")
     sound = [c for c in copies if _size(originals.get(c.source)) == c.entry.size]
     left = [c for c in copies if c not in sound]
     protocols = store.protocols
@@ -93,39 +93,33 @@ def _size(info: dict[str, Any] | None) -> int | None:
     return None if info is None else int(info.get("size") or 0)
 
 
-def _listing(store: Store, copies: Sequence[Copy], what: str) -> dict[str, dict[str, Any]]:
-    """The originals' details (size, ETag or crc32c) from one listing of the folders they
-    are in, not one request per file."""
-    folders = sorted({os.path.dirname(c.source) for c in copies})
-    found: dict[str, dict[str, Any]] = {}
-    for folder in folders:
+def _details(store: Store, paths: Sequence[str], what: str) -> dict[str, dict[str, Any]]:
+    """What the store lists for ``paths`` (size, ETag or crc32c): one listing of the folder
+    they share (a version's), paginated by the backend, never one request per object."""
+    fs, wanted = store.fs, set(paths)
+    if len(wanted) == 1:
+        (path,) = wanted
         try:
-            listed = store.errors.call(
-                f"listing {folder} for {what}", store.fs.find, folder, detail=True, maxdepth=1
-            )
+            return {path: store.errors.call(what, fs.info, path)}
         except FileNotFoundError:
-            continue
-        for path, info in listed.items():
-            found[store.fs._strip_protocol(path)] = info
-    return {c.source: found[c.source] for c in copies if c.source in found}
+            return {}
+    folder = os.path.commonpath(list(wanted))
+    try:
+        listed = store.errors.call(what, fs.find, folder, detail=True)
+    except FileNotFoundError:
+        return {}
+    found = {fs._strip_protocol(path): info for path, info in listed.items()}
+    return {path: found[path] for path in wanted if path in found}
 
 
 def _check_sizes(store: Store, copies: Sequence[Copy], what: str) -> None:
-    """Every copy is there with its size, before anything is published (one listing per
-    folder); a copy that is not is an error of the store, and nothing is published."""
+    """Every copy is there with its size, before anything is published; a copy that is not
+    is an error of the store, and nothing is published."""
     from .errors import StoreError
 
     if not copies:
         return
-    there = {}
-    for folder in sorted({os.path.dirname(c.target) for c in copies}):
-        try:
-            listed = store.errors.call(
-                f"checking the copies of {what}", store.fs.find, folder, detail=True, maxdepth=1
-            )
-        except FileNotFoundError:
-            continue
-        there.update({store.fs._strip_protocol(p): i for p, i in listed.items()})
+    there = _details(store, [c.target for c in copies], f"checking the copies of {what}")
     for copy in copies:
         size = _size(there.get(copy.target))
         if size != copy.entry.size:
