@@ -24,7 +24,7 @@ from . import localdisk
 from .manifest import FileEntry, Manifest, sha256_stream
 from .store import Store
 
-_AT_ONCE = 32  # copies in flight on an async backend; each is one small request
+_AT_ONCE = 64  # copies in flight on an async backend (s3fs: our pool of 64 connections)
 _THREADS = 8  # copies at once on a directory store or a sync backend
 
 
