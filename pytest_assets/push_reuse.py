@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from .claims import exists_error
 from .diff import ADDED, CHANGED, UNCHANGED, VersionDiff, diff_manifests
+from .errors import StoreError
 from .manifest import FileEntry, Manifest
 from .spec import label
 from .store import Store
@@ -133,5 +134,10 @@ def copy_known(
         left = copy_objects(store, copies, f"copying {label(name, version)} in the store")
     except FileExistsError:
         raise exists_error(label(name, version), store, False) from None
+    except FileNotFoundError:  # the followed version's objects went away under us
+        raise StoreError(
+            f"{label(name, followed)} lost objects in store {store.display_url} while "
+            f"{label(name, version)} was copying them; nothing was published, push again"
+        ) from None
     fallback = {c.target for c in left}
     return uploads + [(local, target) for local, target in pairs if target in fallback]

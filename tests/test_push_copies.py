@@ -175,3 +175,20 @@ def test_a_version_pushed_with_copies_is_fetched_byte_identically_by_modelkit(
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(result.stdout)[f"{NAME}:0.1"]["sha256"] == tree(source)
+
+
+def test_a_copy_never_replaces_an_object_already_there(tmp_path: Path) -> None:
+    """Copies are create-only: a stranger's object at the target makes the copy fail."""
+    from pytest_assets.manifest import FileEntry
+    from pytest_assets.store import Store
+    from pytest_assets.store_copy import Copy, copy_objects
+
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "a").write_bytes(b"original")
+    (tmp_path / "s" / "b").write_bytes(b"taken")
+    store = Store(str(tmp_path / "s"))
+    entry = FileEntry("", 8, hashlib.sha256(b"original").hexdigest())
+    copy = Copy(store.path("a"), store.path("b"), entry)
+    with pytest.raises(FileExistsError):
+        copy_objects(store, [copy], "copying")
+    assert (tmp_path / "s" / "b").read_bytes() == b"taken"
