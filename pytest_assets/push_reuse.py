@@ -4,6 +4,7 @@ the store holds their content already (:mod:`.store_copy` copies them server-sid
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,8 @@ from .versioning import Versioning
 
 if TYPE_CHECKING:
     from .push import PushReport
+
+log = logging.getLogger("pytest_assets")
 
 
 def followed_version(
@@ -140,4 +143,12 @@ def copy_known(
             f"{label(name, version)} was copying them; nothing was published, push again"
         ) from None
     fallback = {c.target for c in left}
+    if fallback:
+        log.warning(
+            "%s: %d file(s) of %s differ in the store from its .meta (damaged?) and were "
+            "uploaded instead of copied",
+            label(name, version),
+            len(fallback),
+            label(name, followed),
+        )
     return uploads + [(local, target) for local, target in pairs if target in fallback]

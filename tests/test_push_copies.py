@@ -106,7 +106,9 @@ def test_a_directory_store_copies_known_files_as_files_of_their_own(tmp_path: Pa
     )
 
 
-def test_an_original_damaged_in_the_store_is_not_copied_but_uploaded(tmp_path: Path) -> None:
+def test_an_original_damaged_in_the_store_is_not_copied_but_uploaded(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     store = tmp_path / "store"
     store.mkdir()
     source = make_source(tmp_path / "src")
@@ -118,6 +120,7 @@ def test_an_original_damaged_in_the_store_is_not_copied_but_uploaded(tmp_path: P
     assets.push(source, NAME)
     fetched = Assets(store=str(store), cache_dir=tmp_path / "r").fetch(f"{NAME}:0.1")
     assert tree(fetched) == tree(source)
+    assert "1 file(s) of models/big:0.0 differ in the store" in caplog.text
 
 
 def test_a_file_asset_whose_content_returns_is_copied(tmp_path: Path) -> None:
