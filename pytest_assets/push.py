@@ -247,11 +247,10 @@ class Pusher:
         wanted = sorted({v for v in (base, followed) if v is not None})
         read = self.store.gather(*(partial(self._meta, name, v) for v in wanted)) if wanted else ()
         metas = dict(zip(wanted, read, strict=True))
-        follows = metas.get(followed) if followed is not None else None
-        if follows is None or followed is None:
-            return listed, base, metas.get(base) if base else None, None
-        parsed = (followed, parse_meta(follows, label(name, followed)))
-        return listed, base, metas.get(base) if base else None, parsed
+        base_meta, follows = metas.get(base) if base else None, metas.get(followed or "")
+        if not followed or follows is None:
+            return listed, base, base_meta, None
+        return listed, base, base_meta, (followed, parse_meta(follows, label(name, followed)))
 
     def _meta(self, name: str, version: str) -> Any:
         return self.store.read_json(
