@@ -11,11 +11,13 @@ from typing import Any
 
 
 class ByteCounter:
-    """Forward ``127.0.0.1:port`` to ``upstream``; ``sent`` is every byte clients sent."""
+    """Forward ``127.0.0.1:port`` to ``upstream``; ``sent`` is every byte clients sent, and
+    ``requests`` the start of each chunk they sent (request lines and headers, to read)."""
 
     def __init__(self, upstream_port: int) -> None:
         self.upstream = ("127.0.0.1", upstream_port)
         self.sent = 0
+        self.requests: list[bytes] = []
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
@@ -24,6 +26,7 @@ class ByteCounter:
     def reset(self) -> None:
         with self._lock:
             self.sent = 0
+            self.requests.clear()
 
     def _accept(self) -> None:
         while True:
@@ -41,6 +44,7 @@ class ByteCounter:
                 if up:
                     with self._lock:
                         self.sent += len(data)
+                        self.requests.append(data[:2048])
                 target.sendall(data)
         for sock in (source, target):
             with contextlib.suppress(OSError):

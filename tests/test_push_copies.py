@@ -85,6 +85,29 @@ def test_a_new_version_sends_only_the_bytes_of_what_changed(
     assert fresh.verify() == []
 
 
+@pytest.mark.servers
+def test_copies_ask_the_server_to_create_only(
+    server: Server, server_store: StoreUnderTest, tmp_path: Path
+) -> None:
+    """S3 CopyObject carries ``If-None-Match: *``, a GCS rewrite ``ifGenerationMatch=0`` (moto
+    and the emulator ignore both; the version's claim is what guards the copies there)."""
+    source = make_source(tmp_path / "src")
+    with counting(server.port) as counter:
+        options = through(server_store.storage_options, counter)
+        assets = Assets(store=server_store.url, cache_dir=tmp_path / "c", storage_options=options)
+        assets.push(source, NAME)
+        change_one(source)
+        counter.reset()
+        assets.push(source, NAME)
+        sent = [r.lower() for r in counter.requests]
+    if server.kind == "s3":
+        copies = [r for r in sent if b"x-amz-copy-source:" in r]
+        assert len(copies) == FILES and all(b"if-none-match: *" in r for r in copies)
+    else:
+        copies = [r for r in sent if b"/rewriteto/" in r]
+        assert len(copies) == FILES and all(b"ifgenerationmatch=0" in r for r in copies)
+
+
 def test_a_directory_store_copies_known_files_as_files_of_their_own(tmp_path: Path) -> None:
     store = tmp_path / "store"
     store.mkdir()
