@@ -5,7 +5,7 @@ the store holds their content already (:mod:`.store_copy` copies them server-sid
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .claims import exists_error
@@ -49,6 +49,8 @@ class Reuse:
     copies: dict[str, FileEntry]  # new path -> the followed version's entry of that content
     followed: str | None  # the version followed
     no_copy: str | None = None  # why the store cannot copy (those files are uploaded), or None
+    # Filled by the push: known files whose original differed from its .meta, so uploaded.
+    uploaded_instead: set[str] = field(default_factory=set, compare=False)
 
     def summary(self) -> str:
         """``1 changed, 999 unchanged (copied in the store), 1 added``."""
@@ -57,7 +59,7 @@ class Reuse:
         if not self.copies:
             return self.diff.summary()
         notes = {}
-        copied = set(self.copies)
+        copied = set(self.copies) - self.uploaded_instead
         for status in (UNCHANGED, CHANGED, ADDED):
             paths = {c.path for c in self.diff.changes if c.status == status}
             moved = len(paths & copied)
@@ -143,6 +145,7 @@ def copy_known(
             f"{label(name, version)} was copying them; nothing was published, push again"
         ) from None
     fallback = {c.target for c in left}
+    reuse.uploaded_instead.update(c.entry.path for c in left)
     if fallback:
         log.warning(
             "%s: %d file(s) of %s differ in the store from its .meta (damaged?) and were "

@@ -140,7 +140,9 @@ def test_an_original_damaged_in_the_store_is_not_copied_but_uploaded(
     damaged = store / NAME / "0.0" / "part-1" / "file-01.bin"
     damaged.write_bytes(b"x" * SIZE)  # same size, other bytes
     change_one(source)
-    assets.push(source, NAME)
+    report = assets.push_report(source, NAME)
+    assert report.reuse is not None
+    assert report.reuse.summary() == "1 changed, 20 unchanged (19 copied in the store), 1 added"
     fetched = Assets(store=str(store), cache_dir=tmp_path / "r").fetch(f"{NAME}:0.1")
     assert tree(fetched) == tree(source)
     assert "1 file(s) of models/big:0.0 differ in the store" in caplog.text
