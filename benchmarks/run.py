@@ -48,16 +48,30 @@ from context import (
 )
 from linkmeter import ceiling_text
 from scenarios_big import scenario_resume
+from scenarios_copy import scenario_copypush
 from scenarios_reuse import scenario_procs, scenario_startup, scenario_warm
 
 from pytest_assets.store import Store
 
 ALL_STORES = ["local", "gcs", "s3", "gcs+20ms", "s3+20ms", "gcs+cap", "s3+cap"]
-SCENARIOS = ["push", "cold", "big", "bigfetch", "bigpush", "resume", "warm", "procs", "startup"]
-BIG_FILE = ("bigfetch", "bigpush", "resume")  # the only scenarios on a capped link in --quick
+SCENARIOS = [
+    "push",
+    "cold",
+    "big",
+    "bigfetch",
+    "bigpush",
+    "resume",
+    "copypush",
+    "warm",
+    "procs",
+    "startup",
+]
+# the only scenarios on a capped link in --quick
+BIG_FILE = ("bigfetch", "bigpush", "resume", "copypush")
 __all__ = [  # run() finds the scenarios by name
     "scenario_bigfetch",
     "scenario_bigpush",
+    "scenario_copypush",
     "scenario_procs",
     "scenario_resume",
     "scenario_startup",

@@ -11,9 +11,11 @@ range:N (a big object's Nth range written and saved in its state.json), verify:N
 hashing the Nth file), readonly (making the files read-only), record (record written, data not
 yet renamed), renamed (data renamed, fetch not yet returned).
 Kill points (push): claimed, upload:N (N objects uploaded), torn (half-way through copying an
-object into a directory store), uploaded, meta (.meta written), locked (holding the .versions
-lock), versions (.versions written, lock still held), released (lock released, claim kept),
-withdrawn (a changed source's objects removed, its claim not yet released).
+object into a directory store), copy (about to copy), copy:N (N objects copied inside the
+store from the version followed), copied (every copy made and checked), uploaded, meta (.meta
+written), locked (holding the .versions lock), versions (.versions written, lock still held),
+released (lock released, claim kept), withdrawn (a changed source's objects removed, its
+claim not yet released).
 ``ASSETS_TEST_RANGED="BIG_OBJECT_BYTES=1048576,RANGE_BYTES=262144"`` sets those constants of
 ``pytest_assets.ranged`` first, as the in-process tests monkeypatch them, so that objects of a
 few MB go in ranges.
@@ -41,6 +43,7 @@ from pytest_assets import download as download_module
 from pytest_assets import localdisk as localdisk_module
 from pytest_assets import publish as publish_module
 from pytest_assets import push as push_module
+from pytest_assets import push_reuse as push_reuse_module
 from pytest_assets import ranged as ranged_module
 from pytest_assets import store as store_module
 from pytest_assets.assets import Assets
@@ -151,7 +154,7 @@ def instrument_push() -> None:
     Store = store_module.Store
     claim, put_files, write_bytes = push_module.claim_version, Store.put_files, Store.write_bytes
     take, delete, delete_below = publish_module._take, Store.delete, Store.delete_below
-    copyfile = shutil.copyfile
+    copyfile, copy_objects = shutil.copyfile, push_reuse_module.copy_objects
 
     def claim_(*args: Any, **kwargs: Any) -> claims_module.Claim:
         result = claim(*args, **kwargs)
@@ -171,6 +174,17 @@ def instrument_push() -> None:
         put_files(self, pairs, what, progress)
         mark("uploaded")
         die_if("uploaded")
+
+    def copy_objects_(store: Any, copies: Any, what: str) -> Any:
+        mark("copy")
+        die_if("copy")
+        if KILL.startswith("copy:"):
+            copy_objects(store, copies[: int(KILL.split(":")[1])], what)
+            die_if(KILL)
+        left = copy_objects(store, copies, what)
+        mark("copied")
+        die_if("copied")
+        return left
 
     def copyfile_(src: str, dst: str, **kwargs: Any) -> Any:
         if KILL == "torn" and os.path.basename(dst).startswith(".tmp-"):
@@ -210,6 +224,7 @@ def instrument_push() -> None:
 
     seam(push_module, "claim_version", claim_)
     seam(Store, "put_files", put_files_)
+    seam(push_reuse_module, "copy_objects", copy_objects_)
     shutil.copyfile = copyfile_  # type: ignore[assignment]
     seam(Store, "write_bytes", write_bytes_)
     seam(publish_module, "_take", take_)
