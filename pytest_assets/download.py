@@ -26,7 +26,7 @@ from .errors import AssetsError, IntegrityError, StoreError
 from .localdisk import force_rmtree
 from .locking import version_lock
 from .manifest import FileEntry, Manifest, check_file
-from .progress import FileProgress
+from .progress import ByteProgress, FileProgress
 from .spec import label
 from .store import Store
 
@@ -98,7 +98,20 @@ def _download_locked(
             local: entry for entry, (_remote, local) in zip(manifest.files, pairs, strict=True)
         }
         big = _big_objects(store, manifest, sizes, pairs)
-        bar = FileProgress(progress, f"fetching {what}", len(pairs))
+        objects = [
+            ranged.BigObject(
+                remote,
+                local,
+                entry := _with_listed_size(entries[local], sizes),
+                cache.partial_path(name, version, entry.path),
+                f"{what}[{entry.path}]" if entry.path else what,
+            )
+            for local, remote in big.items()
+        ]
+        bar = FileProgress(progress, f"fetching {what}", len(pairs) - len(big))
+        bytes_bar = ByteProgress(
+            progress, f"fetching {what}", sum(o.entry.size or 0 for o in objects)
+        )
         try:
             # (size, sha256) by local path, for what was hashed on the way in
             measured: dict[str, tuple[int, str]] = {}
@@ -109,17 +122,15 @@ def _download_locked(
                 streamed = store.get_file_hashed(*small[0], f"downloading {what}")
                 measured.update({small[0][1]: streamed} if streamed else {})
                 bar.advance()
-            for local, remote in big.items():
-                entry = _with_listed_size(entries[local], sizes)
-                where = f"{what}[{entry.path}]" if entry.path else what
-                partial = cache.partial_path(name, version, entry.path)
-                measured[local] = ranged.fetch_big(store, remote, local, entry, partial, where)
-                bar.advance()
+            # after the small ones, so that together they stay within the store's budget
+            pool = ranged.Pool(store.max_connections)
+            measured.update(ranged.fetch_many(store, objects, pool, bytes_bar.advance))
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
             _check_staging(staging)
             raise _incomplete_version(store, name, version, manifest, exc) from None
         finally:
             bar.close()
+            bytes_bar.close()
         files: dict[str, dict[str, Any]] = {}
         for entry, (_remote, local) in zip(manifest.files, pairs, strict=True):
             if not os.path.isfile(local):
