@@ -44,12 +44,13 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import IntegrityError
 from .localdisk import force_rmtree
 from .manifest import HASH_CHUNK, FileEntry, compare
 from .pinned_reads import GCS, S3, pinned_range
-from .store import ObjectVersion, Store
+from .store import ObjectVersion, Store, version_of
 
 # Objects at least this big go through the engine: smaller ones gain little from ranges and
 # keep the bulk path, many at once (the capped-link benchmark measured 16 MB objects).
@@ -142,7 +143,18 @@ def fetch_big(
     is read once more.
     """
     entry, partial, what = job.entry, job.partial, job.what
-    version = store.object_version(job.remote)
+
+    async def lookup() -> dict[str, Any]:
+        fs = store.fs
+        async with pool.gate:  # a request like any other, within the budget (gcsfs' _info
+            # is two at once: the object and a listing)
+            info: dict[str, Any] = await (
+                fs._get_object(job.remote) if store.protocols & GCS else fs._info(job.remote)
+            )
+            return info
+
+    future = asyncio.run_coroutine_threadsafe(lookup(), store.fs.loop)
+    version = version_of(store._call(f"reading {job.remote}", future.result))
     if version is None:
         raise IntegrityError(
             f"{what}: the store {store.display_url} gives no version (ETag or generation) for "

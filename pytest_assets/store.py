@@ -65,6 +65,12 @@ class ObjectVersion:
     token: str
 
 
+def version_of(info: Mapping[str, Any]) -> ObjectVersion | None:
+    """What fsspec's ``info`` says of an object's version; None when it gives no token."""
+    token = info.get("generation") or info.get("ETag") or info.get("etag")
+    return ObjectVersion(int(info.get("size") or 0), str(token)) if token else None
+
+
 class Store:
     """One store root: ``gs://bucket/prefix``, ``s3://...``, ``memory://x``, a directory."""
 
@@ -269,9 +275,7 @@ class Store:
 
     def object_version(self, path: str) -> ObjectVersion | None:
         """The object's size and version token; None when the backend gives no token."""
-        info = self._call(f"reading {path}", self.fs.info, path)
-        token = info.get("generation") or info.get("ETag") or info.get("etag")
-        return ObjectVersion(int(info.get("size") or 0), str(token)) if token else None
+        return version_of(self._call(f"reading {path}", self.fs.info, path))
 
     def find_names(self, prefix: str = "") -> list[str]:
         """Asset names: every ``<name>.versions`` object below the root (modelkit's listing)."""

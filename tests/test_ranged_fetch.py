@@ -16,13 +16,10 @@ of by the server's 404; on real GCS the pinned generation refuses first. moto ho
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
+from ranged_reads import Hook, RangedReads, count_ranged_reads
 from servers import StoreUnderTest
 
 from pytest_assets import Assets, IntegrityError, StoreError, ranged
@@ -33,7 +30,6 @@ MB = 1024 * 1024
 RANGE = 64 * 1024
 SIZE = 5 * RANGE + 10_000  # six ranges, the last one short
 N_RANGES = 6
-_RANGE_HEADER = re.compile(r"bytes=(\d+)-(\d+)")
 
 
 @pytest.fixture(params=["gcs", "s3"])
@@ -73,55 +69,9 @@ def big(tmp_path: Path) -> Path:
     return path
 
 
-Hook = Callable[[int], Awaitable[None]]
-
-
-@dataclass
-class RangedReads:
-    """The ranged GETs sent: (start, end exclusive), in the order sent; ``before`` runs before
-    each one is sent (on the backend's loop), with the number sent so far."""
-
-    seen: list[tuple[int, int]] = field(default_factory=list)
-    pins: list[str] = field(default_factory=list)  # S3's If-Match, GCS's URL
-    before: Hook | None = None
-
-    async def sent(self, header: str | None, pin: str) -> None:
-        match = _RANGE_HEADER.fullmatch(header or "")
-        if match is None:
-            return
-        self.pins.append(pin)
-        if self.before is not None:
-            await self.before(len(self.seen))
-        self.seen.append((int(match[1]), int(match[2]) + 1))
-
-    @property
-    def bytes(self) -> int:
-        return sum(end - start for start, end in self.seen)
-
-    def assert_split(self, size: int, first: int = 0) -> None:
-        """One stream from range ``first`` asking for the rest, which read one range and
-        handed the others to one ranged request each."""
-        grid = ranged.ranges(size, RANGE)[first:]
-        assert self.seen[0] == (grid[0][0], size)
-        assert sorted(self.seen[1:]) == grid[1:]
-
-
 @pytest.fixture
 def reads(monkeypatch: pytest.MonkeyPatch) -> RangedReads:
-    import aiohttp
-    from multidict import CIMultiDict
-
-    recorder = RangedReads()
-    request = aiohttp.ClientSession._request
-
-    async def counted(self: Any, method: str, url: Any, **kwargs: Any) -> Any:
-        if method == "GET":
-            headers = CIMultiDict(kwargs.get("headers") or {})
-            await recorder.sent(headers.get("Range"), headers.get("If-Match") or str(url))
-        return await request(self, method, url, **kwargs)
-
-    monkeypatch.setattr(aiohttp.ClientSession, "_request", counted)
-    return recorder
+    return count_ranged_reads(monkeypatch, RANGE)
 
 
 def fail_after(count: int) -> Hook:
