@@ -122,7 +122,7 @@ def fetch_many(
     hashed by a thread of its own); the first error is raised once all have stopped."""
     if len(objects) <= 1:
         return {o.local: fetch_big(store, o, pool, progress) for o in objects}
-    with ThreadPoolExecutor(max_workers=min(len(objects), pool.budget)) as threads:
+    with ThreadPoolExecutor(max_workers=min(len(objects), pool.budget, 16)) as threads:
         futures = [threads.submit(fetch_big, store, o, pool, progress) for o in objects]
         try:
             return {o.local: f.result() for o, f in zip(objects, futures, strict=True)}

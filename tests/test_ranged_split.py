@@ -248,3 +248,21 @@ def test_big_and_small_files_of_one_download_stay_within_the_budget(
     assert (path / "small" / "11.txt").read_text() == "small 11\n"
     assert len(reads.seen) > 2  # the big ones went in ranges
     assert 1 < in_flight.most <= 3
+
+
+def test_the_progress_bar_counts_a_big_files_bytes(
+    remote: StoreUnderTest, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = data_file(tmp_path / "src" / "big.bin", 8 * RANGE)
+    make_assets(remote, tmp_path / "push").push(source, "big")
+    assets = Assets(
+        store=remote.url,
+        cache_dir=tmp_path / "cache",
+        storage_options=remote.storage_options,
+        progress=True,
+    )
+    capsys.readouterr()
+    assets.fetch("big:0.0")
+    shown = capsys.readouterr().err
+    assert "/1.00M [" in shown and "B/s]" in shown  # bytes of the total, and a rate
+    assert "file" not in shown
