@@ -273,10 +273,6 @@ class Store:
             return None
         return ObjectInfo(str(info["name"]), int(info.get("size") or 0))
 
-    def object_version(self, path: str) -> ObjectVersion | None:
-        """The object's size and version token; None when the backend gives no token."""
-        return version_of(self._call(f"reading {path}", self.fs.info, path))
-
     def find_names(self, prefix: str = "") -> list[str]:
         """Asset names: every ``<name>.versions`` object below the root (modelkit's listing)."""
         try:
