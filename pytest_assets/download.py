@@ -94,20 +94,8 @@ def _download_locked(
             ]
         else:
             pairs = [(store.object_path(name, version), str(staged))]
-        entries = {
-            local: entry for entry, (_remote, local) in zip(manifest.files, pairs, strict=True)
-        }
-        big = _big_objects(store, manifest, sizes, pairs)
-        objects = [
-            ranged.BigObject(
-                remote,
-                local,
-                entry := _with_listed_size(entries[local], sizes),
-                cache.partial_path(name, version, entry.path),
-                f"{what}[{entry.path}]" if entry.path else what,
-            )
-            for local, remote in big.items()
-        ]
+        objects = _big_objects(store, cache, name, version, manifest, sizes, pairs)
+        big = {o.local for o in objects}
         bar = FileProgress(progress, f"fetching {what}", len(pairs) - len(big))
         bytes_bar = ByteProgress(
             progress, f"fetching {what}", sum(o.entry.size or 0 for o in objects)
@@ -155,16 +143,24 @@ def _download_locked(
 
 
 def _big_objects(
-    store: Store, manifest: Manifest, sizes: dict[str, int], pairs: list[tuple[str, str]]
-) -> dict[str, str]:
-    """Remote path by local path of the objects fetched in ranges (see :mod:`ranged`)."""
+    store: Store,
+    cache: Cache,
+    name: str,
+    version: str,
+    manifest: Manifest,
+    sizes: dict[str, int],
+    pairs: list[tuple[str, str]],
+) -> list[ranged.BigObject]:
+    """The objects fetched by the big-object engine (see :mod:`ranged`)."""
     if not ranged.supports(store):
-        return {}
-    big = {}
-    for entry, (remote, local) in zip(manifest.files, pairs, strict=True):
-        size = _with_listed_size(entry, sizes).size
-        if size is not None and size >= ranged.BIG_OBJECT_BYTES:
-            big[local] = remote
+        return []
+    big = []
+    for listed, (remote, local) in zip(manifest.files, pairs, strict=True):
+        entry = _with_listed_size(listed, sizes)
+        if entry.size is not None and entry.size >= ranged.BIG_OBJECT_BYTES:
+            where = label(name, version) + (f"[{entry.path}]" if entry.path else "")
+            partial = cache.partial_path(name, version, entry.path)
+            big.append(ranged.BigObject(remote, local, entry, partial, where))
     return big
 
 
