@@ -23,6 +23,7 @@ from ranged_reads import Hook, RangedReads, count_ranged_reads
 from servers import StoreUnderTest
 
 from pytest_assets import Assets, IntegrityError, StoreError, ranged
+from pytest_assets.store import version_of
 
 pytestmark = pytest.mark.servers
 
@@ -283,3 +284,25 @@ def test_a_range_is_the_object_split_over_the_connections_within_bounds(
     monkeypatch.setattr(ranged, "RANGE_BYTES", 8 * MB)
     monkeypatch.setattr(ranged, "MIN_RANGE_BYTES", 2 * MB)
     assert ranged.range_size(size) == expected
+
+
+def test_a_partial_with_holes_reads_only_the_holes(
+    assets: Assets, big: Path, reads: RangedReads
+) -> None:
+    assets.push(big, "big")
+    store = assets.store
+    version = version_of(store.fs.info(store.object_path("big", "0.0")))
+    assert version is not None
+    partial = partial_of(assets, "big")
+    partial.mkdir(parents=True)
+    data = bytearray(SIZE)
+    grid = ranged.ranges(SIZE, RANGE)
+    for index in (0, 2, 4):  # as a pass with parallel ranges leaves it when killed
+        start, end = grid[index]
+        data[start:end] = big.read_bytes()[start:end]
+    (partial / "data").write_bytes(bytes(data))
+    state = {"format": 1, "size": SIZE, "token": version.token, "range_bytes": RANGE}
+    (partial / "state.json").write_text(json.dumps({**state, "done": [0, 2, 4]}))
+
+    assert assets.fetch("big:0.0").read_bytes() == big.read_bytes()
+    assert sorted(reads.seen) == [grid[1], grid[3], grid[5]]
