@@ -127,7 +127,9 @@ def fetch_many(
         try:
             return {o.local: f.result() for o, f in zip(objects, futures, strict=True)}
         except BaseException:
-            pool.stopped = True
+            pool.stopped = True  # the running ones stop at their next chunk
+            for future in futures:
+                future.cancel()  # the waiting ones never start
             raise
 
 

@@ -306,3 +306,20 @@ def test_a_partial_with_holes_reads_only_the_holes(
 
     assert assets.fetch("big:0.0").read_bytes() == big.read_bytes()
     assert sorted(reads.seen) == [grid[1], grid[3], grid[5]]
+
+
+def test_one_bad_big_file_of_several_fails_the_fetch_and_installs_nothing(
+    assets: Assets, big: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for name in ("a.bin", "b.bin", "c.bin"):
+        (folder / name).write_bytes(big.read_bytes())
+    assets.push(folder, "d")
+    store = assets.store
+    store.fs.pipe_file(store.path("d", "0.0", "b.bin"), big.read_bytes()[:-10])  # cut short
+
+    with pytest.raises(IntegrityError, match=r"d:0\.0\[b\.bin\]"):
+        assets.fetch("d:0.0")
+    assert not assets.cache.has("d", "0.0")
+    assert not partial_of(assets, "d", rel="b.bin").exists()
