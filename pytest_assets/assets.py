@@ -19,6 +19,7 @@ from .cache import Cache, CachedVersion, manifest_from_record, sub_part_path
 from .cache_admin import Problem, Pruned, cached, prune, verify
 from .catalog import Catalog, describe
 from .config import Config, load_config
+from .connections import parse_max_connections
 from .diff import VersionDiff, diff_infos
 from .download import damaged_copy, download_version
 from .errors import (
@@ -58,6 +59,7 @@ class Assets:
         config: Config | None = None,
         lock_file: str | os.PathLike[str] | None = None,
         lock_check: bool = False,
+        max_connections: int | None = None,
     ) -> None:
         if cache_dir is None:
             from .config import default_cache_dir
@@ -68,6 +70,7 @@ class Assets:
         self.versioning_name = versioning
         self.versioning: Versioning = get_versioning(versioning)
         self.storage_options = dict(storage_options or {})
+        self.max_connections = parse_max_connections(max_connections, "argument")
         folder = store_key(store, self.storage_options).folder if store else None
         self.cache = Cache(Path(cache_dir), folder)
         _refuse_overlap(store, self.cache.directory)
@@ -114,6 +117,7 @@ class Assets:
             config=config,
             lock_file=config.lock_file,
             lock_check=lock_check,
+            max_connections=config.max_connections,
         )
 
     def __repr__(self) -> str:
@@ -143,7 +147,7 @@ class Assets:
 
             source = self._store_source()
             check_store_value(self.store_url, source or "Assets(store=...)")
-            store = Store(self.store_url, self.storage_options)
+            store = Store(self.store_url, self.storage_options, self.max_connections)
             self._catalog = Catalog(store, self.versioning, self.versioning_name, source)
         return self._catalog
 
