@@ -82,9 +82,9 @@ def test_processes_fetching_one_big_asset_read_each_byte_once(
             assert proc.returncode == 0, err
             outputs.append(tuple(json.loads(out.strip().splitlines()[-1])))
         traffic = proxy.reset()
-    expected = ranged.ranges(SIZE, ranged.range_size(SIZE))
-    assert len(expected) > 1
-    assert sorted(traffic.ranges) == expected  # every byte asked for once, in all
+    starts = sorted(start for start, _end in traffic.ranges)
+    assert starts and starts[0] == 0
+    assert len(starts) == len(set(starts))  # one stream, or a stream and its stolen tail: once
     assert traffic.down < SIZE + PROCESSES * SLACK
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
     assert set(outputs) == {(outputs[0][0], digest)}
