@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,19 +29,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Versioned, immutable assets in one object store (modelkit's layout).",
     )
     parser.add_argument("--version", action="version", version=f"pytest-assets {__version__}")
-    parser.add_argument("--store", help="store URL (gs://, s3://, memory://, a directory)")
-    parser.add_argument("--cache-dir", help="local cache directory (ASSETS_DIR)")
-    parser.add_argument(
-        "--offline", action="store_true", default=None, help="never contact the store"
-    )
-    parser.add_argument(
-        "--storage-option",
-        dest="storage_options",
-        action="append",
-        metavar="KEY=VALUE",
-        help="an fsspec option of the store (repeatable), e.g. "
-        "client_kwargs.endpoint_url=http://localhost:9000; over the assets_storage_options ini key",
-    )
+    _global_options(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     push = commands.add_parser("push", help="push a file or directory as a new version")
@@ -117,7 +106,32 @@ def _parser() -> argparse.ArgumentParser:
         help="remove versions pinned in assets.lock too (kept by default)",
     )
     prune.add_argument("--dry-run", action="store_true", help="say what would be removed")
+    for sub in [*commands.choices.values(), *cache_commands.choices.values()]:
+        _global_options(sub, after_command=True)
     return parser
+
+
+def _global_options(parser: argparse.ArgumentParser, after_command: bool = False) -> None:
+    """The settings, before the command or after it (``fetch x --store y``); given after, they
+    have no default of their own, so one given before is kept."""
+    unset: dict[str, Any] = {"default": argparse.SUPPRESS} if after_command else {}
+    parser.add_argument("--store", help="store URL (gs://, s3://, memory://, a directory)", **unset)
+    parser.add_argument("--cache-dir", help="local cache directory (ASSETS_DIR)", **unset)
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="never contact the store",
+        **(unset or {"default": None}),
+    )
+    parser.add_argument(
+        "--storage-option",
+        dest="storage_options",
+        action="append",
+        metavar="KEY=VALUE",
+        help="an fsspec option of the store (repeatable), e.g. "
+        "client_kwargs.endpoint_url=http://localhost:9000; over the assets_storage_options ini key",
+        **unset,
+    )
 
 
 def _non_negative(text: str) -> int:
@@ -236,7 +250,11 @@ def _verify(assets: Any, spec: str | None, repair: bool) -> int:
         where = f"cache {assets.cache.directory}"
         if assets.store_url is not None:  # only this store's copies were checked
             where = f"the copies of store {redact_url(assets.store_url)} in {where}"
-        print(f"{where} {'are' if assets.store_url else 'is'} clean", file=sys.stdout)
+        if not assets.cached(spec):  # "clean" would claim a check that did not happen
+            what = f"no version of {spec} is" if spec else "no version is"
+            print(f"nothing to check: {what} in {where}", file=sys.stdout)
+        else:
+            print(f"{where} {'are' if assets.store_url else 'is'} clean", file=sys.stdout)
     return 0
 
 
@@ -306,7 +324,14 @@ def _print_info(data: dict[str, Any]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return _run(args)
+        code = _run(args)
+        sys.stdout.flush()  # here, so a closed pipe is met below rather than at exit
+        return code
+    except BrokenPipeError:  # ``ls | head -1``: the reader has what it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the flush at exit would fail again
+        os.close(devnull)
+        return 0
     except AssetsError as exc:
         print(f"pytest-assets: error: {exc}", file=sys.stderr)
         return 1

@@ -1,0 +1,117 @@
+"""The command line where a new user first trips: options after the command, a closed pipe,
+``verify`` with nothing to check."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pytest_assets import Assets
+from pytest_assets.cli import main
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    """A directory store holding m:0.0 (a file) and d:0.0 (a folder of three files)."""
+    root = tmp_path / "store"
+    root.mkdir()
+    pusher = Assets(store=str(root), cache_dir=tmp_path / "pusher-cache")
+    (tmp_path / "m.bin").write_bytes(b"weights")
+    pusher.push(tmp_path / "m.bin", "m")
+    folder = tmp_path / "d"
+    folder.mkdir()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (folder / name).write_text(name)
+    pusher.push(folder, "d")
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _no_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.startswith(("ASSETS_", "MODELKIT_")):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)  # no ini file from the repository applies
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    try:
+        code = main(list(args))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_global_options_may_follow_the_command(
+    store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cache = tmp_path / "cache"
+    code, out, _ = run(capsys, "fetch", "m", "--store", str(store), "--cache-dir", str(cache))
+    assert code == 0
+    assert Path(out.strip()).read_bytes() == b"weights"
+    assert Path(out.strip()).is_relative_to(cache)
+
+
+def test_an_option_given_before_the_command_is_kept_when_another_follows_it(
+    store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cache = tmp_path / "cache"
+    code, out, _ = run(capsys, "--store", str(store), "fetch", "m", "--cache-dir", str(cache))
+    assert (code, Path(out.strip()).is_relative_to(cache)) == (0, True)
+
+
+def test_offline_may_follow_a_cache_subcommand(
+    store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cache = tmp_path / "cache"
+    run(capsys, "--store", str(store), "--cache-dir", str(cache), "fetch", "m")
+    code, out, _ = run(capsys, "cache", "ls", "--cache-dir", str(cache), "--offline")
+    assert code == 0 and out.startswith("m:0.0\t")
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(store: Path, tmp_path: Path) -> None:
+    """``pytest-assets info d:0.0 | head -1``: the pipe is closed before all is written."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ASSETS_", "MODELKIT_"))}
+    args = ["--store", str(store), "--cache-dir", str(tmp_path / "cache"), "info", "d:0.0"]
+    read, write = os.pipe()
+    os.close(read)  # a reader that is gone before the first line
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest_assets", *args],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_verify_of_a_cache_that_does_not_exist_says_there_was_nothing_to_check(
+    store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cache = tmp_path / "no-cache"
+    code, out, _ = run(capsys, "--store", str(store), "--cache-dir", str(cache), "verify")
+    assert code == 0
+    assert out.startswith("nothing to check: no version is in the copies of store")
+    assert "clean" not in out
+
+
+def test_verify_of_a_spec_not_cached_says_there_was_nothing_to_check(
+    store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    common = ["--store", str(store), "--cache-dir", str(tmp_path / "cache")]
+    run(capsys, *common, "fetch", "m")
+    code, out, _ = run(capsys, *common, "verify", "d:0.0")
+    assert (code, out.startswith("nothing to check: no version of d:0.0 is in")) == (0, True)
+    code, out, _ = run(capsys, *common, "verify", "m:0.0")
+    assert (code, out.endswith("are clean\n")) == (0, True)
