@@ -51,7 +51,7 @@ def check_name(name: str, original: str | None = None) -> None:
         if not _NAME_SEGMENT.match(segment):
             raise InvalidAssetSpecError(
                 f"asset name {name!r} in spec {original!r}: segment {segment!r} may only hold "
-                "letters, digits, '.', '-' and '_', and must not start with '.' or '-'"
+                "ASCII letters, digits, '.', '-' and '_', and must not start with '.' or '-'"
             )
 
 
