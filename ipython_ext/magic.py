@@ -23,6 +23,7 @@ from pytest_assets.assets import Assets
 from pytest_assets.config import Origin, SettingSource, check_store_value, load_config
 from pytest_assets.display import push_date
 from pytest_assets.errors import AssetsError
+from pytest_assets.faces import MAGIC
 from pytest_assets.storekey import expand_home
 
 from .views import ConfigView, InfoView, VersionsView, shown_path
@@ -95,7 +96,7 @@ class Session:
             for key in self.overrides:
                 label = f"%asset {self._flag(key)}"
                 config = config.with_source(key, SettingSource(Origin.ARGUMENT, label))
-            self._assets = Assets.from_loaded(config, progress=True, notify=_say)
+            self._assets = Assets.from_loaded(config, progress=True, notify=_say, face=MAGIC)
         return self._assets
 
     def _flag(self, key: str) -> str:

@@ -26,6 +26,7 @@ from .errors import (
     InvalidAssetSpecError,
     OfflineError,
 )
+from .faces import PYTHON, Face
 from .pinfile import Pin, meta_hash
 from .pins import PinChange, PinSession, Resolution
 from .push import Pusher, PushOptions, PushReport
@@ -57,6 +58,7 @@ class Assets:
         config: Config | None = None,
         lock_file: str | os.PathLike[str] | None = None,
         lock_check: bool = False,
+        face: Face = PYTHON,
     ) -> None:
         if cache_dir is None:
             from .config import default_cache_dir
@@ -72,6 +74,7 @@ class Assets:
         _refuse_overlap(store, self.cache.directory)
         self.progress = progress
         self.notify = notify
+        self.face = face  # how the options our messages name are spelled
         self.config = config
         self.history: list[Resolution] = []
         self._catalog: Catalog | None = None
@@ -90,8 +93,9 @@ class Assets:
         """Arguments, then environment, then the pytest ini file, then defaults."""
         progress = overrides.pop("progress", False)
         notify = overrides.pop("notify", None)
+        face = overrides.pop("face", PYTHON)
         config = load_config(start_dir, **overrides)
-        return cls.from_loaded(config, progress=progress, notify=notify)
+        return cls.from_loaded(config, progress=progress, notify=notify, face=face)
 
     @classmethod
     def from_loaded(
@@ -101,6 +105,7 @@ class Assets:
         progress: bool = False,
         notify: Callable[[str], None] | None = None,
         lock_check: bool = False,
+        face: Face = PYTHON,
     ) -> Assets:
         return cls(
             store=config.store,
@@ -113,6 +118,7 @@ class Assets:
             config=config,
             lock_file=config.lock_file,
             lock_check=lock_check,
+            face=face,
         )
 
     def __repr__(self) -> str:
@@ -132,8 +138,8 @@ class Assets:
         """The store and what it says about its assets; built on first use, never offline."""
         if self.offline:
             raise OfflineError(
-                "offline mode is on, so the store is not used: turn it off (drop --offline / "
-                "ASSETS_OFFLINE) to reach the store"
+                f"offline mode is on, so the store is not used: turn it off ({self.face.online}) "
+                "to reach the store"
             )
         if self._catalog is None:
             if not self.store_url:
@@ -142,7 +148,7 @@ class Assets:
 
             source = self._store_source()
             check_store_value(self.store_url, source or "Assets(store=...)")
-            store = Store(self.store_url, self.storage_options)
+            store = Store(self.store_url, self.storage_options, offline_hint=self.face.offline)
             self._catalog = Catalog(store, self.versioning, self.versioning_name, source)
         return self._catalog
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .display import human_size, meta_rows, plural
 from .errors import AssetsError, ConfigError
+from .faces import CLI
 from .redact import redact_url
 
 if TYPE_CHECKING:
@@ -154,6 +155,7 @@ def _run(args: argparse.Namespace) -> int:
         offline=args.offline,
         storage_options=args.storage_options,
         argument_source="command line",
+        face=CLI,
         progress=progress,
         notify=lambda message: print(message, file=sys.stderr),
     )

@@ -105,6 +105,7 @@ class PluginSession:
         ``assets_storage_options`` fixture) and ``--assets-storage-option`` over them."""
         from .assets import Assets
         from .config import Origin, SettingSource
+        from .faces import PYTEST
         from .storage_options import merge_options
 
         if not isinstance(storage_options, Mapping):
@@ -118,7 +119,7 @@ class PluginSession:
             fixture = SettingSource(Origin.CODE, "the assets_storage_options fixture")
             loaded = dataclasses.replace(loaded, storage_options=options)
             loaded = loaded.with_source("storage_options", fixture)
-        built = Assets.from_loaded(loaded, lock_check=self.lock_check)
+        built = Assets.from_loaded(loaded, lock_check=self.lock_check, face=PYTEST)
         self.watch(built)
         return built
 

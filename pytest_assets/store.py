@@ -24,10 +24,11 @@ from typing import Any, TypeVar
 
 from . import localdisk
 from .errors import StoreError
+from .faces import PYTHON
 from .layout import Layout
 from .progress import FileProgress
 from .redact import redact_url, secrets_in_options, secrets_in_url
-from .store_errors import NoTraceback, StoreErrors
+from .store_errors import NoTraceback, StoreErrors, install_hint
 
 T = TypeVar("T")
 
@@ -67,12 +68,19 @@ class ObjectVersion:
 class Store:
     """One store root: ``gs://bucket/prefix``, ``s3://...``, ``memory://x``, a directory."""
 
-    def __init__(self, url: str, storage_options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        storage_options: Mapping[str, Any] | None = None,
+        *,
+        offline_hint: str = PYTHON.offline,
+    ) -> None:
         self.url = url
         self.display_url = redact_url(url)
         self.storage_options = dict(storage_options or {})
         secrets = {*secrets_in_options(self.storage_options), *secrets_in_url(url)}
-        self.errors = StoreErrors(self.display_url, sorted(secrets, key=len, reverse=True))
+        secrets_first = sorted(secrets, key=len, reverse=True)
+        self.errors = StoreErrors(self.display_url, secrets_first, offline_hint)
         self._fs: Any = None
         self._layout = Layout("")
 
@@ -118,7 +126,7 @@ class Store:
         except ImportError as exc:
             raise StoreError(
                 f"store {self.display_url} needs a backend that is not installed ({exc}); "
-                "install it, e.g. pip install 'pytest-assets[s3]' for s3:// stores"
+                f"{install_hint(self.url)}"
             ) from None
         except ValueError as exc:
             raise StoreError(
