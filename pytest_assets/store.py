@@ -27,6 +27,7 @@ from .errors import StoreError
 from .faces import PYTHON
 from .layout import Layout
 from .progress import FileProgress
+from .reachable import gcs_endpoint, probe
 from .redact import redact_url, secrets_in_options, secrets_in_url
 from .store_errors import NoTraceback, StoreErrors, install_hint
 
@@ -121,6 +122,9 @@ class Store:
             config = dict(options.get("config_kwargs") or {})
             config.setdefault("max_pool_connections", 64)
             options["config_kwargs"] = config
+        endpoint = gcs_endpoint(self.url, options)
+        if endpoint is not None:  # before gcsfs looks for credentials and retries
+            self._call(f"connecting to {redact_url(endpoint)}", probe, endpoint)
         try:
             fs, root = fsspec.core.url_to_fs(self.url, **options)
         except ImportError as exc:

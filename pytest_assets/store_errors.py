@@ -111,10 +111,17 @@ class StoreErrors:
 
 
 class NoTraceback(logging.Filter):
+    """gcsfs' log without tracebacks, and without the lines our own error says again."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         record.exc_info = None
         record.exc_text = None
-        return True
+        message = record.getMessage()
+        return not any(said in message for said in _SAID_AGAIN)
+
+
+# gcsfs' records of a failure that reaches us, which our one line then names
+_SAID_AGAIN = ("out of retries on exception", "non-retriable exception", "Could not determine")
 
 
 # The package behind each protocol fsspec does not bring itself (gcsfs is a dependency).

@@ -4,6 +4,7 @@ each face names its own spelling of offline mode."""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from pathlib import Path
@@ -125,3 +126,38 @@ def test_a_pytest_run_names_assets_offline(pytester: pytest.Pytester) -> None:
     output = result.stdout.str()
     assert "(--assets-offline, ASSETS_OFFLINE=1)" in output
     assert "(--offline," not in output
+
+
+def _library_records(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        f"{r.name}: {r.getMessage()}"
+        for r in caplog.records
+        if r.name.startswith(("gcsfs", "google", "aiohttp"))
+    ]
+
+
+def test_a_gcs_store_that_does_not_answer_fails_before_gcsfs_retries(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)  # gcsfs logs each retry at DEBUG: there must be none
+    endpoint = closed_port_url().removesuffix("/store")
+    options = {"endpoint_url": endpoint, "token": "anon"}
+    assets = Assets(store="gs://bucket/store", cache_dir=tmp_path / "c", storage_options=options)
+    with pytest.raises(
+        StoreError, match="could not reach store gs://bucket/store while connecting"
+    ):
+        assets.fetch("demo/vocab")
+    assert _library_records(caplog) == []
+
+
+def test_a_gcs_store_without_credentials_or_network_fails_before_looking_for_credentials(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", closed_port_url().removesuffix("/store"))
+    caplog.set_level(logging.DEBUG)
+    assets = Assets(store="gs://bucket/store", cache_dir=tmp_path / "c")
+    with pytest.raises(StoreError, match="could not reach") as caught:
+        assets.names()
+    assert "offline mode" in str(caught.value)
+    assert _library_records(caplog) == []
