@@ -32,7 +32,7 @@ from .pins import PinChange, PinSession, Resolution
 from .push import Pusher, PushOptions, PushReport
 from .redact import redact_url
 from .resolution import Resolver
-from .spec import AssetSpec, label
+from .spec import AssetSpec, check_prefix, label
 from .store import Store, local_directory
 from .storekey import store_key
 from .versioning import Versioning, get_versioning, sort_versions
@@ -195,6 +195,7 @@ class Assets:
         return self.catalog.versions(spec.name)
 
     def names(self, prefix: str = "") -> list[str]:
+        check_prefix(prefix)
         if self.offline:
             return sorted(
                 {entry.name for entry in self.cache.entries() if entry.name.startswith(prefix)}

@@ -55,6 +55,19 @@ def check_name(name: str, original: str | None = None) -> None:
             )
 
 
+def check_prefix(prefix: str) -> None:
+    """A listing's prefix stays inside the store: ``ls ../`` would list the folder above it."""
+    if not prefix:
+        return
+    segments = prefix.rstrip("/").split("/")
+    if prefix.startswith("/") or "\\" in prefix or any(s in (".", "..") for s in segments):
+        raise InvalidAssetSpecError(
+            f"the prefix {prefix!r} leaves the store (names never start with '/' nor hold "
+            "'.', '..' or a backslash); give the start of asset names, or make the other "
+            "folder the store"
+        )
+
+
 def check_sub_part(sub_part: str, original: str | None = None) -> None:
     """Sub-parts name files inside a directory asset: any printable name, no climbing. Push
     refuses a file this refuses, so every file pushed can be fetched on its own."""

@@ -115,3 +115,26 @@ def test_verify_of_a_spec_not_cached_says_there_was_nothing_to_check(
     assert (code, out.startswith("nothing to check: no version of d:0.0 is in")) == (0, True)
     code, out, _ = run(capsys, *common, "verify", "m:0.0")
     assert (code, out.endswith("are clean\n")) == (0, True)
+
+
+@pytest.mark.parametrize("prefix", ["../", "..", "/etc", "d/../m", "./d"])
+def test_ls_refuses_a_prefix_that_leaves_the_store(
+    store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], prefix: str
+) -> None:
+    common = ["--store", str(store), "--cache-dir", str(tmp_path / "cache")]
+    code, out, err = run(capsys, *common, "ls", prefix)
+    assert (code, out) == (1, "")
+    assert "leaves the store" in err
+
+
+def test_ls_shows_no_asset_for_a_versions_file_inside_a_directory_asset(
+    store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "holds-versions"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "notes.versions").write_text("not an asset")
+    (folder / "sub" / "x.versions").write_text("nor this")
+    Assets(store=str(store), cache_dir=tmp_path / "pusher-cache").push(folder, "h")
+    common = ["--store", str(store), "--cache-dir", str(tmp_path / "cache")]
+    assert run(capsys, *common, "ls") == (0, "d\nh\nm\n", "")
+    assert run(capsys, *common, "ls", "h") == (0, "h\n", "")
