@@ -56,8 +56,9 @@ def _parse(magic: Any, line: str) -> Any:
 def _one_line(exc: AssetsError) -> AssetsError:
     """The error, shown by IPython as our one line instead of a traceback: raising it stops
     the cell (and "Run all"), rather than returning None for a later cell to trip on."""
-    line = f"asset: {shown_path(' '.join(str(exc).split()))}"
-    setattr(exc, "_render_traceback_", lambda: [line])  # noqa: B010 -- IPython's protocol
+    message = shown_path(" ".join(str(exc).split()))
+    exc.args = (message,)  # what the notebook saves as the error's value: no absolute paths
+    setattr(exc, "_render_traceback_", lambda: [f"asset: {message}"])  # noqa: B010 -- IPython's
     return exc
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 
@@ -10,10 +11,15 @@ class FileProgress:
 
     def __init__(self, enabled: bool, label: str, total: int) -> None:
         self.bar: Any = None
+        self._shown: Any = None  # the notebook output holding the widget, emptied at close
         if enabled and total:
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=total, desc=label, unit="file", leave=False)
+            if _is_widget(tqdm):
+                self.bar = tqdm(total=total, desc=label, unit="file", leave=False, display=False)
+                self._shown = _display(self.bar)
+            else:
+                self.bar = tqdm(total=total, desc=label, unit="file", leave=False)
 
     def advance(self, count: int = 1) -> None:
         if self.bar is not None:
@@ -38,3 +44,24 @@ class FileProgress:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+        if self._shown is not None:
+            # A headless run (nbclient, papermill) saves the widget's text form as it was
+            # first shown, "0%| 0/2"; emptying the output leaves nothing, as leave=False
+            # means in a live notebook.
+            self._shown.update({"text/plain": ""}, raw=True)
+            self._shown = None
+
+
+def _is_widget(cls: type) -> bool:
+    """tqdm.auto chose the ipywidgets bar (a kernel with ipywidgets installed)."""
+    notebook = sys.modules.get("tqdm.notebook")
+    return notebook is not None and issubclass(cls, notebook.tqdm_notebook)
+
+
+def _display(bar: Any) -> Any:
+    """Show the widget in an output we can replace later (tqdm's own display keeps no id)."""
+    from IPython.display import display
+
+    handle = display(bar.container, display_id=True)
+    bar.displayed = True
+    return handle
