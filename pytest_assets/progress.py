@@ -62,6 +62,6 @@ def _display(bar: Any) -> Any:
     """Show the widget in an output we can replace later (tqdm's own display keeps no id)."""
     from IPython.display import display
 
-    handle = display(bar.container, display_id=True)
+    handle = display(bar.container, display_id=True)  # type: ignore[no-untyped-call]
     bar.displayed = True
     return handle
