@@ -19,6 +19,7 @@ from .display import human_size, meta_rows, plural
 from .errors import AssetsError, ConfigError
 from .faces import CLI
 from .redact import redact_url
+from .version_table import version_rows
 
 if TYPE_CHECKING:
     from .assets import PushReport
@@ -51,7 +52,11 @@ def _parser() -> argparse.ArgumentParser:
         help="push what links leaving the folder point to (refused by default)",
     )
 
-    versions = commands.add_parser("versions", help="list the versions of an asset")
+    versions = commands.add_parser(
+        "versions",
+        help="list the versions of an asset, newest first: push date, pusher, content hash, "
+        "and the assets.lock pin",
+    )
     versions.add_argument("name")
 
     fetch = commands.add_parser("fetch", help="download (if needed) and print the local path")
@@ -171,8 +176,13 @@ def _run(args: argparse.Namespace) -> int:
         )
         _print_push(report, Path(args.path).name)
     elif args.command == "versions":
-        for version in assets.versions(args.name):
-            print(version, file=out)
+        for row in version_rows(assets, args.name):
+            pinned = f"\tpinned in {assets.pins.path} ({', '.join(row.pinned_by)})"
+            print(
+                f"{row.version}\t{row.pushed}\t{row.pushed_by}\tsha256:{row.content}"
+                + (pinned if row.pinned_by else ""),
+                file=out,
+            )
     elif args.command == "fetch":
         print(assets.fetch(args.spec), file=out)
     elif args.command == "info":

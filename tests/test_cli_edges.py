@@ -138,3 +138,21 @@ def test_ls_shows_no_asset_for_a_versions_file_inside_a_directory_asset(
     common = ["--store", str(store), "--cache-dir", str(tmp_path / "cache")]
     assert run(capsys, *common, "ls") == (0, "d\nh\nm\n", "")
     assert run(capsys, *common, "ls", "h") == (0, "h\n", "")
+
+
+def test_versions_shows_push_dates_pushers_content_hashes_and_the_locked_version(
+    store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    common = ["--store", str(store), "--cache-dir", str(tmp_path / "cache")]
+    (tmp_path / "m.bin").write_bytes(b"weights, again")
+    assert run(capsys, *common, "push", str(tmp_path / "m.bin"), "m")[0] == 0
+    assert run(capsys, *common, "lock", "m:0")[0] == 0  # pins m:0 to 0.1
+    code, out, _ = run(capsys, *common, "versions", "m")
+    newest, oldest = (line.split("\t") for line in out.splitlines())
+    assert code == 0 and (newest[0], oldest[0]) == ("0.1", "0.0")
+    assert newest[1].endswith(" UTC") and "@" in newest[2]
+    info = Assets(store=str(store), cache_dir=tmp_path / "c2").info("m:0.0")
+    assert oldest[3] == f"sha256:{info['content_sha256'][:12]}"
+    assert newest[4] == f"pinned in {tmp_path / 'assets.lock'} (m:0)"
+    assert len(oldest) == 4  # not pinned
+    assert newest[3] != oldest[3]  # different bytes
