@@ -267,6 +267,7 @@ class Assets:
         upgrade: bool = False,
         names: list[str] | None = None,
         entries: dict[str, Pin] | None = None,
+        dry_run: bool = False,
     ) -> list[PinChange]:
         """Add ``specs`` (or ``entries``, else this session's partial specs) to the lock; with
         ``upgrade``, move the pins (of ``names``, else all) to the newest versions. Returns
@@ -279,6 +280,7 @@ class Assets:
             names=names,
             newest=self.resolver.newest,
             meta_sha256=self.meta_sha256,
+            dry_run=dry_run,
         )
 
     def remember_specs(self, specs: list[str]) -> None:

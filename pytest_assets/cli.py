@@ -18,6 +18,7 @@ from . import __version__
 from .display import human_size, meta_rows, plural
 from .errors import AssetsError, ConfigError
 from .faces import CLI
+from .lock_report import outdated
 from .redact import redact_url
 from .version_table import version_rows
 
@@ -91,6 +92,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     lock.add_argument(
         "--upgrade", action="store_true", help="move locked entries to the newest versions"
+    )
+    lock.add_argument(
+        "--dry-run", action="store_true", help="with --upgrade: say what would move, write nothing"
+    )
+    lock.add_argument(
+        "--outdated", action="store_true", help="list entries behind the newest version"
+    )
+    lock.add_argument(
+        "--check", action="store_true", help="with --outdated: exit 1 when an entry is behind"
     )
 
     cache = commands.add_parser("cache", help="inspect or prune the local cache")
@@ -196,8 +206,10 @@ def _run(args: argparse.Namespace) -> int:
             print(name, file=out)
     elif args.command == "verify":
         return _verify(assets, args.spec, args.repair)
+    elif args.command == "lock" and args.outdated:
+        return _outdated(assets, args.check)
     elif args.command == "lock":
-        _lock(assets, args.specs, args.upgrade)
+        _lock(assets, args.specs, args.upgrade, args.dry_run)
     elif args.command == "cache":
         if args.cache_command == "ls":
             for entry in assets.cached():
@@ -292,9 +304,20 @@ def _print_push(report: PushReport, source_name: str) -> None:
         print(f"left out by the ignore rules: {len(report.ignored)} ({shown}{more})")
 
 
-def _lock(assets: Any, specs: list[str], upgrade: bool) -> None:
+def _outdated(assets: Any, check: bool) -> int:
+    behind = outdated(assets)
+    for entry in behind:
+        print(f"{entry.key}: {entry.pinned} pinned, {entry.newest} is the newest")
+    if not behind:
+        print(f"{assets.pins.path}: every entry is at the newest version")
+    return 1 if behind and check else 0
+
+
+def _lock(assets: Any, specs: list[str], upgrade: bool, dry_run: bool) -> None:
+    if dry_run and not upgrade:
+        raise ConfigError("lock --dry-run goes with --upgrade (lock --upgrade --dry-run)")
     if upgrade:
-        changes = assets.update_lock(upgrade=True, names=specs or None)
+        changes = assets.update_lock(upgrade=True, names=specs or None, dry_run=dry_run)
     else:
         chosen = specs or assets.pins.remembered_specs()
         if not chosen:
@@ -310,9 +333,9 @@ def _lock(assets: Any, specs: list[str], upgrade: bool) -> None:
             else f"{key}: {new} (metadata hash changed)"
         )
     if not changes:
-        print(f"{assets.pins.path}: nothing changed")
+        print(f"{assets.pins.path}: nothing {'would change' if dry_run else 'changed'}")
     else:
-        print(f"wrote {assets.pins.path}")
+        print(f"{'would write' if dry_run else 'wrote'} {assets.pins.path}")
 
 
 def _print_info(data: dict[str, Any]) -> None:

@@ -156,3 +156,42 @@ def test_versions_shows_push_dates_pushers_content_hashes_and_the_locked_version
     assert newest[4] == f"pinned in {tmp_path / 'assets.lock'} (m:0)"
     assert len(oldest) == 4  # not pinned
     assert newest[3] != oldest[3]  # different bytes
+
+
+@pytest.fixture
+def locked_behind(store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """``assets.lock`` pins m:0 to 0.0, then m:0.1 is pushed; the common options."""
+    common = ["--store", str(store), "--cache-dir", str(tmp_path / "cache")]
+    assert run(capsys, *common, "lock", "m:0")[0] == 0
+    (tmp_path / "m.bin").write_bytes(b"newer weights")
+    assert run(capsys, *common, "push", str(tmp_path / "m.bin"), "m")[0] == 0
+    return common
+
+
+def test_a_fetch_through_the_lock_says_so_on_stderr(
+    locked_behind: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, *locked_behind, "fetch", "m:0")
+    assert (code, Path(out.strip()).name) == (0, "0.0")
+    assert err == "m:0 -> 0.0 (assets.lock)\n"
+
+
+def test_lock_outdated_lists_the_pins_behind_and_exits_1_under_check(
+    locked_behind: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    expected = "m:0: 0.0 pinned, 0.1 is the newest\n"
+    assert run(capsys, *locked_behind, "lock", "--outdated") == (0, expected, "")
+    assert run(capsys, *locked_behind, "lock", "--outdated", "--check") == (1, expected, "")
+    run(capsys, *locked_behind, "lock", "--upgrade")
+    code, out, _ = run(capsys, *locked_behind, "lock", "--outdated", "--check")
+    assert (code, out.endswith("every entry is at the newest version\n")) == (0, True)
+
+
+def test_lock_upgrade_dry_run_shows_what_would_move_and_writes_nothing(
+    locked_behind: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = (tmp_path / "assets.lock").read_text()
+    code, out, _ = run(capsys, *locked_behind, "lock", "--upgrade", "--dry-run")
+    assert code == 0
+    assert out == f"m:0: 0.0 -> 0.1\nwould write {tmp_path / 'assets.lock'}\n"
+    assert (tmp_path / "assets.lock").read_text() == before

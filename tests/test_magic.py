@@ -356,6 +356,19 @@ def test_a_relative_store_stays_the_folder_it_named_after_cd(
     assert f"{other}" in text_of(shell, asset(shell, ""))
 
 
+def test_a_spec_resolved_through_assets_lock_says_so(
+    shell: InteractiveShell, project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Assets.from_config(project.root).update_lock(["demo/vocab:0"])  # pins 0.1
+    (tmp_path / "vocab.txt").write_bytes(b"newer\n")
+    Assets(store=str(project.store), cache_dir=tmp_path / "c").push(
+        tmp_path / "vocab.txt", "demo/vocab"
+    )  # 0.2, behind the lock's back
+    capsys.readouterr()
+    assert asset(shell, "demo/vocab:0").read_bytes() == VOCAB_1
+    assert capsys.readouterr().err.startswith("demo/vocab:0 -> 0.1 (assets.lock)\n")
+
+
 def test_offline_and_online_together_is_a_usage_error(shell: InteractiveShell) -> None:
     with pytest.raises(UsageError, match="not both"):
         asset(shell, "--offline --online")
