@@ -24,7 +24,8 @@ from pytest_assets.config import Origin, SettingSource, check_store_value, load_
 from pytest_assets.display import push_date
 from pytest_assets.errors import AssetsError
 from pytest_assets.faces import MAGIC
-from pytest_assets.storekey import expand_home
+from pytest_assets.redact import redact_url
+from pytest_assets.storekey import endpoint_in_use, expand_home
 
 from .views import ConfigView, InfoView, VersionsView, shown_path
 
@@ -129,6 +130,9 @@ class Session:
         rows = [
             (key, shown_path(value), shown_path(source)) for key, value, source in config.describe()
         ]
+        endpoint = endpoint_in_use(config.store, config.storage_options) if config.store else None
+        if endpoint is not None:  # AWS, or a local server? an emulator?
+            rows.insert(1, ("endpoint", redact_url(endpoint[0]), endpoint[1]))
         lock = config.lock_file
         if lock is not None:  # partial specs resolve through it: say so, or that there is none
             where = "next to the pytest ini file" if config.ini_file else "working directory"

@@ -369,6 +369,17 @@ def test_a_spec_resolved_through_assets_lock_says_so(
     assert capsys.readouterr().err.startswith("demo/vocab:0 -> 0.1 (assets.lock)\n")
 
 
+def test_the_configuration_shows_the_endpoint_in_use_and_where_it_came_from(
+    shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", "http://127.0.0.1:9023")
+    asset(shell, "--store gs://bucket/prefix")
+    shown = text_of(shell, asset(shell, ""))
+    assert re.search(
+        r"endpoint\s+http://127\.0\.0\.1:9023\s+environment STORAGE_EMULATOR_HOST", shown
+    )
+
+
 def test_offline_and_online_together_is_a_usage_error(shell: InteractiveShell) -> None:
     with pytest.raises(UsageError, match="not both"):
         asset(shell, "--offline --online")

@@ -161,3 +161,25 @@ def test_a_gcs_store_without_credentials_or_network_fails_before_looking_for_cre
         assets.names()
     assert "offline mode" in str(caught.value)
     assert _library_records(caplog) == []
+
+
+def test_the_pytest_header_names_the_endpoint_an_s3_store_talks_to(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9000")
+    pytester.makeini("[pytest]\nassets_store = s3://bucket/prefix\nassets_dir = cache\n")
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    header = pytester.runpytest("-p", "no:randomly").stdout.str()
+    assert "store s3://bucket/prefix via http://127.0.0.1:9000 (environment AWS_ENDPOINT_URL)" in (
+        header
+    )
+
+
+def test_the_pytest_header_says_a_bucket_store_without_endpoint_is_the_cloud_provider(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(variable, raising=False)
+    pytester.makeini("[pytest]\nassets_store = s3://bucket/prefix\nassets_dir = cache\n")
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    assert "store s3://bucket/prefix via AWS S3 (default)" in pytester.runpytest().stdout.str()
