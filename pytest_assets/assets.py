@@ -75,6 +75,9 @@ class Assets:
         self.progress = progress
         self.notify = notify
         self.face = face  # how the options our messages name are spelled
+        # A local stand-in for a spec (pytest's --assets-override), asked before the store, so
+        # `assets.fetch` in a session fixture sees what `asset()` in a test sees.
+        self.redirect: Callable[[AssetSpec], Path | None] | None = None
         self.config = config
         self.history: list[Resolution] = []
         self._catalog: Catalog | None = None
@@ -207,6 +210,8 @@ class Assets:
     def fetch(self, spec: str | AssetSpec) -> Path:
         """The local path of the asset (or its sub-part), complete and verified."""
         requested = self.parse(spec)
+        if self.redirect is not None and (local := self.redirect(requested)) is not None:
+            return local
         resolved = self.resolver.resolve(requested)
         name, version = resolved.name, resolved.version
         assert version is not None  # resolve completes it
