@@ -103,6 +103,15 @@ def _parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="with --outdated: exit 1 when an entry is behind"
     )
 
+    copy = commands.add_parser(
+        "copy",
+        help="copy assets between stores, every version as it is (numbers, .meta); "
+        "create-only, run it again to resume",
+    )
+    copy.add_argument("--from", dest="source", required=True, metavar="URL", help="store to read")
+    copy.add_argument("--to", dest="target", required=True, metavar="URL", help="store to write")
+    copy.add_argument("names", nargs="*", metavar="NAME", help="assets to copy (default: all)")
+
     cache = commands.add_parser("cache", help="inspect or prune the local cache")
     cache_commands = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
     cache_commands.add_parser("ls", help="cached versions with sizes")
@@ -210,6 +219,8 @@ def _run(args: argparse.Namespace) -> int:
         return _outdated(assets, args.check)
     elif args.command == "lock":
         _lock(assets, args.specs, args.upgrade, args.dry_run)
+    elif args.command == "copy":
+        _copy(assets, args.source, args.target, args.names)
     elif args.command == "cache":
         if args.cache_command == "ls":
             for entry in assets.cached():
@@ -302,6 +313,24 @@ def _print_push(report: PushReport, source_name: str) -> None:
         shown = ", ".join(report.ignored[:10])
         more = f" and {len(report.ignored) - 10} more" if report.ignored[10:] else ""
         print(f"left out by the ignore rules: {len(report.ignored)} ({shown}{more})")
+
+
+def _copy(assets: Any, source: str, target: str, names: list[str]) -> None:
+    from .catalog import Catalog
+    from .copying import copy_assets
+    from .store import Store
+
+    def catalog(url: str) -> Catalog:
+        store = Store(url, assets.storage_options, offline_hint=CLI.offline)
+        return Catalog(store, assets.versioning, assets.versioning_name)
+
+    src, dst = catalog(source), catalog(target)
+    report = copy_assets(src, dst, names, lambda line: print(line, flush=True))
+    print(
+        f"{plural(len(report.copied), 'version')} copied from {src.store.display_url} to "
+        f"{dst.store.display_url}; {len(report.present)} already there"
+        + (f"; {len(report.skipped)} listed without a .meta, left out" if report.skipped else "")
+    )
 
 
 def _outdated(assets: Any, check: bool) -> int:
