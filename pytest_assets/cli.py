@@ -150,7 +150,7 @@ def _global_options(parser: argparse.ArgumentParser, after_command: bool = False
     )
     parser.add_argument(
         "--storage-option",
-        dest="storage_options",
+        dest="late_storage_options" if after_command else "storage_options",  # added up
         action="append",
         metavar="KEY=VALUE",
         help="an fsspec option of the store (repeatable), e.g. "
@@ -385,8 +385,18 @@ def _print_info(data: dict[str, Any]) -> None:
         print(f"sha256: {row.sha256}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line as ``main`` reads it; storage options given after the command are
+    added to those given before it (the other settings: the later one wins)."""
     args = _parser().parse_args(argv)
+    late = getattr(args, "late_storage_options", None) or []
+    if late:
+        args.storage_options = [*(args.storage_options or []), *late]
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
     try:
         code = _run(args)
         sys.stdout.flush()  # here, so a closed pipe is met below rather than at exit

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pytest_assets import Assets
-from pytest_assets.cli import main
+from pytest_assets.cli import main, parse_args
 
 
 @pytest.fixture
@@ -195,3 +195,8 @@ def test_lock_upgrade_dry_run_shows_what_would_move_and_writes_nothing(
     assert code == 0
     assert out == f"m:0: 0.0 -> 0.1\nwould write {tmp_path / 'assets.lock'}\n"
     assert (tmp_path / "assets.lock").read_text() == before
+
+
+def test_storage_options_before_and_after_the_command_add_up() -> None:
+    args = parse_args(["--storage-option", "a=1", "fetch", "m", "--storage-option", "b=2"])
+    assert args.storage_options == ["a=1", "b=2"]

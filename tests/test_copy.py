@@ -110,10 +110,11 @@ def test_copy_from_a_shared_directory_to_s3(
         "--storage-option",
         f"client_kwargs.endpoint_url={options['client_kwargs']['endpoint_url']}",
     ]
-    code, out, err = copy(capsys, *flags, "--from", str(source), "--to", s3_store.url)
+    code, _, err = copy(capsys, *flags, "--from", str(source), "--to", s3_store.url)
     assert code == 0, err
     moved = Assets(store=s3_store.url, cache_dir=tmp_path / "c4", storage_options=options)
     assert moved.versions("m") == ["0.1", "0.0"]
-    assert moved.info("m:0.0")["push_date"] == Assets(
-        store=str(source), cache_dir=tmp_path / "c5"
-    ).info("m:0.0")["push_date"]
+    assert (
+        moved.info("m:0.0")["push_date"]
+        == Assets(store=str(source), cache_dir=tmp_path / "c5").info("m:0.0")["push_date"]
+    )
