@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import AssetNotFoundError, CacheError, ConfigError
+from .foldednames import normalised_match
 from .localdisk import force_rmtree
 from .locking import process_is_gone
 from .manifest import FileEntry, Manifest, parse_meta
@@ -105,6 +106,8 @@ def sub_part_path(path: Path, spec: AssetSpec, record: dict[str, Any] | None) ->
     target = path.joinpath(*spec.sub_part.split("/"))
     if path.is_dir() and os.path.lexists(target):
         return target
+    if path.is_dir() and (found := normalised_match(path, spec.sub_part)) is not None:
+        return found
     if path.is_dir() and record is not None:
         held = manifest_from_record(record, str(spec)).files
         shown = ", ".join(f.path for f in held[:20]) + (", ..." if len(held) > 20 else "")

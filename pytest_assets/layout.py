@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .errors import InvalidAssetSpecError
+from .versioning import Versioning
 
 VERSIONS = ".versions"
 META = ".meta"
@@ -95,6 +96,29 @@ class Layout:
         if not path.endswith(VERSIONS) or not path.startswith(root):
             return None
         return path[len(root) : -len(VERSIONS)].lstrip("/")  # root "" (memory://): "/a.versions"
+
+
+def outside_versions(names: list[str], versioning: Versioning) -> list[str]:
+    """The names whose ``.versions`` is no file inside another asset's version: a directory
+    asset may hold a ``notes.versions`` of its own, which names no asset."""
+    known = set(names)
+
+    def inside(name: str) -> bool:
+        parts = name.split("/")
+        return any(
+            "/".join(parts[:i]) in known and _is_version(versioning, parts[i])
+            for i in range(1, len(parts) - 1)
+        )
+
+    return [name for name in names if not inside(name)]
+
+
+def _is_version(versioning: Versioning, text: str) -> bool:
+    try:
+        versioning.check(text)
+    except InvalidAssetSpecError:
+        return False
+    return versioning.is_complete(text)
 
 
 def refuse_uncacheable(name: str, version: str) -> None:

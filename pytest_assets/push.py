@@ -25,6 +25,7 @@ from . import __version__
 from .catalog import Catalog
 from .claims import Claim, claim_version, exists_error, resumable
 from .errors import AssetExistsError, AssetsError, InvalidAssetSpecError, StoreError
+from .foldednames import warn_clashes
 from .layout import refuse_uncacheable
 from .manifest import FileEntry, Manifest, build_meta, parse_meta
 from .progress import FileProgress
@@ -99,6 +100,7 @@ class Pusher:
             lambda: self._versions_above(name),
         )
         manifest = scan.manifest
+        warn_clashes(source, [entry.path for entry in manifest.files], self.say)
         if manifest.is_directory and not manifest.files:
             raise AssetsError(f"nothing to push: the folder {source} holds no files")
         if above:

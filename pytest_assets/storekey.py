@@ -126,3 +126,27 @@ def _account(connection_string: str) -> str | None:
         if fields.get(field, "").strip():
             return fields[field].strip().rstrip("/")
     return None
+
+
+_DEFAULT_ENDPOINTS = {"s3": "AWS S3", "gs": "https://storage.googleapis.com"}
+
+
+def endpoint_in_use(
+    url: str,
+    storage_options: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[str, str] | None:
+    """(the server a bucket store talks to, where that came from): shown in the header and by
+    ``%asset``, so that AWS is told apart from a local S3-compatible server or an emulator."""
+    environ = os.environ if environ is None else environ
+    protocol, _ = url_parts(url)
+    options = dict(storage_options or {})
+    found = _endpoint(protocol, options, {})
+    if found is not None:
+        return found, "storage options"
+    found = _endpoint(protocol, {}, environ)
+    if found is not None:
+        variable = next(v for v in _ENDPOINT_ENVIRONMENT[protocol] if environ.get(v, "").strip())
+        return found, f"environment {variable}"
+    default = _DEFAULT_ENDPOINTS.get(protocol)
+    return (default, "default") if default else None

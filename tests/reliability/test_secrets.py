@@ -260,10 +260,11 @@ def test_asset_magic_configuration_display_never_shows_credentials(
         view = shell.run_line_magic("asset", "")
         shown = [repr(view), view._repr_html_()]
         assert "***@host/store" in shown[0]
-        assert shell.run_line_magic("asset", "a/b:0.0") is None
+        failed = shell.run_cell("%asset a/b:0.0").error_in_exec  # stops the cell, one line
+        assert failed is not None
         captured = capsys.readouterr()
-        shown += [captured.out, captured.err]
-        assert "asset:" in captured.err
+        shown += [captured.out, captured.err, str(failed)]
+        assert "asset:" in captured.out
     finally:
         shell.run_line_magic("unload_ext", "ipython_ext")
     for text in shown:
