@@ -27,6 +27,7 @@ from .claims import Claim, claim_version, exists_error, resumable
 from .errors import AssetExistsError, AssetsError, InvalidAssetSpecError, StoreError
 from .layout import refuse_uncacheable
 from .manifest import FileEntry, Manifest, build_meta, parse_meta
+from .multipart import clean_orphans, put_files
 from .progress import FileProgress
 from .publish import publish
 from .sources import LocalScan, changed_error, scan_local
@@ -285,9 +286,10 @@ class Pusher:
                         raise exists_error(what, store, False)
                     continue  # uploaded by the interrupted run we are finishing
                 pairs.append((str(source / entry.path), remote))
+        clean_orphans(store, self.catalog.versioning, name)  # a killed push's parts, if any
         bar = FileProgress(self.progress, f"pushing {what}", len(pairs))
         try:
-            store.put_files(pairs, f"uploading {what}", bar)
+            put_files(store, pairs, f"uploading {what}", bar, parts=store.parts_path(name, version))
         except FileExistsError:
             raise exists_error(what, store, False) from None
         finally:

@@ -29,8 +29,9 @@ writes inside a fetched directory asset).
 
 Exit status: 0 if every spec was fetched; 1 otherwise, in which case the failing
 spec maps to {"error": "<ExceptionType>: <message>"} (the other specs are still
-reported). Modelkit's log output (structlog prints to stdout by default) is
-redirected to stderr so stdout is pure JSON.
+reported). With ``MODELKIT_FETCH_PROVIDER=s3`` BUCKET is an S3 bucket, reached with
+modelkit's own settings (``S3_ENDPOINT``, ``AWS_ACCESS_KEY_ID``, ...). Modelkit's log output
+(structlog prints to stdout by default) is redirected to stderr so stdout is pure JSON.
 """
 
 from __future__ import annotations
@@ -70,11 +71,12 @@ def fetch(bucket: str, prefix: str, assets_dir: str, specs) -> tuple[dict, bool]
     from modelkit.assets.remote import StorageProvider
 
     os.makedirs(assets_dir, exist_ok=True)
+    provider = os.environ.get("MODELKIT_FETCH_PROVIDER", "local")
+    if provider == "local":
+        bucket = os.path.abspath(bucket)
     manager = AssetsManager(
         assets_dir=os.path.abspath(assets_dir),
-        storage_provider=StorageProvider(
-            provider="local", bucket=os.path.abspath(bucket), prefix=prefix
-        ),
+        storage_provider=StorageProvider(provider=provider, bucket=bucket, prefix=prefix),
     )
     result: dict = {}
     ok = True

@@ -1,0 +1,299 @@
+"""Big files pushed as parallel parts: S3 multipart uploads, GCS parallel composite uploads.
+
+One stream per object is capped by what one connection carries, so a file of at least
+:data:`BIG_FILE_BYTES` goes up as parts of :data:`PART_BYTES`, at most :data:`MAX_CONNECTIONS`
+at once, on the backend's event loop (s3transfer's defaults: 8 MB parts, 10 at once). At most
+that many parts are in memory.
+
+Create-only as the single-stream put: S3 ``CompleteMultipartUpload`` with ``If-None-Match: *``
+(moto honours it), GCS ``compose`` with ``ifGenerationMatch=0`` on the final object (the GCS
+emulator ignores it, as it ignores every create-only write; the version's claim protects it).
+Nothing is visible under the object's name before the last call, so a kill never leaves a
+partial object. What a failure leaves is taken back at once (the upload aborted, the parts
+deleted); what a kill leaves (an open S3 upload, GCS parts under ``<name>/<version>.parts/``,
+which is no version in modelkit's layout) is cleaned by the next push of the asset
+(:func:`clean_orphans`) once the version's claim shows that no live push owns it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from .locking import process_is_gone
+from .progress import FileProgress
+from .store import Store
+from .versioning import Versioning, sort_versions
+
+log = logging.getLogger("pytest_assets")
+
+# Files at least this big go in parts (s3transfer's multipart_threshold is 8 MB).
+BIG_FILE_BYTES = 8 * 1024 * 1024
+# One part (s3transfer's multipart_chunksize); a kill loses at most this per connection.
+PART_BYTES = 8 * 1024 * 1024
+# Parts in flight for one file (s3transfer's max_concurrency); later the store's budget.
+MAX_CONNECTIONS = 10
+# S3 refuses parts below 5 MiB (all but the last) and uploads of more than 10,000 parts;
+# a GCS composite object holds at most 1,024 components, 32 per compose request.
+S3_MIN_PART_BYTES = 5 * 1024 * 1024
+_S3_MAX_PARTS = 10_000
+_GCS_MAX_PARTS = 1024
+_GCS_COMPOSE_MAX = 32
+# A claim this old whose holder cannot be checked (another host) is taken as abandoned.
+STALE_CLAIM_SECONDS = 24 * 3600.0
+PARTS_SUFFIX = ".parts"
+_S3 = {"s3", "s3a"}
+_GCS = {"gs", "gcs"}
+
+
+def supports(store: Store) -> bool:
+    """Parallel parts are implemented for s3fs and gcsfs only."""
+    return store.is_async and bool(store.protocols & (_S3 | _GCS))
+
+
+def is_big(store: Store, size: int) -> bool:
+    return size >= BIG_FILE_BYTES and supports(store)
+
+
+def part_size(store: Store, size: int) -> int:
+    """The part size for a file of ``size`` bytes: :data:`PART_BYTES`, larger when the
+    backend's part count limit needs it, never below S3's minimum."""
+    if store.protocols & _S3:
+        return max(PART_BYTES, S3_MIN_PART_BYTES, -(-size // _S3_MAX_PARTS))
+    return max(PART_BYTES, -(-size // _GCS_MAX_PARTS))
+
+
+def put_files(
+    store: Store,
+    pairs: Sequence[tuple[str, str]],
+    what: str,
+    progress: FileProgress | None = None,
+    *,
+    parts: str,
+) -> None:
+    """``Store.put_files``, with big files taken out and uploaded one after the other, each in
+    parallel parts (GCS parts wait in ``parts``, the version's ``Store.parts_path``)."""
+    if supports(store):
+        big = {pair for pair in pairs if is_big(store, os.path.getsize(pair[0]))}
+        pairs = [pair for pair in pairs if pair not in big]
+        for local, remote in sorted(big):
+            put_big(store, local, remote, what, folder=parts)
+            if progress is not None:
+                progress.advance()
+    store.put_files(pairs, what, progress)
+
+
+def put_big(store: Store, local: str, remote: str, what: str, *, folder: str) -> None:
+    """Upload ``local`` to ``remote`` in parallel parts, create-only: FileExistsError when the
+    object is there. ``folder`` holds GCS parts until they are composed: the version's
+    ``Store.parts_path``, outside the version's own objects."""
+    from fsspec.asyn import sync
+
+    fs = store.fs
+    s3 = bool(store.protocols & _S3)
+    with open(local, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        parts = _parts(size, part_size(store, size))
+        fd = handle.fileno()
+        if s3:
+            store._call(what, sync, fs.loop, _s3_put, fs, fd, parts, remote)
+        else:
+            store._call(what, sync, fs.loop, _gcs_put, fs, fd, parts, remote, folder)
+
+
+def _parts(size: int, part: int) -> list[tuple[int, int]]:
+    return [(start, min(start + part, size)) for start in range(0, size, part)] or [(0, 0)]
+
+
+async def _each_part(
+    fd: int, parts: list[tuple[int, int]], send: Callable[[int, bytes], Awaitable[Any]]
+) -> list[Any]:
+    """``send(index, data)`` for every part, :data:`MAX_CONNECTIONS` at once; a part is read
+    only once its turn comes, so at most that many are in memory. The first failure cancels
+    the rest before it is raised."""
+    gate = asyncio.Semaphore(MAX_CONNECTIONS)
+    loop = asyncio.get_running_loop()
+
+    async def one(index: int) -> Any:
+        start, end = parts[index]
+        async with gate:
+            data = await loop.run_in_executor(None, os.pread, fd, end - start, start)
+            if len(data) != end - start:
+                raise OSError(f"the file shrank while it was being pushed (part {index + 1})")
+            return await send(index, data)
+
+    tasks = [asyncio.ensure_future(one(i)) for i in range(len(parts))]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+async def _s3_put(fs: Any, fd: int, parts: list[tuple[int, int]], remote: str) -> None:
+    bucket, key, _ = fs.split_path(remote)
+    upload = await fs._call_s3("create_multipart_upload", Bucket=bucket, Key=key)
+    upload_id = upload["UploadId"]
+
+    async def send(index: int, data: bytes) -> dict[str, Any]:
+        number = index + 1
+        out = await fs._call_s3(
+            "upload_part",
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=data,
+        )
+        return {"PartNumber": number, "ETag": out["ETag"]}
+
+    try:
+        done = await _each_part(fd, parts, send)
+        await fs._call_s3(
+            "complete_multipart_upload",
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={"Parts": done},
+            IfNoneMatch="*",
+        )
+    except BaseException:
+        await _quietly(
+            fs._call_s3("abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id)
+        )
+        raise
+
+
+async def _gcs_put(
+    fs: Any, fd: int, parts: list[tuple[int, int]], remote: str, folder: str
+) -> None:
+    stem = f"{folder}/{uuid.uuid4().hex}"
+    names = [f"{stem}-{i:04d}" for i in range(len(parts))]
+    made: list[str] = []
+
+    async def send(index: int, data: bytes) -> None:
+        made.append(names[index])
+        await fs._pipe_file(names[index], data)
+
+    try:
+        await _each_part(fd, parts, send)
+        sources = names
+        level = 0
+        while len(sources) > _GCS_COMPOSE_MAX:  # compose in groups of 32, then the groups
+            level += 1
+            groups = [
+                sources[i : i + _GCS_COMPOSE_MAX] for i in range(0, len(sources), _GCS_COMPOSE_MAX)
+            ]
+            sources = [f"{stem}-c{level}-{j:04d}" for j in range(len(groups))]
+            made.extend(sources)
+            await asyncio.gather(
+                *(
+                    _compose(fs, target, group, False)
+                    for target, group in zip(sources, groups, strict=True)
+                )
+            )
+        await _compose(fs, remote, sources, True)
+    finally:
+        if made:
+            await _quietly(fs._rm(made))
+
+
+async def _compose(fs: Any, target: str, sources: list[str], create_only: bool) -> None:
+    bucket, key, _ = fs.split_path(target)
+    extra = {"ifGenerationMatch": 0} if create_only else {}
+    await fs._call(
+        "POST",
+        "b/{}/o/{}/compose",
+        bucket,
+        key,
+        headers={"Content-Type": "application/json"},
+        json={
+            "kind": "storage#composeRequest",
+            "sourceObjects": [{"name": fs.split_path(s)[1]} for s in sources],
+            "destination": {"name": key, "bucket": bucket},
+        },
+        **extra,
+    )
+
+
+async def _quietly(call: Awaitable[Any]) -> None:
+    """Clean up after a failure without hiding it; a kill meanwhile is the next push's."""
+    try:
+        await asyncio.shield(call)
+    except BaseException as exc:  # the failure being cleaned up wins
+        log.warning("could not clean up a parallel upload: %s", exc)
+
+
+# -- after a kill: the next push cleans up --------------------------------------------------
+
+
+def clean_orphans(store: Store, versioning: Versioning, name: str) -> None:
+    """Abort the open S3 uploads and delete the GCS parts that no live push of ``name`` owns:
+    those of a version whose claim is gone, or held by a process of this host that is dead,
+    or older than :data:`STALE_CLAIM_SECONDS`. Run before this push uploads anything (the
+    claim of a version it resumes still names the dead pusher). Failures are logged: a
+    leftover costs storage, never correctness."""
+    if not supports(store):
+        return
+    try:
+        if store.protocols & _S3:
+            _clean_s3(store, versioning, name)
+        else:
+            _clean_gcs(store, versioning, name)
+    except Exception as exc:
+        log.warning("%s: could not clean up interrupted uploads: %s", name, store.scrub(str(exc)))
+
+
+def _clean_s3(store: Store, versioning: Versioning, name: str) -> None:
+    from fsspec.asyn import sync
+
+    fs = store.fs
+    bucket, prefix, _ = fs.split_path(store.path(name) + "/")
+    listed = sync(fs.loop, fs._call_s3, "list_multipart_uploads", Bucket=bucket, Prefix=prefix)
+    uploads = [
+        (upload["Key"], upload["UploadId"])
+        for upload in listed.get("Uploads", [])
+        if _orphaned(store, versioning, name, upload["Key"].removeprefix(prefix).split("/")[0])
+    ]
+
+    async def abort_all() -> None:
+        await asyncio.gather(
+            *(
+                fs._call_s3("abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload)
+                for key, upload in uploads
+            )
+        )
+
+    if uploads:
+        store._call(f"aborting interrupted uploads of {name}", sync, fs.loop, abort_all)
+        log.info("%s: aborted %d interrupted multipart uploads", name, len(uploads))
+
+
+def _clean_gcs(store: Store, versioning: Versioning, name: str) -> None:
+    for base, _kind in store.list_dir(store.path(name)):
+        version = base.removesuffix(PARTS_SUFFIX)
+        if base.endswith(PARTS_SUFFIX) and _orphaned(store, versioning, name, version):
+            store.delete_below(store.path(name, base), f"deleting interrupted parts of {name}")
+
+
+def _orphaned(store: Store, versioning: Versioning, name: str, version: str) -> bool:
+    if not sort_versions(versioning, {version}):  # another asset's (name/sub/...), or junk
+        return False
+    claim = store.read_json(store.claim_path(name, version), "reading a claim")
+    if not isinstance(claim, dict):
+        return True  # a live push holds its claim from before its first part to its end
+    pid, _, host = str(claim.get("by", "")).partition("@")
+    stamp = claim.get("time")
+    if isinstance(stamp, int | float) and time.time() - stamp > STALE_CLAIM_SECONDS:
+        return True
+    with contextlib.suppress(ValueError):
+        return process_is_gone(host, int(pid))
+    return False
