@@ -24,6 +24,7 @@ import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any
 
 from .locking import process_is_gone
@@ -235,24 +236,26 @@ async def _quietly(call: Awaitable[Any]) -> None:
 # -- after a kill: the next push cleans up --------------------------------------------------
 
 
-def clean_orphans(store: Store, versioning: Versioning, name: str) -> None:
+def clean_orphans(store: Store, versioning: Versioning, name: str, *, fresh: str = "") -> None:
     """Abort the open S3 uploads and delete the GCS parts that no live push of ``name`` owns:
-    those of a version whose claim is gone, or held by a process of this host that is dead,
-    or older than :data:`STALE_CLAIM_SECONDS`. Run before this push uploads anything (the
-    claim of a version it resumes still names the dead pusher). Failures are logged: a
-    leftover costs storage, never correctness."""
+    those of the version ``fresh`` whose claim this push has just made (whatever is there
+    predates it), of a version whose claim is gone, or is held by a process of this host that
+    is dead, or is older than :data:`STALE_CLAIM_SECONDS`. Run before this push uploads
+    anything (the claim of a version it resumes still names the dead pusher). Failures are
+    logged: a leftover costs storage, never correctness."""
     if not supports(store):
         return
     try:
+        orphaned = partial(_orphaned, store, versioning, name, fresh)
         if store.protocols & _S3:
-            _clean_s3(store, versioning, name)
+            _clean_s3(store, name, orphaned)
         else:
-            _clean_gcs(store, versioning, name)
+            _clean_gcs(store, name, orphaned)
     except Exception as exc:
         log.warning("%s: could not clean up interrupted uploads: %s", name, store.scrub(str(exc)))
 
 
-def _clean_s3(store: Store, versioning: Versioning, name: str) -> None:
+def _clean_s3(store: Store, name: str, orphaned: Callable[[str], bool]) -> None:
     from fsspec.asyn import sync
 
     fs = store.fs
@@ -261,7 +264,7 @@ def _clean_s3(store: Store, versioning: Versioning, name: str) -> None:
     uploads = [
         (upload["Key"], upload["UploadId"])
         for upload in listed.get("Uploads", [])
-        if _orphaned(store, versioning, name, upload["Key"].removeprefix(prefix).split("/")[0])
+        if orphaned(upload["Key"].removeprefix(prefix).split("/")[0])
     ]
 
     async def abort_all() -> None:
@@ -277,16 +280,17 @@ def _clean_s3(store: Store, versioning: Versioning, name: str) -> None:
         log.info("%s: aborted %d interrupted multipart uploads", name, len(uploads))
 
 
-def _clean_gcs(store: Store, versioning: Versioning, name: str) -> None:
+def _clean_gcs(store: Store, name: str, orphaned: Callable[[str], bool]) -> None:
     for base, _kind in store.list_dir(store.path(name)):
-        version = base.removesuffix(PARTS_SUFFIX)
-        if base.endswith(PARTS_SUFFIX) and _orphaned(store, versioning, name, version):
+        if base.endswith(PARTS_SUFFIX) and orphaned(base.removesuffix(PARTS_SUFFIX)):
             store.delete_below(store.path(name, base), f"deleting interrupted parts of {name}")
 
 
-def _orphaned(store: Store, versioning: Versioning, name: str, version: str) -> bool:
+def _orphaned(store: Store, versioning: Versioning, name: str, fresh: str, version: str) -> bool:
     if not sort_versions(versioning, {version}):  # another asset's (name/sub/...), or junk
         return False
+    if version == fresh:
+        return True
     claim = store.read_json(store.claim_path(name, version), "reading a claim")
     if not isinstance(claim, dict):
         return True  # a live push holds its claim from before its first part to its end

@@ -286,7 +286,8 @@ class Pusher:
                         raise exists_error(what, store, False)
                     continue  # uploaded by the interrupted run we are finishing
                 pairs.append((str(source / entry.path), remote))
-        clean_orphans(store, self.catalog.versioning, name)  # a killed push's parts, if any
+        # What killed pushes left (open uploads, parts), before this push starts its own.
+        clean_orphans(store, self.catalog.versioning, name, fresh="" if resuming else version)
         bar = FileProgress(self.progress, f"pushing {what}", len(pairs))
         try:
             put_files(store, pairs, f"uploading {what}", bar, parts=store.parts_path(name, version))

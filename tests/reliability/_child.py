@@ -12,7 +12,11 @@ written, data not yet renamed), renamed (data renamed, fetch not yet returned).
 Kill points (push): claimed, upload:N (N objects uploaded), torn (half-way through copying an
 object into a directory store), uploaded, meta (.meta written), locked (holding the .versions
 lock), versions (.versions written, lock still held), released (lock released, claim kept),
-withdrawn (a changed source's objects removed, its claim not yet released).
+withdrawn (a changed source's objects removed, its claim not yet released), part:N (N parts
+of a big file uploaded, its S3 upload still open or its GCS parts not yet composed), composed
+(a big file's object complete, the push not yet on).
+The environment variable ``MULTIPART`` (JSON) sets constants of :mod:`pytest_assets.multipart`
+(small parts, fewer at once), so that a few MB are a big file in many parts.
 With ``change``, the push appends to its first source file just before uploading it: a writer
 racing the upload, so the push must refuse to publish.
 """
@@ -35,6 +39,7 @@ from pytest_assets import cache as cache_module
 from pytest_assets import claims as claims_module
 from pytest_assets import download as download_module
 from pytest_assets import localdisk as localdisk_module
+from pytest_assets import multipart as multipart_module
 from pytest_assets import publish as publish_module
 from pytest_assets import push as push_module
 from pytest_assets import store as store_module
@@ -195,6 +200,30 @@ def instrument_push() -> None:
             mark("released")
             die_if("released")
 
+    for constant, value in json.loads(os.environ.get("MULTIPART", "{}")).items():
+        seam(multipart_module, constant, value)
+    each_part, put_big, parted = (
+        multipart_module._each_part,
+        multipart_module.put_big,
+        counting_kill("part"),
+    )
+
+    async def each_part_(fd: int, parts: Any, send: Any) -> Any:
+        async def send_(index: int, data: bytes) -> Any:
+            result = await send(index, data)
+            mark("part")
+            parted()
+            return result
+
+        return await each_part(fd, parts, send_)
+
+    def put_big_(*args: Any, **kwargs: Any) -> None:
+        put_big(*args, **kwargs)
+        mark("composed")
+        die_if("composed")
+
+    seam(multipart_module, "_each_part", each_part_)
+    seam(multipart_module, "put_big", put_big_)
     seam(push_module, "claim_version", claim_)
     seam(Store, "put_files", put_files_)
     shutil.copyfile = copyfile_  # type: ignore[assignment]
