@@ -23,9 +23,9 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from .locking import process_is_gone
 from .progress import FileProgress
@@ -33,6 +33,7 @@ from .store import Store
 from .versioning import Versioning, sort_versions
 
 log = logging.getLogger("pytest_assets")
+T = TypeVar("T")
 
 # Files at least this big go in parts (s3transfer's multipart_threshold is 8 MB).
 BIG_FILE_BYTES = 8 * 1024 * 1024
@@ -94,18 +95,26 @@ def put_big(store: Store, local: str, remote: str, what: str, *, folder: str) ->
     """Upload ``local`` to ``remote`` in parallel parts, create-only: FileExistsError when the
     object is there. ``folder`` holds GCS parts until they are composed: the version's
     ``Store.parts_path``, outside the version's own objects."""
-    from fsspec.asyn import sync
-
     fs = store.fs
-    s3 = bool(store.protocols & _S3)
     with open(local, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        parts = _parts(size, part_size(store, size))
         fd = handle.fileno()
-        if s3:
-            store._call(what, sync, fs.loop, _s3_put, fs, fd, parts, remote)
+        size = os.fstat(fd).st_size
+        parts = _parts(size, part_size(store, size))
+        if store.protocols & _S3:
+            _run(store, what, _s3_put(fs, fd, parts, remote))
         else:
-            store._call(what, sync, fs.loop, _gcs_put, fs, fd, parts, remote, folder)
+            _run(store, what, _gcs_put(fs, fd, parts, remote, folder))
+
+
+def _run(store: Store, what: str, work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work`` on the backend's event loop; an interrupt (Ctrl-C) cancels it, which
+    aborts the upload rather than letting it complete behind the caller's back."""
+    future = asyncio.run_coroutine_threadsafe(work, store.fs.loop)
+    try:
+        return store._call(what, future.result)
+    except BaseException:
+        future.cancel()
+        raise
 
 
 def _parts(size: int, part: int) -> list[tuple[int, int]]:
@@ -204,7 +213,7 @@ async def _gcs_put(
         await _compose(fs, remote, sources, True)
     finally:
         if made:
-            await _quietly(fs._rm(made))
+            await _quietly(_delete(fs, made))
 
 
 async def _compose(fs: Any, target: str, sources: list[str], create_only: bool) -> None:
@@ -223,6 +232,12 @@ async def _compose(fs: Any, target: str, sources: list[str], create_only: bool) 
         },
         **extra,
     )
+
+
+async def _delete(fs: Any, paths: list[str]) -> None:
+    """Delete the parts; those a failed or cancelled upload never created are no error."""
+    with contextlib.suppress(FileNotFoundError):
+        await fs._rm(paths)
 
 
 async def _quietly(call: Awaitable[Any]) -> None:
@@ -256,11 +271,10 @@ def clean_orphans(store: Store, versioning: Versioning, name: str, *, fresh: str
 
 
 def _clean_s3(store: Store, name: str, orphaned: Callable[[str], bool]) -> None:
-    from fsspec.asyn import sync
-
     fs = store.fs
     bucket, prefix, _ = fs.split_path(store.path(name) + "/")
-    listed = sync(fs.loop, fs._call_s3, "list_multipart_uploads", Bucket=bucket, Prefix=prefix)
+    listing = fs._call_s3("list_multipart_uploads", Bucket=bucket, Prefix=prefix)
+    listed = _run(store, f"listing interrupted uploads of {name}", listing)
     uploads = [
         (upload["Key"], upload["UploadId"])
         for upload in listed.get("Uploads", [])
@@ -276,7 +290,7 @@ def _clean_s3(store: Store, name: str, orphaned: Callable[[str], bool]) -> None:
         )
 
     if uploads:
-        store._call(f"aborting interrupted uploads of {name}", sync, fs.loop, abort_all)
+        _run(store, f"aborting interrupted uploads of {name}", abort_all())
         log.info("%s: aborted %d interrupted multipart uploads", name, len(uploads))
 
 

@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 from servers import Server, StoreUnderTest, start_moto, unique_bucket_name
 
-from pytest_assets import Assets, multipart
+from pytest_assets import AssetNotFoundError, Assets, multipart
 
 from . import _kill
+from ._helpers import tree_digests
 from .test_killed_push import NAME, Pushes
 
 pytestmark = [pytest.mark.reliability, pytest.mark.servers]
@@ -60,9 +61,28 @@ def store(
     yield StoreUnderTest(f"s3://{bucket}/store", server.storage_options())
 
 
+class BigPushes(Pushes):
+    """Pushes whose reader keeps its cache from trial to trial: each check downloads only the
+    versions listed since the last one (versions are immutable), not every version again."""
+
+    def check_readers(self, context: str) -> dict[str, dict[str, str]]:
+        reader = self.assets("reader")
+        try:
+            listed = reader.versions(NAME)
+        except AssetNotFoundError:
+            return {}
+        known = list(self.contents.values())
+        seen = {}
+        for version in listed:
+            digests = tree_digests(reader.fetch(f"{NAME}:{version}"))
+            assert digests in known, f"{context}: {version} holds content nobody pushed"
+            seen[version] = digests
+        return seen
+
+
 @pytest.fixture
 def pushes(tmp_path: Path, store: StoreUnderTest) -> Pushes:
-    return Pushes(tmp_path, store, files=1, size=SIZE)
+    return BigPushes(tmp_path, store, files=1, size=SIZE)
 
 
 def leftovers(assets: Assets) -> list[str]:
