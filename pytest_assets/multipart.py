@@ -1,9 +1,10 @@
 """Big files pushed as parallel parts: S3 multipart uploads, GCS parallel composite uploads.
 
 One stream per object is capped by what one connection carries, so a file of at least
-:data:`BIG_FILE_BYTES` goes up as parts of :data:`PART_BYTES`, at most :data:`MAX_CONNECTIONS`
-at once, on the backend's event loop (s3transfer's defaults: 8 MB parts, 10 at once). At most
-that many parts are in memory.
+:data:`BIG_FILE_BYTES` goes up in parts of at most :data:`PART_BYTES`, :data:`MAX_CONNECTIONS`
+at once, on the backend's event loop (s3transfer's defaults: 8 MB parts, 10 at once; smaller
+parts for a file that would not give every connection one). At most that many parts are in
+memory.
 
 Create-only as the single-stream put: S3 ``CompleteMultipartUpload`` with ``If-None-Match: *``
 (moto honours it), GCS ``compose`` with ``ifGenerationMatch=0`` on the final object (the GCS
@@ -42,8 +43,10 @@ PART_BYTES = 8 * 1024 * 1024
 # Parts in flight for one file (s3transfer's max_concurrency); later the store's budget.
 MAX_CONNECTIONS = 10
 # S3 refuses parts below 5 MiB (all but the last) and uploads of more than 10,000 parts;
-# a GCS composite object holds at most 1,024 components, 32 per compose request.
+# a GCS composite object holds at most 1,024 components, 32 per compose request, and each
+# part costs a request and an object, so GCS parts stay above 1 MiB.
 S3_MIN_PART_BYTES = 5 * 1024 * 1024
+GCS_MIN_PART_BYTES = 1024 * 1024
 _S3_MAX_PARTS = 10_000
 _GCS_MAX_PARTS = 1024
 _GCS_COMPOSE_MAX = 32
@@ -64,11 +67,15 @@ def is_big(store: Store, size: int) -> bool:
 
 
 def part_size(store: Store, size: int) -> int:
-    """The part size for a file of ``size`` bytes: :data:`PART_BYTES`, larger when the
-    backend's part count limit needs it, never below S3's minimum."""
+    """The part size for a file of ``size`` bytes: the file split over the connections, at
+    most :data:`PART_BYTES` (a 16 MB file in two 8 MB parts used 2 connections of 10), at
+    least the backend's minimum, larger when its part count limit needs it."""
+    share = -(-size // MAX_CONNECTIONS)
     if store.protocols & _S3:
-        return max(PART_BYTES, S3_MIN_PART_BYTES, -(-size // _S3_MAX_PARTS))
-    return max(PART_BYTES, -(-size // _GCS_MAX_PARTS))
+        part, limit = max(S3_MIN_PART_BYTES, min(PART_BYTES, share)), _S3_MAX_PARTS
+    else:
+        part, limit = min(PART_BYTES, max(GCS_MIN_PART_BYTES, share)), _GCS_MAX_PARTS
+    return max(part, -(-size // limit))
 
 
 def put_files(
