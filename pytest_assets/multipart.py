@@ -38,7 +38,7 @@ T = TypeVar("T")
 
 # Files at least this big go in parts (s3transfer's multipart_threshold is 8 MB).
 BIG_FILE_BYTES = 8 * 1024 * 1024
-# One part (s3transfer's multipart_chunksize); a kill loses at most this per connection.
+# The largest part (s3transfer's multipart_chunksize). A killed push uploads the file again.
 PART_BYTES = 8 * 1024 * 1024
 # Parts in flight for one file (s3transfer's max_concurrency); later the store's budget.
 MAX_CONNECTIONS = 10
@@ -264,7 +264,7 @@ def clean_orphans(store: Store, versioning: Versioning, name: str, *, fresh: str
     predates it), of a version whose claim is gone, or is held by a process of this host that
     is dead, or is older than :data:`STALE_CLAIM_SECONDS`. Run before this push uploads
     anything (the claim of a version it resumes still names the dead pusher). Failures are
-    logged: a leftover costs storage, never correctness."""
+    logged at info level: a leftover costs storage, never correctness."""
     if not supports(store):
         return
     try:
@@ -273,8 +273,8 @@ def clean_orphans(store: Store, versioning: Versioning, name: str, *, fresh: str
             _clean_s3(store, name, orphaned)
         else:
             _clean_gcs(store, name, orphaned)
-    except Exception as exc:
-        log.warning("%s: could not clean up interrupted uploads: %s", name, store.scrub(str(exc)))
+    except Exception as exc:  # e.g. no s3:ListBucketMultipartUploads: no warning every push
+        log.info("%s: could not clean up interrupted uploads: %s", name, store.scrub(str(exc)))
 
 
 def _clean_s3(store: Store, name: str, orphaned: Callable[[str], bool]) -> None:
