@@ -265,6 +265,22 @@ def test_parts_left_by_a_dead_push_are_deleted_by_the_next_push(
 # -- modelkit reads what we pushed in parts ---------------------------------------------------
 
 
+def modelkit_fetch(store: StoreUnderTest, spec: str, tmp_path: Path, **env: str) -> str:
+    """The sha256 of what modelkit 0.1.3's own reader fetched for ``spec`` from ``store``."""
+    bucket, prefix = store.url.split("://", 1)[1].split("/", 1)
+    command = [sys.executable, str(DATA / "modelkit_fetch.py"), bucket, prefix]
+    result = subprocess.run(
+        [*command, str(tmp_path / "modelkit-cache"), spec],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env=dict(os.environ, **env),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return str(json.loads(result.stdout)[spec]["sha256"])
+
+
 def test_modelkit_reads_a_big_file_we_pushed_as_a_multipart_upload(
     s3_store: StoreUnderTest, s3_server: Server, tmp_path: Path
 ) -> None:
@@ -273,31 +289,32 @@ def test_modelkit_reads_a_big_file_we_pushed_as_a_multipart_upload(
     pushed = assets.push(source, NAME)
     info = assets.store.fs.info(assets.store.object_path(NAME, pushed.version or ""))
     assert str(info["ETag"]).strip('"').endswith("-3")
-    bucket, prefix = s3_store.url.removeprefix("s3://").split("/", 1)
-    env = dict(
-        os.environ,
+    got = modelkit_fetch(
+        s3_store,
+        str(pushed),
+        tmp_path,
         MODELKIT_FETCH_PROVIDER="s3",
         S3_ENDPOINT=s3_server.endpoint,
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",
         AWS_DEFAULT_REGION="us-east-1",
     )
-    modelkit_dir = tmp_path / "modelkit-cache"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(DATA / "modelkit_fetch.py"),
-            bucket,
-            prefix,
-            str(modelkit_dir),
-            str(pushed),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env=env,
+    assert got == hashlib.sha256(source.read_bytes()).hexdigest()
+
+
+def test_modelkit_reads_a_big_file_we_pushed_as_a_composite_gcs_object(
+    gcs_store: StoreUnderTest, gcs_server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = big_file(tmp_path / "weights.bin", GCS_SIZE)
+    assets = assets_for(gcs_store, tmp_path)
+    calls = Calls(monkeypatch, assets.store.fs, "_call")
+    pushed = assets.push(source, NAME)
+    assert [a for a, _ in calls.named("POST") if str(a[1]).endswith("/compose")]
+    got = modelkit_fetch(
+        gcs_store,
+        str(pushed),
+        tmp_path,
+        MODELKIT_FETCH_PROVIDER="gcs",
+        STORAGE_EMULATOR_HOST=gcs_server.endpoint,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    got = json.loads(result.stdout)[str(pushed)]
-    assert got["sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert got == hashlib.sha256(source.read_bytes()).hexdigest()

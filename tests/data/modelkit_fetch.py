@@ -29,8 +29,9 @@ writes inside a fetched directory asset).
 
 Exit status: 0 if every spec was fetched; 1 otherwise, in which case the failing
 spec maps to {"error": "<ExceptionType>: <message>"} (the other specs are still
-reported). With ``MODELKIT_FETCH_PROVIDER=s3`` BUCKET is an S3 bucket, reached with
-modelkit's own settings (``S3_ENDPOINT``, ``AWS_ACCESS_KEY_ID``, ...). Modelkit's log output
+reported). With ``MODELKIT_FETCH_PROVIDER=s3`` (or ``gcs``) BUCKET is a bucket, reached with
+modelkit's own settings (``S3_ENDPOINT``, ``AWS_ACCESS_KEY_ID``, ``STORAGE_EMULATOR_HOST``...).
+Modelkit's log output
 (structlog prints to stdout by default) is redirected to stderr so stdout is pure JSON.
 """
 
