@@ -31,8 +31,8 @@ Exit status: 0 if every spec was fetched; 1 otherwise, in which case the failing
 spec maps to {"error": "<ExceptionType>: <message>"} (the other specs are still
 reported). With ``MODELKIT_FETCH_PROVIDER=s3`` (or ``gcs``) BUCKET is a bucket, reached with
 modelkit's own settings (``S3_ENDPOINT``, ``AWS_ACCESS_KEY_ID``, ``STORAGE_EMULATOR_HOST``...).
-Modelkit's log output
-(structlog prints to stdout by default) is redirected to stderr so stdout is pure JSON.
+Modelkit's log output (structlog prints to stdout by default) is redirected to stderr so stdout
+is pure JSON.
 """
 
 from __future__ import annotations
