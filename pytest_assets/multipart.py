@@ -86,31 +86,56 @@ def put_files(
     *,
     parts: str,
 ) -> None:
-    """``Store.put_files``, with big files taken out and uploaded one after the other, each in
-    parallel parts (GCS parts wait in ``parts``, the version's ``Store.parts_path``)."""
-    if supports(store):
-        big = {pair for pair in pairs if is_big(store, os.path.getsize(pair[0]))}
-        pairs = [pair for pair in pairs if pair not in big]
-        for local, remote in sorted(big):
-            put_big(store, local, remote, what, folder=parts)
-            if progress is not None:
-                progress.advance()
-    store.put_files(pairs, what, progress)
+    """``Store.put_files``, with the big files taken out and uploaded in parallel parts
+    (:func:`put_big`) while the small ones go in bulk; GCS parts wait in ``parts``."""
+    big = {p for p in pairs if is_big(store, os.path.getsize(p[0]))} if supports(store) else set()
+    small = [pair for pair in pairs if pair not in big]
+    if not big:
+        store.put_files(small, what, progress)
+        return
+    store.gather(
+        lambda: put_big(store, sorted(big), what, folder=parts),
+        lambda: store.put_files(small, what, progress),
+    )
+    if progress is not None:  # after the bulk put's callback, which sets the count it saw
+        progress.advance(len(big))
 
 
-def put_big(store: Store, local: str, remote: str, what: str, *, folder: str) -> None:
-    """Upload ``local`` to ``remote`` in parallel parts, create-only: FileExistsError when the
-    object is there. ``folder`` holds GCS parts until they are composed: the version's
-    ``Store.parts_path``, outside the version's own objects."""
-    fs = store.fs
-    with open(local, "rb") as handle:
-        fd = handle.fileno()
-        size = os.fstat(fd).st_size
-        parts = _parts(size, part_size(store, size))
-        if store.protocols & _S3:
-            _run(store, what, _s3_put(fs, fd, parts, remote))
-        else:
-            _run(store, what, _gcs_put(fs, fd, parts, remote, folder))
+def put_big(store: Store, pairs: Sequence[tuple[str, str]], what: str, *, folder: str) -> None:
+    """Upload each (local, remote) pair in parallel parts, create-only (FileExistsError when
+    an object is there); the parts of all files share :data:`MAX_CONNECTIONS`. ``folder``
+    holds GCS parts until they are composed: the version's ``Store.parts_path``, outside the
+    version's own objects."""
+    _run(store, what, _put_all(store, pairs, folder))
+
+
+async def _put_all(store: Store, pairs: Sequence[tuple[str, str]], folder: str) -> None:
+    fs, gate, files = store.fs, asyncio.Semaphore(MAX_CONNECTIONS), asyncio.Semaphore(4)
+
+    async def one(local: str, remote: str) -> None:
+        async with files:  # a few files open at once, each keeping the connections busy
+            with open(local, "rb") as handle:
+                fd = handle.fileno()
+                size = os.fstat(fd).st_size
+                parts = _parts(size, part_size(store, size))
+                if store.protocols & _S3:
+                    await _s3_put(fs, fd, parts, remote, gate)
+                else:
+                    await _gcs_put(fs, fd, parts, remote, folder, gate)
+
+    await _all_or_none([one(*pair) for pair in pairs])
+
+
+async def _all_or_none(work: list[Coroutine[Any, Any, T]]) -> list[T]:
+    """Await all; the first failure cancels the rest (and waits for them) before it is raised."""
+    tasks = [asyncio.ensure_future(w) for w in work]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 def _run(store: Store, what: str, work: Coroutine[Any, Any, T]) -> T:
@@ -129,12 +154,13 @@ def _parts(size: int, part: int) -> list[tuple[int, int]]:
 
 
 async def _each_part(
-    fd: int, parts: list[tuple[int, int]], send: Callable[[int, bytes], Awaitable[Any]]
+    fd: int,
+    parts: list[tuple[int, int]],
+    send: Callable[[int, bytes], Awaitable[Any]],
+    gate: asyncio.Semaphore,
 ) -> list[Any]:
-    """``send(index, data)`` for every part, :data:`MAX_CONNECTIONS` at once; a part is read
-    only once its turn comes, so at most that many are in memory. The first failure cancels
-    the rest before it is raised."""
-    gate = asyncio.Semaphore(MAX_CONNECTIONS)
+    """``send(index, data)`` for every part, as ``gate`` lets them; a part is read only once
+    its turn comes, so at most the gate's count of parts are in memory."""
     loop = asyncio.get_running_loop()
 
     async def one(index: int) -> Any:
@@ -145,17 +171,12 @@ async def _each_part(
                 raise OSError(f"the file shrank while it was being pushed (part {index + 1})")
             return await send(index, data)
 
-    tasks = [asyncio.ensure_future(one(i)) for i in range(len(parts))]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
+    return await _all_or_none([one(i) for i in range(len(parts))])
 
 
-async def _s3_put(fs: Any, fd: int, parts: list[tuple[int, int]], remote: str) -> None:
+async def _s3_put(
+    fs: Any, fd: int, parts: list[tuple[int, int]], remote: str, gate: asyncio.Semaphore
+) -> None:
     bucket, key, _ = fs.split_path(remote)
     upload = await fs._call_s3("create_multipart_upload", Bucket=bucket, Key=key)
     upload_id = upload["UploadId"]
@@ -173,7 +194,7 @@ async def _s3_put(fs: Any, fd: int, parts: list[tuple[int, int]], remote: str) -
         return {"PartNumber": number, "ETag": out["ETag"]}
 
     try:
-        done = await _each_part(fd, parts, send)
+        done = await _each_part(fd, parts, send, gate)
         await fs._call_s3(
             "complete_multipart_upload",
             Bucket=bucket,
@@ -190,7 +211,12 @@ async def _s3_put(fs: Any, fd: int, parts: list[tuple[int, int]], remote: str) -
 
 
 async def _gcs_put(
-    fs: Any, fd: int, parts: list[tuple[int, int]], remote: str, folder: str
+    fs: Any,
+    fd: int,
+    parts: list[tuple[int, int]],
+    remote: str,
+    folder: str,
+    gate: asyncio.Semaphore,
 ) -> None:
     stem = f"{folder}/{uuid.uuid4().hex}"
     names = [f"{stem}-{i:04d}" for i in range(len(parts))]
@@ -201,7 +227,7 @@ async def _gcs_put(
         await fs._pipe_file(names[index], data)
 
     try:
-        await _each_part(fd, parts, send)
+        await _each_part(fd, parts, send, gate)
         sources = names
         level = 0
         while len(sources) > _GCS_COMPOSE_MAX:  # compose in groups of 32, then the groups

@@ -118,6 +118,28 @@ def test_big_push_to_s3_is_a_multipart_upload_that_fetches_back_identical(
     assert open_uploads(assets) == []
 
 
+def test_a_folder_pushes_its_big_files_in_parts_and_its_small_ones_whole(
+    s3_store: StoreUnderTest, tmp_path: Path
+) -> None:
+    source = tmp_path / "model"
+    (source / "shards").mkdir(parents=True)
+    big_file(source / "shards" / "a.bin", S3_SIZE)
+    big_file(source / "shards" / "b.bin", S3_SIZE)
+    big_file(source / "config.json", 100)
+    assets = assets_for(s3_store, tmp_path)
+    pushed = assets.push(source, NAME)
+    store = assets.store
+    etags = {
+        rel: str(store.fs.info(f"{store.object_path(NAME, '0.0')}/{rel}")["ETag"]).strip('"')
+        for rel in ("shards/a.bin", "shards/b.bin", "config.json")
+    }
+    assert etags["shards/a.bin"].endswith("-3") and etags["shards/b.bin"].endswith("-3")
+    assert "-" not in etags["config.json"]
+    fetched = assets_for(s3_store, tmp_path, "reader").fetch(str(pushed))
+    for rel in etags:
+        assert (fetched / rel).read_bytes() == (source / rel).read_bytes()
+
+
 def test_multipart_upload_onto_an_existing_s3_object_is_refused_and_aborted(
     s3_store: StoreUnderTest, tmp_path: Path
 ) -> None:
@@ -128,7 +150,7 @@ def test_multipart_upload_onto_an_existing_s3_object_is_refused_and_aborted(
     store.write_bytes(remote, b"first", "writing", create_only=False)
     source = big_file(tmp_path / "weights.bin", S3_SIZE)
     with pytest.raises(FileExistsError):
-        multipart.put_big(store, str(source), remote, "uploading", folder=store.path("p"))
+        multipart.put_big(store, [(str(source), remote)], "uploading", folder=store.path("p"))
     assert store.read_bytes(remote, "reading") == b"first"
     assert open_uploads(assets) == []
 

@@ -13,8 +13,8 @@ Kill points (push): claimed, upload:N (N objects uploaded), torn (half-way throu
 object into a directory store), uploaded, meta (.meta written), locked (holding the .versions
 lock), versions (.versions written, lock still held), released (lock released, claim kept),
 withdrawn (a changed source's objects removed, its claim not yet released), part:N (N parts
-of a big file uploaded, its S3 upload still open or its GCS parts not yet composed), composed
-(a big file's object complete, the push not yet on).
+of big files uploaded, an S3 upload still open or GCS parts not yet composed), composed
+(the big files' objects complete, the push not yet on).
 The environment variable ``MULTIPART`` (JSON) sets constants of :mod:`pytest_assets.multipart`
 (small parts, fewer at once), so that a few MB are a big file in many parts.
 With ``change``, the push appends to its first source file just before uploading it: a writer
@@ -208,14 +208,14 @@ def instrument_push() -> None:
         counting_kill("part"),
     )
 
-    async def each_part_(fd: int, parts: Any, send: Any) -> Any:
+    async def each_part_(fd: int, parts: Any, send: Any, gate: Any) -> Any:
         async def send_(index: int, data: bytes) -> Any:
             result = await send(index, data)
             mark("part")
             parted()
             return result
 
-        return await each_part(fd, parts, send_)
+        return await each_part(fd, parts, send_, gate)
 
     def put_big_(*args: Any, **kwargs: Any) -> None:
         put_big(*args, **kwargs)
