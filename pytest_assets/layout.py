@@ -5,8 +5,10 @@
     <root>/<name>/<version>.meta    the version's manifest
 
 Ours beside them: ``<name>/<version>.claim`` (a push in progress), ``<name>.versions.lock``
-(a push merging ``.versions``) and, in a directory store, the folder ``.pytest-assets-tmp``
-(no asset name starts with ``.``). Names only: the store reads and writes them.
+(a push merging ``.versions``), ``<name>/<version>.parts/`` (GCS parts of a big file until
+they are composed into the version's object; no version ends with ``.parts``) and, in a
+directory store, the folder ``.pytest-assets-tmp`` (no asset name starts with ``.``).
+Names only: the store reads and writes them.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from .versioning import Versioning
 VERSIONS = ".versions"
 META = ".meta"
 CLAIM = ".claim"
+PARTS = ".parts"
 VERSIONS_LOCK = ".versions.lock"
 LOCAL_TMP = ".pytest-assets-tmp"
 # A cache path component holds at most 255 bytes on every common filesystem; a name segment
@@ -78,6 +81,9 @@ class Layout:
 
     def versions_lock_path(self, name: str) -> str:
         return self.path(f"{name}{VERSIONS_LOCK}")
+
+    def parts_path(self, name: str, version: str) -> str:
+        return self.path(name, f"{version}{PARTS}")
 
     def local_tmp_path(self) -> str:
         """Where a directory store stages what it copies in: outside every version, so a

@@ -221,6 +221,9 @@ class Store:
     def versions_lock_path(self, name: str) -> str:
         return self.layout.versions_lock_path(name)
 
+    def parts_path(self, name: str, version: str) -> str:
+        return self.layout.parts_path(name, version)
+
     # -- reads ------------------------------------------------------------------------------
 
     def read_bytes(self, path: str, what: str) -> bytes | None:

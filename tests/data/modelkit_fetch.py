@@ -32,8 +32,10 @@ With ``--az`` first, BUCKET is an Azure container reached through modelkit's Azu
 
 Exit status: 0 if every spec was fetched; 1 otherwise, in which case the failing
 spec maps to {"error": "<ExceptionType>: <message>"} (the other specs are still
-reported). Modelkit's log output (structlog prints to stdout by default) is
-redirected to stderr so stdout is pure JSON.
+reported). With ``MODELKIT_FETCH_PROVIDER=s3`` (or ``gcs``) BUCKET is a bucket, reached with
+modelkit's own settings (``S3_ENDPOINT``, ``AWS_ACCESS_KEY_ID``, ``STORAGE_EMULATOR_HOST``...).
+Modelkit's log output (structlog prints to stdout by default) is redirected to stderr so stdout
+is pure JSON.
 """
 
 from __future__ import annotations
@@ -73,11 +75,13 @@ def fetch(bucket: str, prefix: str, assets_dir: str, specs, az: bool = False) ->
     from modelkit.assets.remote import StorageProvider
 
     os.makedirs(assets_dir, exist_ok=True)
-    if az:
-        provider = StorageProvider(provider="az", bucket=bucket, prefix=prefix)
-    else:
-        provider = StorageProvider(provider="local", bucket=os.path.abspath(bucket), prefix=prefix)
-    manager = AssetsManager(assets_dir=os.path.abspath(assets_dir), storage_provider=provider)
+    provider = "az" if az else os.environ.get("MODELKIT_FETCH_PROVIDER", "local")
+    if provider == "local":
+        bucket = os.path.abspath(bucket)
+    manager = AssetsManager(
+        assets_dir=os.path.abspath(assets_dir),
+        storage_provider=StorageProvider(provider=provider, bucket=bucket, prefix=prefix),
+    )
     result: dict = {}
     ok = True
     for spec in specs:

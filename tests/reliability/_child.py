@@ -15,10 +15,14 @@ object into a directory store), copy (about to copy), copy:N (N objects copied i
 store from the version followed), copied (every copy made and checked), uploaded, meta (.meta
 written), locked (holding the .versions lock), versions (.versions written, lock still held),
 released (lock released, claim kept), withdrawn (a changed source's objects removed, its
-claim not yet released).
+claim not yet released), part:N (N parts
+of big files uploaded, an S3 upload still open or GCS parts not yet composed), composed
+(the big files' objects complete, the push not yet on).
 ``ASSETS_TEST_RANGED="BIG_OBJECT_BYTES=1048576,RANGE_BYTES=262144"`` sets those constants of
 ``pytest_assets.ranged`` first, as the in-process tests monkeypatch them, so that objects of a
 few MB go in ranges.
+The environment variable ``MULTIPART`` (JSON) sets constants of :mod:`pytest_assets.multipart`
+(small parts, fewer at once), so that a few MB are a big file in many parts.
 With ``change``, the push appends to its first source file just before uploading it: a writer
 racing the upload, so the push must refuse to publish.
 """
@@ -41,6 +45,7 @@ from pytest_assets import cache as cache_module
 from pytest_assets import claims as claims_module
 from pytest_assets import download as download_module
 from pytest_assets import localdisk as localdisk_module
+from pytest_assets import multipart as multipart_module
 from pytest_assets import publish as publish_module
 from pytest_assets import push as push_module
 from pytest_assets import push_reuse as push_reuse_module
@@ -222,6 +227,30 @@ def instrument_push() -> None:
             mark("released")
             die_if("released")
 
+    for constant, value in json.loads(os.environ.get("MULTIPART", "{}")).items():
+        seam(multipart_module, constant, value)
+    each_part, put_big, parted = (
+        multipart_module._each_part,
+        multipart_module.put_big,
+        counting_kill("part"),
+    )
+
+    async def each_part_(fd: int, parts: Any, send: Any, gate: Any) -> Any:
+        async def send_(index: int, data: bytes) -> Any:
+            result = await send(index, data)
+            mark("part")
+            parted()
+            return result
+
+        return await each_part(fd, parts, send_, gate)
+
+    def put_big_(*args: Any, **kwargs: Any) -> None:
+        put_big(*args, **kwargs)
+        mark("composed")
+        die_if("composed")
+
+    seam(multipart_module, "_each_part", each_part_)
+    seam(multipart_module, "put_big", put_big_)
     seam(push_module, "claim_version", claim_)
     seam(Store, "put_files", put_files_)
     seam(push_reuse_module, "copy_objects", copy_objects_)
