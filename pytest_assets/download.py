@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import ranged
+from . import ranged, reuse
 from .cache import Cache, cache_error
 from .catalog import Catalog
 from .errors import AssetsError, IntegrityError, StoreError
@@ -97,12 +97,15 @@ def _download_locked(
         entries = {
             local: entry for entry, (_remote, local) in zip(manifest.files, pairs, strict=True)
         }
+        # content the cache already holds, placed and re-hashed: (size, sha256) by local path
+        reused = reuse.link_known(cache, entries)
         big = _big_objects(store, manifest, sizes, pairs)
-        bar = FileProgress(progress, f"fetching {what}", len(pairs))
+        big = {local: remote for local, remote in big.items() if local not in reused}
+        bar = FileProgress(progress, f"fetching {what}", len(pairs) - len(reused))
         try:
             # (size, sha256) by local path, for what was hashed on the way in
-            measured: dict[str, tuple[int, str]] = {}
-            small = [pair for pair in pairs if pair[1] not in big]
+            measured: dict[str, tuple[int, str]] = dict(reused)
+            small = [pair for pair in pairs if pair[1] not in big and pair[1] not in reused]
             if manifest.is_directory:
                 measured.update(store.get_files(small, f"downloading {what}", bar))
             elif small:
@@ -138,7 +141,9 @@ def _download_locked(
             "store": store.display_url,
             "fetched_at": _dt.datetime.now(_dt.UTC).isoformat(),
         }
-        return cache.install(name, version, staged, record)
+        installed = cache.install(name, version, staged, record)
+        reuse.remember(cache, name, version, record)
+        return installed
     finally:
         force_rmtree(staging)  # read-only parts included (made so before a failed install)
 
