@@ -271,3 +271,19 @@ def test_a_file_whose_mode_differs_is_copied_not_hardlinked(
     second = assets.fetch("script") / "tool"
     assert (first.stat().st_mode & 0o777, second.stat().st_mode & 0o777) == (0o444, 0o555)
     assert assets.verify() == []
+
+
+def test_prune_of_a_nested_version_leaves_the_modes_of_the_files_it_shared(
+    assets: Assets, tmp_path: Path
+) -> None:
+    """Removing a read-only tree needs its folders writable, never its files: a file there
+    may be the very inode another version holds."""
+    for version, extra in (("0.0", b""), ("0.1", b"new")):
+        write(tmp_path / version / "deep" / "er" / "shared.bin", b"s" * 4096)
+        write(tmp_path / version / "own.bin", b"o" * 10 + extra)
+        assets.push(tmp_path / version, "n")
+        assets.fetch(f"n:{version}")
+    assets.prune(keep=1)
+    shared = assets.fetch("n:0.1") / "deep" / "er" / "shared.bin"
+    assert shared.stat().st_mode & 0o777 == 0o444
+    assert assets.verify() == []
