@@ -6,7 +6,8 @@ given a kill point, SIGKILLs itself exactly there; without one the parent kills 
     fetch STORE OPTIONS CACHE SPEC PHASES KILL_POINT
     push  STORE OPTIONS CACHE SOURCE SPEC PHASES KILL_POINT [change]
 
-Kill points (fetch): hang (hold the lock, wait to be killed), download:N (after N objects),
+Kill points (fetch): hang (hold the lock, wait to be killed), link:N (after N files placed from
+the cache's known content), download:N (after N objects),
 verify:N (before hashing the Nth file), readonly (making the files read-only), record (record
 written, data not yet renamed), renamed (data renamed, fetch not yet returned).
 Kill points (push): claimed, upload:N (N objects uploaded), torn (half-way through copying an
@@ -37,6 +38,7 @@ from pytest_assets import download as download_module
 from pytest_assets import localdisk as localdisk_module
 from pytest_assets import publish as publish_module
 from pytest_assets import push as push_module
+from pytest_assets import reuse as reuse_module
 from pytest_assets import store as store_module
 from pytest_assets.assets import Assets
 
@@ -84,6 +86,7 @@ def instrument_fetch() -> None:
     check_file, make_read_only = download_module.check_file, cache_module._make_read_only
     copy_out, replace, rename = localdisk_module.copy_out, os.replace, os.rename
     downloaded, verified = counting_kill("download"), counting_kill("verify")
+    place, linked = reuse_module.place, counting_kill("link")
 
     def get_files_(self: Any, pairs: Any, what: str, progress: Any = None) -> dict[str, Any]:
         mark("download")
@@ -99,6 +102,12 @@ def instrument_fetch() -> None:
         result = copy_out(src, dst)
         downloaded()
         return result
+
+    def place_(source: str, target: str, **kwargs: Any) -> str:
+        mark("link")
+        how = place(source, target, **kwargs)
+        linked()
+        return how
 
     def check_file_(local: str, entry: Any, label: str, measured: Any = None) -> Any:
         mark("verify")
@@ -130,6 +139,7 @@ def instrument_fetch() -> None:
     seam(download_module, "check_file", check_file_)
     seam(cache_module, "_make_read_only", make_read_only_)
     seam(Cache, "install", install_)
+    seam(reuse_module, "place", place_)
     os.replace = replace_  # type: ignore[assignment]
     os.rename = rename_  # type: ignore[assignment]
 
