@@ -19,12 +19,13 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 
 from pytest_assets.assets import Assets
+from pytest_assets.cache_usage import listing
 from pytest_assets.config import Origin, SettingSource, load_config
 from pytest_assets.display import push_date
 from pytest_assets.errors import AssetsError
 from pytest_assets.storekey import expand_home
 
-from .views import ConfigView, InfoView, VersionsView, shown_path
+from .views import CacheView, ConfigView, InfoView, VersionsView, shown_path
 
 # IPython's magic_arguments is untyped; these typed names are the same functions.
 _Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -145,6 +146,7 @@ class AssetMagics(Magics):
     @argument("spec", nargs="?", help="asset spec: name[:version][[sub/part]] or name:1.2/sub/part")
     @argument("--versions", metavar="NAME", help="list the versions of NAME, newest first")
     @argument("--info", metavar="SPEC", help="show a version's metadata, files, sizes, hashes")
+    @argument("--cache", action="store_true", help="list cached versions, real and apparent sizes")
     @argument("--store", metavar="URL", help="use this store for the rest of the session")
     @argument("--cache-dir", metavar="PATH", help="use this cache for the rest of the session")
     @argument(
@@ -168,9 +170,11 @@ class AssetMagics(Magics):
         names, and versions after ``name:``.
         """
         args = parse_argstring(self.asset, line)
-        chosen = [flag for flag in ("spec", "versions", "info") if getattr(args, flag)]
+        chosen = [flag for flag in ("spec", "versions", "info", "cache") if getattr(args, flag)]
         if len(chosen) > 1:
-            raise UsageError(f"give one of SPEC, --versions, --info (got {', '.join(chosen)})")
+            raise UsageError(
+                f"give one of SPEC, --versions, --info, --cache (got {', '.join(chosen)})"
+            )
         if args.offline and args.online:
             raise UsageError("give --offline or --online, not both")
         try:
@@ -205,6 +209,8 @@ class AssetMagics(Magics):
             return self._versions(args.versions)
         if args.info:
             return InfoView(session.assets.info(args.info), os.getcwd())
+        if args.cache:
+            return CacheView(*listing(session.assets.cached()), os.getcwd())
         return session.config_view()
 
     def _versions(self, name: str) -> VersionsView:

@@ -174,11 +174,14 @@ def _run(args: argparse.Namespace) -> int:
         _lock(assets, args.specs, args.upgrade)
     elif args.command == "cache":
         if args.cache_command == "ls":
-            for entry in assets.cached():
-                print(
-                    f"{entry.name}:{entry.version}\t{human_size(entry.size)}\t{entry.path}",
-                    file=out,
-                )
+            from .cache_usage import listing, summary  # with Assets: not for --help
+
+            rows, total = listing(assets.cached())
+            for row in rows:
+                shared = f" ({human_size(row.shared)} shared)" if row.shared else ""
+                size = human_size(row.apparent) + shared
+                print(f"{row.label}\t{size}\t{row.entry.path}", file=out)
+            print(summary(total, len(rows)), file=out)
         else:
             pruned = assets.prune(
                 keep=args.keep, dry_run=args.dry_run, include_pinned=args.include_pinned
