@@ -46,17 +46,19 @@ from context import (
     table,
 )
 from linkmeter import ceiling_text
+from scenarios_incremental import scenario_delta
 from scenarios_reuse import scenario_procs, scenario_startup, scenario_warm
 
 from pytest_assets.store import Store
 
 ALL_STORES = ["local", "gcs", "s3", "gcs+20ms", "s3+20ms", "gcs+cap", "s3+cap"]
-SCENARIOS = ["push", "cold", "big", "bigfetch", "bigpush", "warm", "procs", "startup"]
+SCENARIOS = ["push", "cold", "big", "bigfetch", "bigpush", "warm", "procs", "delta", "startup"]
 BIG_FILE = ("bigfetch", "bigpush")  # the only scenarios on a capped link in --quick
 # run() finds the scenarios by name
 __all__ = [
     "scenario_bigfetch",
     "scenario_bigpush",
+    "scenario_delta",
     "scenario_procs",
     "scenario_startup",
     "scenario_warm",

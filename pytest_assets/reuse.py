@@ -33,7 +33,8 @@ from .content_index import ContentIndex, Holder
 from .manifest import FileEntry, compare, sha256_file, unsafe_relpath
 
 _FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
-_WORKERS = 4  # files placed and hashed at once: local reads, a few suffice
+_WORKERS = 4  # big files placed and hashed at once: local reads, a few suffice
+_POOLED_BYTES = 1024 * 1024  # from this size a file is hashed in the pool
 
 
 def index_of(cache: Cache) -> ContentIndex:
@@ -65,26 +66,46 @@ def link_known(cache: Cache, entries: Mapping[str, FileEntry]) -> dict[str, tupl
     todo = [(local, e, holders[e.sha256]) for local, e in known.items() if e.sha256 in holders]
     if not todo:
         return {}
-    sources = _Sources(cache)
-    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-        placed = pool.map(lambda job: _place_one(sources, index, *job), todo)
-        return {local: measured for local, measured in placed if measured is not None}
+    for folder in {os.path.dirname(local) for local, _e, _h in todo}:
+        os.makedirs(folder, exist_ok=True)
+    sources, how = _Sources(cache), {"reflink": True}
+
+    def one(job: tuple[str, FileEntry, list[Holder]]) -> tuple[str, tuple[int, str] | None]:
+        return _place_one(sources, index, how, *job)
+
+    # Small files one after another: a thread per file costs more than hashing 10 KB.
+    big = [job for job in todo if (job[1].size or 0) >= _POOLED_BYTES]
+    placed = [one(job) for job in todo if (job[1].size or 0) < _POOLED_BYTES]
+    if big:
+        with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+            placed.extend(pool.map(one, big))
+    return {local: measured for local, measured in placed if measured is not None}
 
 
 def _place_one(
-    sources: _Sources, index: ContentIndex, local: str, entry: FileEntry, holders: list[Holder]
+    sources: _Sources,
+    index: ContentIndex,
+    how: dict[str, bool],
+    local: str,
+    entry: FileEntry,
+    holders: list[Holder],
 ) -> tuple[str, tuple[int, str] | None]:
     for holder in holders:
-        source = sources.path(holder, entry)
-        if source is None:
+        found = sources.path(holder, entry)
+        if found is None:
             index.drop(holder)
             continue
+        source, info = found
+        # A hardlink shares the mode too: only from a copy that has the new file's mode, so
+        # making the new version read-only never changes another version's file.
+        same_mode = stat.S_IMODE(info.st_mode) == expected_mode(False, entry.executable)
         try:
-            place(source, local, hardlink_ok=sources.mode_matches(source, entry))
+            method = place(source, local, hardlink_ok=same_mode, reflink=how["reflink"])
             measured = sha256_file(local)
         except OSError:
             _remove(local)
             continue
+        how["reflink"] = method == "reflink"  # one filesystem: one failure says it for all
         if compare(entry, *measured) is None:
             return local, measured
         _remove(local)  # changed on disk since it was cached: never reused
@@ -100,18 +121,20 @@ class _Sources:
         self.root = os.path.realpath(cache.directory)
         self.books = os.path.join(self.root, BOOKKEEPING)
         self._records: dict[tuple[str, str, str], dict[str, Any] | None] = {}
+        self._folders: dict[str, str | None] = {}
 
-    def path(self, holder: Holder, entry: FileEntry) -> str | None:
-        """The holder's file, when it is a regular file inside the cache's data (no symlink
-        anywhere below the cache root) that its version's record lists with this content."""
+    def path(self, holder: Holder, entry: FileEntry) -> tuple[str, os.stat_result] | None:
+        """The holder's file and its ``lstat``, when it is a regular file inside the cache's
+        data (no symlink anywhere below the cache root) that its version's record lists with
+        this content."""
         name, rel = holder.name, holder.relpath
-        named = (name, holder.version, holder.folder, *([rel] if rel else []))
-        if any(unsafe_relpath(part) for part in named):
+        if rel and unsafe_relpath(rel):
             return None
         view = self.cache.within(holder.folder)
         key = (holder.folder, name, holder.version)
-        if key not in self._records:  # one read per version, not per file
-            self._records[key] = view.record(name, holder.version)
+        if key not in self._records:  # one check and one read per version, not per file
+            safe = not any(unsafe_relpath(part) for part in key)
+            self._records[key] = view.record(name, holder.version) if safe else None
         record = self._records[key]
         files = record.get("files") if record else None
         detail = files.get(rel) if isinstance(files, dict) else None
@@ -122,33 +145,38 @@ class _Sources:
             return None
         data = view.data_path(name, holder.version)
         path = os.path.join(data, *rel.split("/")) if rel else str(data)
-        inside = os.path.join(self.root, os.path.relpath(path, self.cache.directory))
-        if os.path.realpath(path) != inside or not inside.startswith(self.root + os.sep):
-            return None  # a symlink on the way, or outside the cache
-        if inside.startswith(self.books + os.sep):
+        folder, leaf = os.path.split(path)
+        inside = self._inside(folder)
+        if inside is None:
             return None
+        source = os.path.join(inside, leaf)
         try:
-            info = os.lstat(inside)
+            info = os.lstat(source)
         except OSError:
             return None
-        return inside if stat.S_ISREG(info.st_mode) and info.st_size == entry.size else None
+        ok = stat.S_ISREG(info.st_mode) and info.st_size == entry.size
+        return (source, info) if ok else None
 
-    @staticmethod
-    def mode_matches(source: str, entry: FileEntry) -> bool:
-        """A hardlink shares the mode too: only from a copy that already has the new file's
-        mode, so making the new version read-only never changes another version's file."""
-        try:
-            mode = stat.S_IMODE(os.lstat(source).st_mode)
-        except OSError:
-            return False
-        return mode == expected_mode(False, entry.executable)
+    def _inside(self, folder: str) -> str | None:
+        """``folder``'s real path when it is inside the cache's data with no symlink on the
+        way (one ``realpath`` per folder and fetch), else None."""
+        if folder not in self._folders:
+            inside = os.path.join(self.root, os.path.relpath(folder, self.cache.directory))
+            ok = (
+                os.path.realpath(folder) == inside
+                and inside.startswith(self.root + os.sep)
+                and inside != self.books
+                and not inside.startswith(self.books + os.sep)
+            )
+            self._folders[folder] = inside if ok else None
+        return self._folders[folder]
 
 
-def place(source: str, target: str, *, hardlink_ok: bool) -> str:
-    """Put ``source``'s bytes at the new path ``target``: "reflink", "hardlink" or "copy"."""
-    os.makedirs(os.path.dirname(target), exist_ok=True)
+def place(source: str, target: str, *, hardlink_ok: bool, reflink: bool = True) -> str:
+    """Put ``source``'s bytes at the new path ``target`` (its folder exists): "reflink",
+    "hardlink" or "copy"."""
     before = os.lstat(source)
-    if _reflink(source, target):
+    if reflink and _reflink(source, target):
         return "reflink"
     if hardlink_ok:
         try:
@@ -169,7 +197,7 @@ def place(source: str, target: str, *, hardlink_ok: bool) -> str:
 
 
 def _reflink(source: str, target: str) -> bool:
-    """A copy-on-write clone where the filesystem has one (btrfs, XFS, APFS via Linux FICLONE)."""
+    """A copy-on-write clone where the filesystem has one (btrfs, XFS, bcachefs: FICLONE)."""
     try:
         src = os.open(source, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
