@@ -57,6 +57,13 @@ class ContentIndex:
             for statement in _SCHEMA:
                 db.execute(statement)
             yield db
+        except sqlite3.DatabaseError as exc:
+            if not isinstance(exc, sqlite3.OperationalError):
+                # not a database, or a damaged one: start afresh (the next use refills it
+                # from the records); busy or locked is OperationalError, and passes
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
+            raise
         finally:
             db.close()
 

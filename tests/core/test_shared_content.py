@@ -118,9 +118,14 @@ def test_a_stale_index_entry_falls_back_to_download(
 def test_a_damaged_index_costs_downloads_not_the_fetch(
     two_versions: Assets, tmp_path: Path, reads: list[str]
 ) -> None:
+    """A damaged index is read as "nothing known", then rebuilt from the records."""
     ContentIndex(two_versions.cache.books).path.write_bytes(b"not a database" * 100)
     assert tree(two_versions.fetch("d:0.1")) == tree(tmp_path / "v1")
     assert len(reads) == FILES
+    two_versions.push(_source(tmp_path / "v2", changed=4), "d")
+    reads.clear()
+    two_versions.fetch("d:0.2")
+    assert reads == ["file-4.bin"]
 
 
 def test_versions_cached_before_the_index_existed_are_indexed_once(
