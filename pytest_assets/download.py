@@ -141,9 +141,10 @@ def _download_locked(
             "store": store.display_url,
             "fetched_at": _dt.datetime.now(_dt.UTC).isoformat(),
         }
-        installed = cache.install(name, version, staged, record)
+        # indexed first: a kill after the rename leaves no unindexed version, and an entry
+        # of a version never installed is found stale (no record) and dropped
         reuse.remember(cache, name, version, record)
-        return installed
+        return cache.install(name, version, staged, record)
     finally:
         force_rmtree(staging)  # read-only parts included (made so before a failed install)
 

@@ -92,8 +92,7 @@ def _place_one(
 ) -> tuple[str, tuple[int, str] | None]:
     for holder in holders:
         found = sources.path(holder, entry)
-        if found is None:
-            index.drop(holder)
+        if found is None:  # kept: its version may be being installed right now
             continue
         source, info = found
         # A hardlink shares the mode too: only from a copy that has the new file's mode, so
