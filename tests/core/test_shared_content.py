@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 from support import MakeAssets, raw, tree, write
 
-from pytest_assets import Assets
+from pytest_assets import Assets, IntegrityError
 from pytest_assets.cache_usage import usage
 from pytest_assets.content_index import ContentIndex
 from pytest_assets.store import Store
@@ -172,29 +173,54 @@ def _everything(root: Path) -> dict[str, tuple[int, int, int]]:
 def test_a_hostile_meta_never_links_a_file_outside_the_cache(
     two_versions: Assets, store_url: str, tmp_path: Path
 ) -> None:
-    """The index is made to point outside the cache (an entry with ``..`` in its name, and a
-    cached file swapped for a symlink to a secret); a ``.meta`` claims the secret's sha256.
-    The fetch links nothing of it: the secret is untouched, the version is refused."""
-    secret = write(tmp_path / "secret" / "key.txt", b"0" * 4096)  # file-0's bytes
+    """A cached version's folder is swapped for a symlink to a folder outside the cache whose
+    file has the very bytes (and mode) the record lists; a ``.meta`` claims that sha256. The
+    fetch links nothing from there: the outside file keeps its one link, the version (whose
+    objects are junk) is refused."""
+    secret = write(tmp_path / "secret" / "file-0.bin", b"0" * 4096)
+    secret.chmod(0o444)
     before = _everything(tmp_path / "secret")
-    cache = two_versions.cache
     old = two_versions.fetch("d:0.0")
-    old.chmod(0o755)
-    (old / "file-0.bin").unlink()
-    (old / "file-0.bin").symlink_to(secret)
-    index = ContentIndex(cache.books)
-    with sqlite3.connect(index.path) as db:
-        row = db.execute("SELECT * FROM files WHERE relpath = 'file-0.bin'").fetchone()
-        outside = os.path.relpath(tmp_path / "secret", cache.data_path("d", "0.0").parent)
-        db.execute(
-            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)",
-            (row[0], row[1], row[2], f"d/{outside}", "..", "key.txt"),
-        )
+    _writable_tree(old)
+    shutil.rmtree(old)
+    old.symlink_to(tmp_path / "secret", target_is_directory=True)
     _hostile_meta(store_url, "d", "0.2", {"file-0.bin": b"0" * 4096})
-    with pytest.raises(Exception, match="sha256"):
+    with pytest.raises(IntegrityError, match="sha256"):
         two_versions.fetch("d:0.2")
     assert _everything(tmp_path / "secret") == before
-    assert secret.read_bytes() == b"0" * 4096
+    assert os.lstat(secret).st_nlink == 1
+
+
+def test_an_index_entry_naming_a_path_outside_the_cache_is_never_followed(
+    two_versions: Assets, store_url: str, tmp_path: Path
+) -> None:
+    """The index itself lies (a name with ``..`` leading out of the cache, and a record
+    planted there to back it): nothing is taken from outside."""
+    cache = two_versions.cache
+    secret = write(tmp_path / "secret" / "d" / "0.0" / "file-0.bin", b"0" * 4096)
+    secret.chmod(0o444)
+    escape = os.path.relpath(tmp_path / "secret", cache.data_path("d", "0.0").parent.parent)
+    name = f"{escape}/d"
+    planted = cache.record_path(name, "0.0")
+    planted.parent.mkdir(parents=True, exist_ok=True)
+    planted.write_text(json.dumps(cache.record("d", "0.0")))
+    index = ContentIndex(cache.books)
+    with sqlite3.connect(index.path) as db:
+        (digest,) = db.execute("SELECT sha256 FROM files WHERE relpath = 'file-0.bin'").fetchone()
+        db.execute("DELETE FROM files")
+        db.execute(
+            "INSERT INTO files VALUES (?, 4096, ?, ?, '0.0', 'file-0.bin')",
+            (digest, cache.store_folder, name),
+        )
+    _hostile_meta(store_url, "d", "0.2", {"file-0.bin": b"0" * 4096})
+    with pytest.raises(IntegrityError, match="sha256"):
+        two_versions.fetch("d:0.2")
+    assert os.lstat(secret).st_nlink == 1
+
+
+def _writable_tree(path: Path) -> None:
+    for item in [path, *path.rglob("*")]:
+        item.chmod(0o755 if item.is_dir() else 0o644)
 
 
 def test_a_hostile_meta_writes_nothing_outside_the_new_version(
