@@ -26,6 +26,7 @@ import shutil
 import stat
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from .cache import BOOKKEEPING, Cache, expected_mode
@@ -37,13 +38,19 @@ _WORKERS = 4  # big files placed and hashed at once: local reads, a few suffice
 _POOLED_BYTES = 1024 * 1024  # from this size a file is hashed in the pool
 
 
+_UNFILLABLE: set[Path] = set()  # indexes that could not be written, in this process
+
+
 def index_of(cache: Cache) -> ContentIndex:
-    """The cache's index, with the versions cached before it existed added once."""
+    """The cache's index, with the versions cached before it existed added once (tried once
+    per process where the index cannot be written: never a walk of the records per fetch)."""
     index = ContentIndex(cache.books)
-    if not index.filled():
+    if index.path not in _UNFILLABLE and not index.filled():
         for entry in cache.entries():
             index.add(entry.store_folder, entry.name, entry.version, entry.record.get("files", {}))
         index.mark_filled()
+        if not index.filled():
+            _UNFILLABLE.add(index.path)
     return index
 
 
