@@ -110,6 +110,17 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def link_text(plan: Plan) -> str:
+    """The capped link and its big file, for the report's header."""
+    return (
+        f"20 ms each way, {h.CONN_RATE / h.MB:g} MB/s per connection and "
+        f"{h.LINK_RATE / h.MB:g} MB/s in all each way; its big file is {plan.link_mb} MB"
+        f"{'' if plan.link_mb == 256 else ', not 256'} (one capped stream takes "
+        f"{plan.link_mb / (h.CONN_RATE / h.MB):.0f} s a transfer), "
+        f"{plan.link_runs} run per comparison"
+    )
+
+
 # -- helpers -----------------------------------------------------------------------------------
 
 

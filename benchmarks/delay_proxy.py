@@ -9,8 +9,9 @@ three delays after the connect, not one).
 
 Requests are counted by parsing the client-to-server byte stream as HTTP/1.1 (request line,
 headers, ``Content-Length`` or chunked bodies), so a benchmark can check how many times each
-object was read. A control port answers ``stats`` (JSON: request count, connections, and a
-count per ``METHOD target``) and ``reset``.
+object was read. A control port answers ``stats`` (JSON: request count, connections, a count
+per ``METHOD target``, ``bytes_up``: what the clients sent, and ``bytes_down``: what reached
+the clients) and ``reset``.
 
 Rates model a real link: ``--conn-rate`` caps what one connection carries each way (a cloud
 store's per-connection throughput), ``--link-rate`` caps all connections together each way (the
@@ -80,6 +81,7 @@ class _RequestCounter:
         self.broken = False
 
     def feed(self, data: bytes) -> None:
+        self.stats.bytes_up += len(data)
         if self.broken:
             return
         self.buffer += data
@@ -146,6 +148,8 @@ class Stats:
     connections: int = 0
     requests: int = 0
     unparsed: int = 0
+    bytes_down: int = 0  # server to clients, headers included
+    bytes_up: int = 0  # everything clients sent: request lines, headers and bodies
     by_target: Counter[str] = field(default_factory=Counter)
 
     def as_json(self) -> str:
@@ -153,7 +157,9 @@ class Stats:
             {
                 "connections": self.connections,
                 "requests": self.requests,
+                "bytes_up": self.bytes_up,
                 "unparsed": self.unparsed,
+                "bytes_down": self.bytes_down,
                 "by_target": dict(self.by_target),
             }
         )
@@ -231,6 +237,8 @@ class DelayProxy:
                     await writer.drain()
                 except OSError:
                     return  # the other side is gone
+                if counter is None:  # the server-to-client direction
+                    self.stats.bytes_down += len(data)
 
         reading = asyncio.ensure_future(read())
         try:
@@ -274,7 +282,8 @@ class DelayProxy:
         with contextlib.suppress(OSError):
             while line := (await reader.readline()).strip():
                 if line == b"reset":
-                    self.stats = Stats(connections=0)
+                    # In place: open connections' counters hold this object.
+                    vars(self.stats).update(vars(Stats()))
                     writer.write(b"{}\n")
                 else:
                     writer.write(self.stats.as_json().encode() + b"\n")

@@ -37,6 +37,7 @@ from context import (
     flat,
     fmt_s,
     interleaved,
+    link_text,
     make_parents,
     new_assets,
     raw_fs,
@@ -46,20 +47,25 @@ from context import (
     table,
 )
 from linkmeter import ceiling_text
+from scenarios_big import scenario_resume
+from scenarios_copy import scenario_copypush
 from scenarios_incremental import scenario_delta
 from scenarios_reuse import scenario_procs, scenario_startup, scenario_warm
 
 from pytest_assets.store import Store
 
 ALL_STORES = ["local", "gcs", "s3", "gcs+20ms", "s3+20ms", "gcs+cap", "s3+cap"]
-SCENARIOS = ["push", "cold", "big", "bigfetch", "bigpush", "warm", "procs", "delta", "startup"]
-BIG_FILE = ("bigfetch", "bigpush")  # the only scenarios on a capped link in --quick
-# run() finds the scenarios by name
-__all__ = [
+SCENARIOS = ["push", "cold", "big", "bigfetch", "bigpush", "resume", "copypush", "warm"]
+SCENARIOS += ["procs", "delta", "startup"]
+# the only scenarios on a capped link in --quick
+BIG_FILE = ("bigfetch", "bigpush", "resume", "copypush")
+__all__ = [  # run() finds the scenarios by name
     "scenario_bigfetch",
     "scenario_bigpush",
+    "scenario_copypush",
     "scenario_delta",
     "scenario_procs",
+    "scenario_resume",
     "scenario_startup",
     "scenario_warm",
 ]
@@ -383,7 +389,7 @@ def report(ctx: Context, wall: float, command: str) -> str:
     lines = [
         f"`{command}` — {stamp}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
         f"{mode}; workspace in {ctx.workspace.parent}; wall time {wall:.0f} s",
-        *([f"Capped link: {_link(plan)}; {ctx.proxy_ceiling}."] if ctx.proxy_ceiling else []),
+        *([f"Capped link: {link_text(plan)}; {ctx.proxy_ceiling}."] if ctx.proxy_ceiling else []),
         "",
         table(ctx.rows),
         "",
@@ -423,15 +429,6 @@ def report(ctx: Context, wall: float, command: str) -> str:
     return "\n".join(lines)
 
 
-def _link(plan: Plan) -> str:
-    return (
-        f"20 ms each way, {h.CONN_RATE / h.MB:g} MB/s per connection and "
-        f"{h.LINK_RATE / h.MB:g} MB/s in all each way; its big file is {plan.link_mb} MB, not "
-        f"256 (one capped stream takes {plan.link_mb / (h.CONN_RATE / h.MB):.0f} s a transfer), "
-        f"{plan.link_runs} run per comparison"
-    )
-
-
 def update_readme(text: str) -> None:
     readme = h.REPO / "README.md"
     body = readme.read_text()
@@ -439,6 +436,8 @@ def update_readme(text: str) -> None:
         "## Performance\n\n"
         f"```bash\n.venv/bin/python benchmarks/run.py            # ~12 min on 2 cores\n"
         ".venv/bin/python benchmarks/run.py --quick    # ~3 min, smaller sizes, flagged\n"
+        ".venv/bin/python benchmarks/run.py --link-mb 256  # the capped link's big file at 256 MB "
+        "too\n"
         ".venv/bin/python benchmarks/linkmeter.py      # the proxy's own ceiling; checks its rate "
         "caps\n```\n\n"
         "It starts the GCS emulator and moto on loopback (the `dev` extra), runs each scenario of "
@@ -461,6 +460,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated")
     parser.add_argument("--files", type=int, help="override the number of small files")
     parser.add_argument("--big-mb", type=int, help="override the size of the big file")
+    parser.add_argument("--link-mb", type=int, help="override the big file's size on +cap")
     parser.add_argument("--runs", type=int, help="override the runs per heavy scenario")
     parser.add_argument("--json", type=Path, help="also write every raw timing here")
     parser.add_argument("--update-readme", action="store_true", help="write the table there")
@@ -474,11 +474,13 @@ def main(argv: list[str] | None = None) -> int:
         if name not in SCENARIOS:
             parser.error(f"unknown scenario {name!r}; choose from {', '.join(SCENARIOS)}")
     plan = QUICK if args.quick else FULL
-    overrides = {"files": args.files, "big_mb": args.big_mb, "runs": args.runs}
+    overrides = {key: getattr(args, key) for key in ("files", "big_mb", "runs")}
     if any(v is not None for v in overrides.values()):
         changed = {k: v for k, v in overrides.items() if v is not None}
         plan = dataclasses.replace(plan, quick=True, **changed)  # not the sizes
+    plan = dataclasses.replace(plan, link_mb=args.link_mb or plan.link_mb)  # in the header
     command = "python benchmarks/run.py" + (" --quick" if args.quick else "")
+    command += f" --link-mb {args.link_mb}" if args.link_mb else ""
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)

@@ -2,7 +2,9 @@
 
 Run by ``run.py`` as ``python benchmarks/worker.py '<json job>'``; prints one JSON line. Jobs:
 
-- ``{"cmd": "fetch", "store", "options", "cache", "spec"}``: ``Assets.fetch``.
+- ``{"cmd": "fetch", "store", "options", "cache", "spec"}``: ``Assets.fetch``. With
+  ``"ranged_from": BYTES`` (or ``PYTEST_ASSETS_BENCH_RANGED_FROM`` in the environment) objects
+  from that size on are fetched in ranges (``ranged.BIG_OBJECT_BYTES``), whatever the default.
 - ``{"cmd": "get_file", "store", "options", "rpath", "lpath", "our_options": bool}``: fsspec's
   raw ``get_file``, with the backend's defaults or with ``Store.download_options()``.
 
@@ -53,9 +55,14 @@ def _peak_mb() -> float:
 
 
 def fetch(job: dict[str, Any]) -> dict[str, Any]:
-    from pytest_assets import Assets
+    from pytest_assets import Assets, ranged
     from pytest_assets.store import Store
 
+    ranged_from = job.get("ranged_from") or os.environ.get("PYTEST_ASSETS_BENCH_RANGED_FROM")
+    if ranged_from:
+        if not hasattr(ranged, "BIG_OBJECT_BYTES"):
+            raise RuntimeError("ranged.BIG_OBJECT_BYTES is gone: update benchmarks/worker.py")
+        ranged.BIG_OBJECT_BYTES = int(ranged_from)
     assets = Assets(store=job["store"], cache_dir=job["cache"], storage_options=job["options"])
     store: Store = assets.store
     _ = store.fs  # import the backend and connect before the clock starts

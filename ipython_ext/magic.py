@@ -25,6 +25,7 @@ from pytest_assets.display import push_date
 from pytest_assets.errors import AssetsError
 from pytest_assets.storekey import expand_home
 
+from . import push_magic
 from .views import CacheView, ConfigView, InfoView, VersionsView, shown_path
 
 # IPython's magic_arguments is untyped; these typed names are the same functions.
@@ -159,6 +160,10 @@ class AssetMagics(Magics):
     )
     @argument("--offline", action="store_true", help="never contact the store (cached only)")
     @argument("--online", action="store_true", help="turn offline mode off")
+    @argument("--push", metavar="PATH", help="push PATH as a new version of SPEC (name[:major])")
+    @argument("--bump-major", action="store_true", help="with --push: start a new major version")
+    @argument("--dry-run", action="store_true", help="with --push: show the diff, write nothing")
+    @argument("--diff", nargs=2, metavar=("NAME:A", "NAME:B"), help="what changed from A to B")
     @line_magic
     def asset(self, line: str = "") -> Any:
         """Fetch an asset and return its local path, with the configuration the tests use.
@@ -170,11 +175,17 @@ class AssetMagics(Magics):
         names, and versions after ``name:``.
         """
         args = parse_argstring(self.asset, line)
-        chosen = [flag for flag in ("spec", "versions", "info", "cache") if getattr(args, flag)]
-        if len(chosen) > 1:
+        chosen = [
+            flag for flag in ("spec", "versions", "info", "diff", "cache") if getattr(args, flag)
+        ]
+        if args.push and chosen != ["spec"]:
+            raise UsageError("--push PATH takes one SPEC to push to: %asset --push PATH name")
+        if len(chosen) > 1 and not args.push:
             raise UsageError(
-                f"give one of SPEC, --versions, --info, --cache (got {', '.join(chosen)})"
+                f"give one of SPEC, --versions, --info, --diff, --cache (got {', '.join(chosen)})"
             )
+        if (args.bump_major or args.dry_run) and not args.push:
+            raise UsageError("--bump-major and --dry-run go with --push PATH SPEC")
         if args.offline and args.online:
             raise UsageError("give --offline or --online, not both")
         try:
@@ -203,6 +214,17 @@ class AssetMagics(Magics):
             ]
         if changes:
             session.configure(**changes)
+        if args.push:
+            return push_magic.push(
+                session.assets,
+                _unquoted(args.push),
+                args.spec,
+                bump_major=args.bump_major,
+                dry_run=args.dry_run,
+                user_ns=self.shell.user_ns if self.shell is not None else {},
+            )
+        if args.diff:
+            return push_magic.diff(session.assets, *args.diff)
         if args.spec:
             return session.assets.fetch(args.spec)
         if args.versions:

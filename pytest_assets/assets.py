@@ -19,6 +19,8 @@ from .cache import Cache, CachedVersion, manifest_from_record, sub_part_path
 from .cache_admin import Problem, Pruned, cached, prune, verify
 from .catalog import Catalog, describe
 from .config import Config, load_config
+from .connections import parse_max_connections
+from .diff import VersionDiff, diff_infos
 from .download import damaged_copy, download_version
 from .errors import (
     AssetNotFoundError,
@@ -57,6 +59,7 @@ class Assets:
         config: Config | None = None,
         lock_file: str | os.PathLike[str] | None = None,
         lock_check: bool = False,
+        max_connections: int | None = None,
     ) -> None:
         if cache_dir is None:
             from .config import default_cache_dir
@@ -67,6 +70,7 @@ class Assets:
         self.versioning_name = versioning
         self.versioning: Versioning = get_versioning(versioning)
         self.storage_options = dict(storage_options or {})
+        self.max_connections = parse_max_connections(max_connections, "argument")
         folder = store_key(store, self.storage_options).folder if store else None
         self.cache = Cache(Path(cache_dir), folder)
         _refuse_overlap(store, self.cache.directory)
@@ -113,6 +117,7 @@ class Assets:
             config=config,
             lock_file=config.lock_file,
             lock_check=lock_check,
+            max_connections=config.max_connections,
         )
 
     def __repr__(self) -> str:
@@ -142,7 +147,7 @@ class Assets:
 
             source = self._store_source()
             check_store_value(self.store_url, source or "Assets(store=...)")
-            store = Store(self.store_url, self.storage_options)
+            store = Store(self.store_url, self.storage_options, self.max_connections)
             self._catalog = Catalog(store, self.versioning, self.versioning_name, source)
         return self._catalog
 
@@ -303,6 +308,19 @@ class Assets:
             cached_path = None
         return describe(name, version, meta, manifest, cached_path)
 
+    def diff(self, old: str | AssetSpec, new: str | AssetSpec) -> VersionDiff:
+        """What changed from ``old`` to ``new``: from their ``.meta`` (or the cache's copy of
+        it), never their data."""
+        return diff_infos(self.info(old), self.info(new), None if self.offline else self._sizes)
+
+    def _sizes(self, name: str, version: str, is_directory: bool) -> dict[str, int]:
+        """The sizes the store lists for a version (modelkit's ``.meta`` has none)."""
+        store = self.store
+        if is_directory:
+            return store.find_below(store.object_path(name, version))
+        found = store.info(store.object_path(name, version))
+        return {} if found is None else {"": found.size}
+
     def content_hash(self, name: str, version: str) -> str | None:
         """The content hash of a cached version (for the pytest summary and the lock file)."""
         record = self._cache_of(name, version).record(name, version)
@@ -369,10 +387,12 @@ class Assets:
         dry_run: bool = False,
         allow_identical: bool = False,
         follow_links: bool = False,
+        pushed_from: str | None = None,
     ) -> PushReport:
         """``push``, reporting what it did: content equal to the version it would bump from
         (or to the version it names) pushes nothing, unless ``allow_identical`` (a new version
-        of the same bytes). Links leaving a folder are refused unless ``follow_links``."""
+        of the same bytes). Links leaving a folder are refused unless ``follow_links``;
+        ``pushed_from`` goes into ``.meta`` (``%asset --push`` names the notebook)."""
         target = self.parse(spec)
         if target.sub_part is not None:
             raise InvalidAssetSpecError(
@@ -381,7 +401,7 @@ class Assets:
         source = Path(path)
         if not source.exists():
             raise AssetNotFoundError(f"nothing to push: {source} does not exist")
-        options = PushOptions(bump_major, dry_run, allow_identical, follow_links)
+        options = PushOptions(bump_major, dry_run, allow_identical, follow_links, pushed_from)
         report = Pusher(self.catalog, self.progress, self._say).push(source, target, options)
         if report.pushed:
             self.resolver.forget(target.name)

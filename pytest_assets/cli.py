@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .display import human_size, meta_rows, plural
 from .errors import AssetsError, ConfigError
+from .push_reuse import headline
 from .redact import redact_url
 
 if TYPE_CHECKING:
@@ -60,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="push what links leaving the folder point to (refused by default)",
     )
+
+    diff = commands.add_parser(
+        "diff", help="files added, removed and changed between two versions (from .meta only)"
+    )
+    diff.add_argument("old", metavar="NAME:A")
+    diff.add_argument("new", metavar="NAME:B")
 
     versions = commands.add_parser("versions", help="list the versions of an asset")
     versions.add_argument("name")
@@ -154,6 +161,8 @@ def _run(args: argparse.Namespace) -> int:
             follow_links=args.follow_links,
         )
         _print_push(report, Path(args.path).name)
+    elif args.command == "diff":
+        print(assets.diff(args.old, args.new).text(assets.parse(args.old).name), file=out)
     elif args.command == "versions":
         for version in assets.versions(args.name):
             print(version, file=out)
@@ -245,15 +254,10 @@ def _verify(assets: Any, spec: str | None, repair: bool) -> int:
 
 def _print_push(report: PushReport, source_name: str) -> None:
     """One line naming the version and the store; a dry run then lists the files."""
-    if report.identical and report.explicit:
-        print(
-            f"{report.spec} was already pushed to {report.store} with identical content; "
-            "nothing to do"
-        )
-    elif report.identical:
-        print(f"{report.spec} in {report.store} already has this content; nothing pushed")
-    else:
-        print(f"{'would push' if report.dry_run else 'pushed'} {report.spec} to {report.store}")
+    print(headline(report))
+    if not report.identical:
+        for line in report.reuse.lines if report.reuse else ():
+            print(f"  {line}")
     if not report.dry_run:
         return
     for entry in report.files:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .connections import DEFAULT_MAX_CONNECTIONS, parse_max_connections
 from .errors import ConfigError
 from .redact import redact_url
 from .storage_options import describe_options, merge_options, parse_storage_options
@@ -34,6 +35,7 @@ INI_KEYS = (
     "assets_offline",
     "assets_versioning",
     "assets_storage_options",
+    "assets_max_connections",
 )
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -103,6 +105,7 @@ class Config:
     setting_sources: Mapping[str, SettingSource] = field(default_factory=dict)
     ini_file: Path | None = None
     lock_file: Path | None = None
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
     @property
     def sources(self) -> dict[str, str]:
@@ -157,6 +160,7 @@ class Config:
             ("cache_dir", str(self.cache_dir), self.source("cache_dir").label),
             ("offline", str(self.offline).lower(), self.source("offline").label),
             ("versioning", self.versioning, self.source("versioning").label),
+            ("max_connections", str(self.max_connections), self.source("max_connections").label),
         ]
         if self.storage_options:
             source = self.setting_sources.get("storage_options")
@@ -373,6 +377,7 @@ def load_config(
     offline: bool | None = None,
     versioning: str | None = None,
     storage_options: Mapping[str, Any] | Sequence[str] | None = None,
+    max_connections: int | str | None = None,
     env: Mapping[str, str] | None = None,
     ini: IniFile | None = None,
     argument_source: str = "argument",
@@ -437,6 +442,9 @@ def load_config(
     versioning_value, sources["versioning"] = pick("versioning", versioning, "ASSETS_VERSIONING")
     versioning_name = str(versioning_value or "major_minor").strip()
     get_versioning(versioning_name)
+    budget, sources["max_connections"] = pick(
+        "max_connections", max_connections, "ASSETS_MAX_CONNECTIONS"
+    )
 
     options, options_source = _storage_options(
         storage_options, ini_values.get("assets_storage_options"), ini_label, argument
@@ -450,6 +458,7 @@ def load_config(
         offline=offline_flag,
         versioning=versioning_name,
         storage_options=options,
+        max_connections=parse_max_connections(budget, sources["max_connections"].label),
         setting_sources=sources,
         ini_file=ini_file.path if ini_file else None,
         # assets.lock sits next to the ini file (the project root), as package locks do;

@@ -14,6 +14,7 @@ _FILE_KEYS = {"files", "contents", "size", "sha256", "is_directory", "name", "ve
 _ORDER = (
     ("push_date", "pushed"),
     ("pushed_by", "pushed by"),
+    ("pushed_from", "pushed from"),
     ("tool", "tool"),
     ("git_commit", "git commit"),
     ("integrity", "integrity"),

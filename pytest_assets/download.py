@@ -19,14 +19,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import ranged, reuse
+from . import fetch_reuse, ranged
 from .cache import Cache, cache_error
 from .catalog import Catalog
 from .errors import AssetsError, IntegrityError, StoreError
 from .localdisk import force_rmtree
 from .locking import version_lock
 from .manifest import FileEntry, Manifest, check_file
-from .progress import FileProgress
+from .progress import ByteProgress, FileProgress
 from .spec import label
 from .store import Store
 
@@ -98,10 +98,14 @@ def _download_locked(
             local: entry for entry, (_remote, local) in zip(manifest.files, pairs, strict=True)
         }
         # content the cache already holds, placed and re-hashed: (size, sha256) by local path
-        reused = reuse.link_known(cache, entries)
-        big = _big_objects(store, manifest, sizes, pairs)
-        big = {local: remote for local, remote in big.items() if local not in reused}
-        bar = FileProgress(progress, f"fetching {what}", len(pairs) - len(reused))
+        reused = fetch_reuse.link_known(cache, entries)
+        objects = _big_objects(store, cache, name, version, manifest, sizes, pairs)
+        objects = [o for o in objects if o.local not in reused]
+        big = {o.local for o in objects}
+        bar = FileProgress(progress, f"fetching {what}", len(pairs) - len(big) - len(reused))
+        bytes_bar = ByteProgress(
+            progress, f"fetching {what}", sum(o.entry.size or 0 for o in objects)
+        )
         try:
             # (size, sha256) by local path, for what was hashed on the way in
             measured: dict[str, tuple[int, str]] = dict(reused)
@@ -112,17 +116,15 @@ def _download_locked(
                 streamed = store.get_file_hashed(*small[0], f"downloading {what}")
                 measured.update({small[0][1]: streamed} if streamed else {})
                 bar.advance()
-            for local, remote in big.items():
-                entry = _with_listed_size(entries[local], sizes)
-                where = f"{what}[{entry.path}]" if entry.path else what
-                partial = cache.partial_path(name, version, entry.path)
-                measured[local] = ranged.fetch_big(store, remote, local, entry, partial, where)
-                bar.advance()
+            # after the small ones, so that together they stay within the store's budget
+            pool = ranged.Pool(store.max_connections)
+            measured.update(ranged.fetch_many(store, objects, pool, bytes_bar.advance))
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
             _check_staging(staging)
             raise _incomplete_version(store, name, version, manifest, exc) from None
         finally:
             bar.close()
+            bytes_bar.close()
         files: dict[str, dict[str, Any]] = {}
         for entry, (_remote, local) in zip(manifest.files, pairs, strict=True):
             if not os.path.isfile(local):
@@ -143,23 +145,31 @@ def _download_locked(
         }
         # indexed first: a kill after the rename leaves no unindexed version, and an entry
         # of a version never installed is found stale (no record) and dropped
-        reuse.remember(cache, name, version, record)
+        fetch_reuse.remember(cache, name, version, record)
         return cache.install(name, version, staged, record)
     finally:
         force_rmtree(staging)  # read-only parts included (made so before a failed install)
 
 
 def _big_objects(
-    store: Store, manifest: Manifest, sizes: dict[str, int], pairs: list[tuple[str, str]]
-) -> dict[str, str]:
-    """Remote path by local path of the objects fetched in ranges (see :mod:`ranged`)."""
+    store: Store,
+    cache: Cache,
+    name: str,
+    version: str,
+    manifest: Manifest,
+    sizes: dict[str, int],
+    pairs: list[tuple[str, str]],
+) -> list[ranged.BigObject]:
+    """The objects fetched by the big-object engine (see :mod:`ranged`)."""
     if not ranged.supports(store):
-        return {}
-    big = {}
-    for entry, (remote, local) in zip(manifest.files, pairs, strict=True):
-        size = _with_listed_size(entry, sizes).size
-        if size is not None and size >= ranged.BIG_OBJECT_BYTES:
-            big[local] = remote
+        return []
+    big = []
+    for listed, (remote, local) in zip(manifest.files, pairs, strict=True):
+        entry = _with_listed_size(listed, sizes)
+        if entry.size is not None and entry.size >= ranged.BIG_OBJECT_BYTES:
+            where = label(name, version) + (f"[{entry.path}]" if entry.path else "")
+            partial = cache.partial_path(name, version, entry.path)
+            big.append(ranged.BigObject(remote, local, entry, partial, where))
     return big
 
 

@@ -92,8 +92,15 @@ def sha256_stream(reader: IO[bytes], *, copy_to: IO[bytes] | None = None) -> tup
     return size, digest.hexdigest()
 
 
-def build_meta(manifest: Manifest, tool_version: str, cwd: Path | None = None) -> dict[str, Any]:
-    """modelkit's keys first, then ours: who, where from, which commit, and every file's hash."""
+def build_meta(
+    manifest: Manifest,
+    tool_version: str,
+    cwd: Path | None = None,
+    *,
+    pushed_from: str | None = None,
+) -> dict[str, Any]:
+    """modelkit's keys first, then ours: who, where from (a notebook, ``pushed_from``), which
+    commit, and every file's hash."""
     meta: dict[str, Any] = {
         "push_date": _dt.datetime.now(_dt.UTC).isoformat(),
         "is_directory": manifest.is_directory,
@@ -110,6 +117,8 @@ def build_meta(manifest: Manifest, tool_version: str, cwd: Path | None = None) -
     meta["content_sha256"] = manifest.content_hash
     meta["pushed_by"] = f"{_user()}@{socket.gethostname()}"
     meta["tool"] = f"pytest-assets {tool_version}"
+    if pushed_from:
+        meta["pushed_from"] = pushed_from
     commit = git_commit(cwd or Path.cwd())
     if commit:
         meta["git_commit"] = commit

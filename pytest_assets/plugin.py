@@ -127,6 +127,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "linelist",
     )
     parser.addini(
+        "assets_max_connections",
+        "Requests one download may have open at once (default 64; 1: one stream per object).",
+        default=None,
+    )
+    parser.addini(
         "assets_overrides", "NAME=PATH lines: local files used instead of the store.", "linelist"
     )
 

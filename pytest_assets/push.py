@@ -29,9 +29,11 @@ from .layout import refuse_uncacheable
 from .manifest import FileEntry, Manifest, build_meta, parse_meta
 from .progress import FileProgress
 from .publish import publish
+from .push_reuse import Reuse, copy_known, followed_version, reuse_against
 from .sources import LocalScan, changed_error, scan_local
 from .spec import AssetSpec, label
 from .store import Store
+from .store_copy import no_copy_reason
 from .versioning import sort_versions
 
 log = logging.getLogger("pytest_assets")
@@ -51,6 +53,7 @@ class PushReport:
     dry_run: bool
     files: tuple[FileEntry, ...]  # what the source holds (path "" for a file asset)
     ignored: tuple[str, ...]  # left out by the ignore rules (folders end with "/")
+    reuse: Reuse | None = None  # against the version it follows: the diff, what is copied
 
     @property
     def total_size(self) -> int:
@@ -63,6 +66,7 @@ class PushOptions:
     dry_run: bool = False
     allow_identical: bool = False  # a new version even of the newest version's very bytes
     follow_links: bool = False  # upload what links leaving the folder point to
+    pushed_from: str | None = None  # recorded in .meta: "notebook <path>" from %asset --push
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,7 @@ class Pusher:
                 f"--bump-major picks the version itself; drop it or the version in {target}"
             )
         compare = explicit or not options.allow_identical
-        scan, (listed_or_none, base, base_meta), objects, above = store.gather(
+        scan, (listed_or_none, base, base_meta, followed), objects, above = store.gather(
             # hashing the sources overlaps the first round trips
             lambda: scan_local(source, follow_links=options.follow_links),
             lambda: self._listing_and_base(target, options.bump_major, compare=compare),
@@ -132,6 +136,8 @@ class Pusher:
             )
         self._refuse_clash(name, version, nested)
         refuse_uncacheable(name, version)
+        reuse = reuse_against(name, version, manifest, followed, no_copy_reason(store))
+        report = partial(report, reuse=reuse)
         if options.dry_run:
             if new_directory:
                 self.say(store.scrub(f"would create a new directory store at {store.root}"))
@@ -160,7 +166,9 @@ class Pusher:
         write_meta = (
             None
             if claim.meta_written
-            else self._upload_checked(source, name, version, scan, fresh=claim.fresh)
+            else self._upload_checked(
+                source, name, version, scan, fresh=claim.fresh, reuse=reuse, options=options
+            )
         )
         publish(
             catalog, name, version, claim=store.claim_path(name, version), write_meta=write_meta
@@ -180,14 +188,22 @@ class Pusher:
         )
 
     def _upload_checked(
-        self, source: Path, name: str, version: str, scan: LocalScan, *, fresh: bool
+        self,
+        source: Path,
+        name: str,
+        version: str,
+        scan: LocalScan,
+        *,
+        fresh: bool,
+        reuse: Reuse,
+        options: PushOptions,
     ) -> Callable[[], None]:
         """Upload, then check the sources still hold what was hashed; the ``.meta`` writer
         for :func:`publish`. A source that changed takes the upload back: nothing is published."""
         store, what = self.store, label(name, version)
         manifest = scan.manifest
         try:
-            self._upload(source, name, version, manifest, resuming=not fresh)
+            self._upload(source, name, version, manifest, resuming=not fresh, reuse=reuse)
         except (OSError, AssetsError):
             changed = scan.changed()  # a source deleted or replaced while it was read?
             if not changed:
@@ -201,13 +217,14 @@ class Pusher:
             except AssetsError as exc:  # the claim stays: later pushes take another version
                 log.warning("%s: could not take back its objects: %s", what, exc)
             raise error
-        meta = json.dumps(build_meta(manifest, __version__)).encode()  # this repo's commit
+        meta = build_meta(manifest, __version__, pushed_from=options.pushed_from)  # + commit
+        meta_bytes = json.dumps(meta).encode()
         meta_path = store.meta_path(name, version)
         digest = manifest.content_hash
 
         def write_meta() -> None:
             try:
-                store.write_bytes(meta_path, meta, f"writing {what}.meta", create_only=True)
+                store.write_bytes(meta_path, meta_bytes, f"writing {what}.meta", create_only=True)
             except FileExistsError:
                 self._check_same_content(name, version, digest)
 
@@ -215,22 +232,30 @@ class Pusher:
 
     def _listing_and_base(
         self, target: AssetSpec, bump_major: bool, *, compare: bool
-    ) -> tuple[list[str] | None, str | None, Any]:
-        """``.versions``, then the ``.meta`` of the version this push could repeat: the one it
-        names, or the newest it would bump from (the sources' hashing hides the second read)."""
-        versioning = self.catalog.versioning
-        listed = self.catalog.read_versions(target.name)
+    ) -> tuple[list[str] | None, str | None, Any, tuple[str, Manifest] | None]:
+        """``.versions``, then the ``.meta`` of the version this push could repeat (the one it
+        names, or the newest it would bump from) and of the version it follows (what is
+        compared and copied); the sources' hashing hides the second read."""
+        versioning, name = self.catalog.versioning, target.name
+        listed = self.catalog.read_versions(name)
         if target.version is not None and versioning.is_complete(target.version):
             base: str | None = target.version
         else:  # a new major has no version to repeat
             matching = [v for v in listed or [] if versioning.matches(target.version, v)]
             base = matching[0] if compare and matching and not bump_major else None
-        if base is None:
-            return listed, None, None
-        meta = self.store.read_json(
-            self.store.meta_path(target.name, base), f"reading {label(target.name, base)}.meta"
+        followed = followed_version(versioning, listed or [], target.version, bump_major)
+        wanted = sorted({v for v in (base, followed) if v is not None})
+        read = self.store.gather(*(partial(self._meta, name, v) for v in wanted)) if wanted else ()
+        metas = dict(zip(wanted, read, strict=True))
+        base_meta, follows = metas.get(base) if base else None, metas.get(followed or "")
+        if not followed or follows is None:
+            return listed, base, base_meta, None
+        return listed, base, base_meta, (followed, parse_meta(follows, label(name, followed)))
+
+    def _meta(self, name: str, version: str) -> Any:
+        return self.store.read_json(
+            self.store.meta_path(name, version), f"reading {label(name, version)}.meta"
         )
-        return listed, base, meta
 
     def _versions_above(self, name: str) -> list[str]:
         """The versions that ``name`` would sit inside: ``a:1.0`` for ``a/1.0/b`` (modelkit's
@@ -264,9 +289,17 @@ class Pusher:
             raise exists_error(what, self.store, False)
 
     def _upload(
-        self, source: Path, name: str, version: str, manifest: Manifest, *, resuming: bool
+        self,
+        source: Path,
+        name: str,
+        version: str,
+        manifest: Manifest,
+        *,
+        resuming: bool,
+        reuse: Reuse,
     ) -> None:
-        """Upload create-only; when finishing an interrupted push, skip what it uploaded."""
+        """Upload create-only; when finishing an interrupted push, skip what it uploaded;
+        what the followed version holds is copied inside the store (:mod:`.store_copy`)."""
         store, what = self.store, label(name, version)
         if not manifest.is_directory:
             remote = store.object_path(name, version)
@@ -285,6 +318,7 @@ class Pusher:
                         raise exists_error(what, store, False)
                     continue  # uploaded by the interrupted run we are finishing
                 pairs.append((str(source / entry.path), remote))
+        pairs = copy_known(store, name, version, manifest, pairs, reuse)
         bar = FileProgress(self.progress, f"pushing {what}", len(pairs))
         try:
             store.put_files(pairs, f"uploading {what}", bar)

@@ -1,18 +1,34 @@
-"""Big objects as parallel ranged reads, hashed once in order, resumable across processes.
+"""Big objects: one stream that splits into parallel ranged reads once one connection shows
+itself slow, hashed once in order, resumable across processes.
 
-One stream per object is capped by what one connection carries (about 85-90 MB/s on S3), so
-an object of at least :data:`BIG_OBJECT_BYTES` is read as ranges of :data:`RANGE_BYTES`, at
-most :data:`MAX_CONNECTIONS` at once, on the backend's event loop. Each range is written at its
-offset into a preallocated file of the object's partial folder (``Cache.partial_path``); the
+The rule. An object of at least :data:`BIG_OBJECT_BYTES` starts as one stream over all its
+missing bytes, as a small one would. After :data:`PROBE_SECONDS` of bytes the stream's own
+rate says how long it would need for the rest, and the tail is split off into ranges read in
+parallel (:func:`should_split`) only when
+
+- the stream would need more than :data:`SPLIT_SECONDS_LEFT` for the rest (every range costs
+  a request, which the split has to win back), and
+- one range takes longer to carry at that rate than the stream waited for its first byte
+  (else parallel ranges mostly wait for answers: on loopback moto spends ~0.1 s of its CPU on
+  each ranged GET, and 12 ranges of a 128 MB object took 1.37 s against 0.24 s in one stream),
+- and the download may use more than one connection.
+
+The stream then stops where the first stolen range begins, and the ranges are read by up to
+:data:`OBJECT_CONNECTIONS` connections, each holding a slot of the store's connection budget
+(:class:`Pool`, shared by every big object of one download). Through a link that caps each
+connection (20 ms, 4 MB/s a connection, 48 MB/s in all) ranges gave 4.5x (S3) and 7.7x (GCS)
+one stream; on loopback the stream is fast and finishes as it began. The rule reads how the
+transfer behaves, not where the store is: a fixed size threshold cannot win on both.
+
+Each range is written at its offset into a preallocated file of the object's partial folder
+(``Cache.partial_path``) as its body streams in (a chunk in memory per connection); the
 calling thread hashes the file in order as the prefix of finished ranges grows, so the bytes
-are read back from the page cache, once, and at most ``MAX_CONNECTIONS`` ranges are in memory.
-
-Every range is pinned to the version the object had when the download began (S3: ``If-Match``
-its ETag; GCS: its generation), so a replaced object can never mix two objects' bytes: the
-server refuses (412, or 404 for a gone generation) and that is an :class:`IntegrityError`.
-A ``state.json`` beside the data says which ranges are written and for which version; the next
-fetch keeps those when the version still matches, reads the rest, hashes all of it again, and a
-damaged kept part shows in the final sha256: the partial is dropped and read again, once.
+are read back from the page cache, once. Every request is pinned to the version the object
+had when the download began (:mod:`pinned_reads`), so a replaced object can never mix two
+objects' bytes. A ``state.json`` beside the data says which ranges are written and for which
+version; the next fetch keeps those when the version still matches, reads the rest, hashes
+all of it again, and a damaged kept part shows in the final sha256: the partial is dropped and
+read again, once.
 """
 
 from __future__ import annotations
@@ -23,50 +39,124 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterator
-from concurrent.futures import Future
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import IntegrityError
 from .localdisk import force_rmtree
 from .manifest import HASH_CHUNK, FileEntry, compare
-from .store import ObjectVersion, Store
+from .pinned_reads import GCS, S3, pinned_range
+from .store import ObjectVersion, Store, version_of
 
-# Objects at least this big go in ranges. Off for now (no object is this big): on loopback
-# moto answers each ranged GET in ~0.1 s, so a 128 MB object took 1.37 s in ranges against
-# 0.24 s in one stream, and no capped-link measurement has chosen the threshold yet. The
-# engine is tested against both servers with a small threshold; set this from the
-# capped-link benchmark (a first guess there: 16 MB).
-BIG_OBJECT_BYTES = 1 << 62
+# Objects at least this big go through the engine: smaller ones gain little from ranges and
+# keep the bulk path, many at once (the capped-link benchmark measured 16 MB objects).
+BIG_OBJECT_BYTES = 16 * 1024 * 1024
 # One range: 8 MB, aws-cli's (s3transfer's) part size; a kill loses at most this per connection.
 RANGE_BYTES = 8 * 1024 * 1024
-# Ranges in flight for one object (s3transfer uses 10); later the store's connection budget.
-MAX_CONNECTIONS = 12
+# Connections for one object (s3transfer uses 10; 12 filled the capped link), within the budget.
+OBJECT_CONNECTIONS = 12
 # Ranges shrink with the object so that every connection gets one (a 16 MB object in two 8 MB
 # ranges used 2 connections of 12), but never below this: each range costs a round trip.
 MIN_RANGE_BYTES = 1024 * 1024
-_S3 = {"s3", "s3a"}
-_GCS = {"gs", "gcs"}
+# How long the stream runs before its rate decides, and how long a rest is worth splitting.
+PROBE_SECONDS = 0.25
+SPLIT_SECONDS_LEFT = 1.0
+CHUNK_BYTES = 1024 * 1024  # read from a response body at a time
 _STATE_VERSION = 1
+
+Progress = Callable[[int], None]  # bytes written (or kept) since the last call
 
 
 def supports(store: Store) -> bool:
     """Ranged reads pinned to a version are implemented for s3fs and gcsfs only."""
-    return store.is_async and bool(store.protocols & (_S3 | _GCS))
+    return store.is_async and bool(store.protocols & (S3 | GCS))
+
+
+def should_split(
+    rate: float, left: int, first_byte: float, range_bytes: int, connections: int
+) -> bool:
+    """Whether a stream carrying ``rate`` bytes/s, with ``left`` bytes to go, that waited
+    ``first_byte`` seconds for its first byte, should hand its tail to parallel ranges."""
+    if connections < 2 or left <= 0:
+        return False
+    if rate <= 0:
+        return True
+    return left / rate > SPLIT_SECONDS_LEFT and range_bytes / rate > first_byte
+
+
+class Pool:
+    """The store's connection budget for one download: every stream and range of its big
+    objects holds one of ``budget`` slots while its request is open."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.per_object = min(budget, OBJECT_CONNECTIONS)
+        self.stopped = False  # the download gave up: every transfer stops at its next chunk
+        self._gate: asyncio.Semaphore | None = None
+
+    @property
+    def gate(self) -> asyncio.Semaphore:
+        """Made on the backend's event loop, the only thread that uses it."""
+        if self._gate is None:
+            self._gate = asyncio.Semaphore(self.budget)
+        return self._gate
+
+
+@dataclass(frozen=True)
+class BigObject:
+    remote: str
+    local: str
+    entry: FileEntry
+    partial: Path
+    what: str  # names the object in errors
+
+
+def fetch_many(
+    store: Store, objects: list[BigObject], pool: Pool, progress: Progress | None = None
+) -> dict[str, tuple[int, str]]:
+    """(size, sha256) by local path of every object, fetched at once within the pool (each
+    hashed by a thread of its own); the first error is raised once all have stopped."""
+    if len(objects) <= 1:
+        return {o.local: fetch_big(store, o, pool, progress) for o in objects}
+    with ThreadPoolExecutor(max_workers=min(len(objects), pool.budget, 16)) as threads:
+        futures = [threads.submit(fetch_big, store, o, pool, progress) for o in objects]
+        try:
+            return {o.local: f.result() for o, f in zip(objects, futures, strict=True)}
+        except BaseException:
+            pool.stopped = True  # the running ones stop at their next chunk
+            for future in futures:
+                future.cancel()  # the waiting ones never start
+            raise
 
 
 def fetch_big(
-    store: Store, remote: str, local: str, entry: FileEntry, partial: Path, what: str
+    store: Store, job: BigObject, pool: Pool, progress: Progress | None = None
 ) -> tuple[int, str]:
-    """Download ``remote`` to ``local`` (a new path on the partial's filesystem) in ranges:
-    (size, sha256) of the result, which the caller checks against ``entry`` as for any file.
+    """Download ``job.remote`` to ``job.local`` (a new path on the partial's filesystem):
+    (size, sha256) of the result, which the caller checks against ``job.entry`` as for any
+    file.
 
-    ``what`` names the object in errors. Kept ranges are only trusted where ``entry`` has a
-    sha256 to catch a damaged one; when the result disagrees with ``entry`` after keeping
-    ranges, they are dropped and the whole object is read once more.
+    Kept ranges are only trusted where the entry has a sha256 to catch a damaged one; when
+    the result disagrees with it after keeping ranges, they are dropped and the whole object
+    is read once more.
     """
-    version = store.object_version(remote)
+    entry, partial, what = job.entry, job.partial, job.what
+
+    async def lookup() -> dict[str, Any]:
+        fs = store.fs
+        async with pool.gate:  # a request like any other, within the budget (gcsfs' _info
+            # is two at once: the object and a listing)
+            info: dict[str, Any] = await (
+                fs._get_object(job.remote) if store.protocols & GCS else fs._info(job.remote)
+            )
+            return info
+
+    future = asyncio.run_coroutine_threadsafe(lookup(), store.fs.loop)
+    version = version_of(store._call(f"reading {job.remote}", future.result))
     if version is None:
         raise IntegrityError(
             f"{what}: the store {store.display_url} gives no version (ETag or generation) for "
@@ -80,24 +170,29 @@ def fetch_big(
         )
     if entry.sha256 is None:
         force_rmtree(partial)  # nothing would catch a damaged kept range
+
+    def one_pass() -> tuple[tuple[int, str], bool]:
+        return _Download(store, job.remote, version, partial, what, pool, progress).run()
+
     try:
-        measured, kept = _Download(store, remote, version, partial, what).run()
+        measured, kept = one_pass()
         if kept and compare(entry, *measured) is not None:
             force_rmtree(partial)
-            measured, _ = _Download(store, remote, version, partial, what).run()
+            measured, _ = one_pass()
     except IntegrityError:
         force_rmtree(partial)
         raise
-    os.makedirs(os.path.dirname(local), exist_ok=True)
-    os.replace(partial / "data", local)
+    os.makedirs(os.path.dirname(job.local), exist_ok=True)
+    os.replace(partial / "data", job.local)
     force_rmtree(partial)
     return measured
 
 
 def range_size(size: int) -> int:
-    """One range of an object of ``size`` bytes: the object split over the connections,
-    between :data:`MIN_RANGE_BYTES` and :data:`RANGE_BYTES`."""
-    share = -(-size // MAX_CONNECTIONS)
+    """One range of an object of ``size`` bytes: the object split over
+    :data:`OBJECT_CONNECTIONS`, between :data:`MIN_RANGE_BYTES` and :data:`RANGE_BYTES` (not
+    over the budget: a partial stays resumable when the budget changes)."""
+    share = -(-size // OBJECT_CONNECTIONS)
     return min(RANGE_BYTES, max(MIN_RANGE_BYTES, share))
 
 
@@ -109,19 +204,33 @@ def ranges(size: int, range_bytes: int) -> list[tuple[int, int]]:
 
 
 class _Download:
-    """One pass over one object: the ranges not yet kept are read while the calling thread
-    hashes the finished prefix."""
+    """One pass over one object: a stream over the first run of missing ranges, and ranges
+    for the rest (holes a killed pass left, and the tail the stream hands over), while the
+    calling thread hashes the finished prefix."""
 
     def __init__(
-        self, store: Store, remote: str, version: ObjectVersion, partial: Path, what: str
+        self,
+        store: Store,
+        remote: str,
+        version: ObjectVersion,
+        partial: Path,
+        what: str,
+        pool: Pool,
+        progress: Progress | None,
     ) -> None:
         self.store, self.remote, self.version, self.what = store, remote, version, what
+        self.pool, self.progress = pool, progress
         self.data, self.state_path = partial / "data", partial / "state.json"
         self.range_bytes = range_size(version.size)
         self.parts = ranges(version.size, self.range_bytes)
         self.done: set[int] = set()
         self.cond = threading.Condition()
         self.finished = threading.Event()  # the coroutine wrote its last byte
+        # on the event loop only:
+        self.stop = 0  # the stream ends before this range
+        self.queue: list[int] = []  # ranges for the range readers, in order
+        self.settled = False  # the stream will hand over nothing more
+        self.more: asyncio.Event | None = None
         partial.mkdir(parents=True, exist_ok=True)
 
     def run(self) -> tuple[tuple[int, str], bool]:
@@ -134,9 +243,11 @@ class _Download:
                 os.ftruncate(fd, self.version.size)  # sparse: blocks show progress
                 self._save_state()
             self.done = set(kept)
+            if self.progress is not None and kept:
+                self.progress(sum(self.parts[i][1] - self.parts[i][0] for i in kept))
             todo = [i for i in range(len(self.parts)) if i not in self.done]
             fs = self.store.fs
-            future = asyncio.run_coroutine_threadsafe(self._fetch(fs, fd, todo), fs.loop)
+            future = asyncio.run_coroutine_threadsafe(self._fetch(fd, todo), fs.loop)
             try:
                 digest = self._hash(fd, future)
                 self.store._call(f"downloading {self.what}", future.result)
@@ -164,29 +275,21 @@ class _Download:
                 hasher.update(chunk)
         return hasher.hexdigest()
 
-    # -- the event loop: ranges at once -----------------------------------------------------
+    # -- the event loop: one stream, ranges once it is slow ---------------------------------
 
-    async def _fetch(self, fs: Any, fd: int, todo: list[int]) -> None:
+    async def _fetch(self, fd: int, todo: list[int]) -> None:
         try:
-            gate = asyncio.Semaphore(MAX_CONNECTIONS)
-
-            async def one(index: int) -> None:
-                start, end = self.parts[index]
-                async with gate:
-                    data = await self._read_range(fs, start, end)
-                if len(data) != end - start:
-                    raise IntegrityError(
-                        f"{self.what}: the store {self.store.display_url} answered range "
-                        f"{start}-{end} with {len(data)} bytes; the object changed during the "
-                        "download, nothing was cached"
-                    )
-                os.pwrite(fd, data, start)
-                with self.cond:
-                    self.done.add(index)
-                    self._save_state()
-                    self.cond.notify_all()
-
-            tasks = [asyncio.ensure_future(one(i)) for i in todo]
+            if not todo:
+                return
+            run = 1
+            while run < len(todo) and todo[run] == todo[run - 1] + 1:
+                run += 1
+            self.stop, self.queue = todo[run - 1] + 1, todo[run:]
+            self.more = asyncio.Event()
+            tasks = [asyncio.ensure_future(self._stream(fd, todo[0]))]
+            tasks += [
+                asyncio.ensure_future(self._ranges(fd)) for _ in range(self.pool.per_object - 1)
+            ]
             try:
                 await asyncio.gather(*tasks)
             except BaseException:
@@ -199,35 +302,88 @@ class _Download:
             with self.cond:
                 self.cond.notify_all()
 
-    async def _read_range(self, fs: Any, start: int, end: int) -> bytes:
-        if start == end:
-            return b""
+    async def _stream(self, fd: int, first: int) -> None:
+        """Read from ``first`` up to :attr:`stop`, which a split moves back; then help with
+        the ranges (with a budget of one, this is the only reader)."""
         try:
-            if self.store.protocols & _S3:
-                bucket, key, _ = fs.split_path(self.remote)
-                resp = await fs._call_s3(
-                    "get_object",
-                    Bucket=bucket,
-                    Key=key,
-                    Range=f"bytes={start}-{end - 1}",
-                    IfMatch=self.version.token,
-                )
-                try:
-                    return bytes(await resp["Body"].read())
-                finally:
-                    resp["Body"].close()
-            data = await fs._cat_file(
-                self.remote, start=start, end=end, generation=self.version.token
-            )
-            return bytes(data)
-        except (FileNotFoundError, OSError) as exc:
-            if isinstance(exc, FileNotFoundError) or _precondition_failed(exc):
-                raise IntegrityError(
-                    f"{self.what}: the object was replaced or deleted in the store "
-                    f"{self.store.display_url} during the download (it no longer has the "
-                    f"version {self.version.token}); nothing was cached, fetch again"
-                ) from None
-            raise
+            async with self.pool.gate:
+                await self._pull(fd, first, stream=True)
+        finally:
+            self._settle()
+        await self._ranges(fd)
+
+    async def _ranges(self, fd: int) -> None:
+        assert self.more is not None
+        while True:
+            while not self.queue and not self.settled:
+                await self.more.wait()
+            if not self.queue:
+                return
+            index = self.queue.pop(0)
+            async with self.pool.gate:
+                await self._pull(fd, index, stream=False)
+
+    async def _pull(self, fd: int, index: int, *, stream: bool) -> None:
+        """Read range ``index`` (and, for the stream, the ones after it up to :attr:`stop`),
+        writing each chunk at its offset as it arrives."""
+        begin, single = self.parts[index][0], index + 1
+
+        def limit() -> int:
+            return self.parts[(self.stop if stream else single) - 1][1]
+
+        if begin == limit():  # an empty object
+            self._mark(index)
+            return
+        sent = time.monotonic()
+        first_at = 0.0
+        async with pinned_range(
+            self.store, self.remote, self.version, begin, limit(), self.what
+        ) as body:
+            pos = begin
+            while pos < limit():
+                if self.pool.stopped:
+                    raise asyncio.CancelledError
+                data = await body.read(min(CHUNK_BYTES, limit() - pos))
+                if not data:
+                    raise IntegrityError(
+                        f"{self.what}: the store {self.store.display_url} answered range "
+                        f"{begin}-{limit()} with {pos - begin} bytes; the object changed "
+                        "during the download, nothing was cached"
+                    )
+                first_at = first_at or time.monotonic()
+                os.pwrite(fd, data, pos)
+                pos += len(data)
+                if self.progress is not None:
+                    self.progress(len(data))
+                while index < len(self.parts) and pos >= self.parts[index][1]:
+                    self._mark(index)
+                    index += 1
+                if stream and not self.settled and time.monotonic() - first_at >= PROBE_SECONDS:
+                    self._decide(index, pos - begin, first_at - sent, first_at)
+
+    def _decide(self, index: int, streamed: int, first_byte: float, first_at: float) -> None:
+        """The stream, now in range ``index``, hands over the ranges after it, or keeps all."""
+        elapsed = time.monotonic() - first_at
+        rate = streamed / elapsed if elapsed > 0 else float("inf")
+        left = self.parts[self.stop - 1][1] - self.parts[index][0]
+        cut = index + 1
+        if cut < self.stop and should_split(
+            rate, left, first_byte, self.range_bytes, self.pool.per_object
+        ):
+            self.queue = sorted([*self.queue, *range(cut, self.stop)])
+            self.stop = cut
+        self._settle()
+
+    def _settle(self) -> None:
+        self.settled = True
+        if self.more is not None:
+            self.more.set()
+
+    def _mark(self, index: int) -> None:
+        with self.cond:
+            self.done.add(index)
+            self._save_state()
+            self.cond.notify_all()
 
     # -- the state file ---------------------------------------------------------------------
 
@@ -271,24 +427,3 @@ def _read(fd: int, start: int, end: int) -> Iterator[bytes]:
             raise OSError(errno.EIO, "the partial download was cut short while hashing")
         yield chunk
         offset += len(chunk)
-
-
-def _precondition_failed(exc: BaseException) -> bool:
-    """S3's 412 for an ETag that no longer matches, as s3fs translates it (EINVAL), or raw."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        response = getattr(current, "response", None)
-        if isinstance(response, dict):
-            error = response.get("Error") or {}
-            status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
-            if error.get("Code") in ("PreconditionFailed", "412") or status == 412:
-                return True
-        if getattr(current, "status", None) == 412 or getattr(current, "code", None) == 412:
-            return True
-        text = str(current).lower()
-        if isinstance(current, OSError) and current.errno == errno.EINVAL and "condition" in text:
-            return True
-        current = current.__cause__ or current.__context__
-    return False

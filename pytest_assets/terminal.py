@@ -29,12 +29,15 @@ def header_lines(session: PluginSession) -> list[str]:
     except AssetsError as exc:
         lines = [f"assets: configuration error: {exc}"]
     else:
+        from .config import Origin
         from .redact import redact_url
         from .storage_options import describe_options
 
         store = redact_url(loaded.store) if loaded.store else "none (set --assets-store)"
         mode = "offline" if loaded.offline else "online"
         extra = "" if loaded.versioning == "major_minor" else f", {loaded.versioning} versioning"
+        if loaded.source("max_connections").origin is not Origin.DEFAULT:
+            extra += f", {loaded.max_connections} connections"
         if loaded.storage_options:
             store += f" ({describe_options(loaded.storage_options)})"
         lines = [f"assets: store {store}, cache {loaded.cache_dir}, {mode}{extra}"]

@@ -45,7 +45,13 @@ def _gcsfs_is_plain() -> None:
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test (and every pytester session inside one) sees only what it configures, never
     the ASSETS_* or MODELKIT_* variables of the shell that runs the suite."""
-    for key in ("ASSETS_STORE", "ASSETS_DIR", "ASSETS_OFFLINE", "ASSETS_VERSIONING"):
+    for key in (
+        "ASSETS_STORE",
+        "ASSETS_DIR",
+        "ASSETS_OFFLINE",
+        "ASSETS_VERSIONING",
+        "ASSETS_MAX_CONNECTIONS",
+    ):
         monkeypatch.delenv(key, raising=False)
     for key in ("MODELKIT_STORAGE_PROVIDER", "MODELKIT_STORAGE_BUCKET", "MODELKIT_STORAGE_PREFIX"):
         monkeypatch.delenv(key, raising=False)

@@ -49,6 +49,7 @@ def test_defaults_without_argument_environment_or_ini(project: Path) -> None:
         "cache_dir": "default",
         "offline": "default",
         "versioning": "default",
+        "max_connections": "default",
     }
 
 
@@ -62,6 +63,8 @@ SETTINGS = [
     ("offline", "offline", "ASSETS_OFFLINE", "offline", "true", "0", True),
     ("versioning", "versioning", "ASSETS_VERSIONING", "versioning", "simple_date", "major_minor",
      "simple_date"),
+    ("max_connections", "max_connections", "ASSETS_MAX_CONNECTIONS", "max_connections", "8", "4",
+     "2"),
 ]  # fmt: skip
 
 
@@ -73,7 +76,7 @@ def _value(config: object, setting: str) -> object:
 def _expected(setting: str, text: object) -> object:
     if setting == "offline":
         return text in (True, "true", "1")
-    return text
+    return int(str(text)) if setting == "max_connections" else text
 
 
 @pytest.mark.parametrize("row", SETTINGS, ids=[row[0] for row in SETTINGS])

@@ -218,6 +218,7 @@ def test_no_argument_shows_each_setting_and_where_it_came_from(shell: Interactiv
     assert re.search(r"cache_dir\s+\.cache\s+assets_dir in pytest\.ini", shown)
     assert re.search(r"offline\s+false\s+default", shown)
     assert re.search(r"versioning\s+major_minor\s+default", shown)
+    assert re.search(r"max_connections\s+64\s+default", shown)
 
 
 def test_configuration_renders_as_an_html_table(shell: InteractiveShell) -> None:

@@ -8,6 +8,7 @@ a user would run it next to the example tests. The kernel starts once for the mo
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 from pathlib import Path
@@ -124,3 +125,50 @@ def test_saved_notebook_holds_its_outputs() -> None:
     saved = nbformat.read(NOTEBOOK, as_version=4)
     cell = cell_with(saved, "path = %asset demo/vocab:0")
     assert stream(cell, "stdout").startswith(".cache/demo/vocab/0.1\n")
+
+
+# -- push from a notebook: a small notebook of its own, on its own kernel ------------------------
+
+PUSH_CELLS = [
+    "%load_ext ipython_ext",
+    "%asset --push model demo/model --dry-run",
+    "%asset --push model demo/model",
+    "open('model/new.txt', 'w').write('new')\n%asset --push model demo/model",
+    "%asset --diff demo/model:0.0 demo/model:0.1",
+]
+
+
+@pytest.fixture(scope="module")
+def pushed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
+    """The cells above run in a folder whose pytest.ini names a store, the kernel told its
+    notebook's name by JPY_SESSION_NAME (as Jupyter Server does)."""
+    root = tmp_path_factory.mktemp("pushing")
+    shutil.copy(EXAMPLES / "pytest.ini", root / "pytest.ini")
+    shutil.copytree(EXAMPLES / "data" / "tiny-model", root / "model")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in PUSH_CELLS])
+    own = ("ASSETS_", "MODELKIT_STORAGE_")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(own)}
+    env["JPY_SESSION_NAME"] = str(root / "train.ipynb")
+    client = NotebookClient(
+        nb,
+        timeout=60,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(root)}},
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+    )
+    return client.execute(env=env), root
+
+
+def test_notebook_push_shows_the_diff_summary_and_records_the_notebook(
+    pushed: tuple[Any, Path],
+) -> None:
+    nb, root = pushed
+    assert not [o for c in nb.cells for o in c.outputs if o.output_type == "error"]
+    dry, first, second, diff = nb.cells[1:]
+    assert shown(dry, "text/plain").startswith("would push demo/model:0.0 to .store")
+    assert "pushed demo/model:0.0" in shown(first, "text/html")
+    assert "1 added" in shown(second, "text/html")
+    assert "copied in the store" in shown(second, "text/html")
+    assert "<table>" in shown(diff, "text/html") and "new.txt" in shown(diff, "text/html")
+    meta = json.loads((root / ".store" / "demo" / "model" / "0.1.meta").read_text())
+    assert meta["pushed_from"] == f"notebook {root / 'train.ipynb'}"

@@ -507,6 +507,15 @@ def test_header_redacts_credentials(pytester: pytest.Pytester, xdist: list[str])
     assert "s3cr3t" not in result.stdout.str()
 
 
+def test_header_shows_a_connection_budget_that_is_not_the_default(
+    pytester: pytest.Pytester,
+) -> None:
+    _ini(pytester, None, "assets_max_connections = 8")
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = pytester.runpytest()
+    result.stdout.fnmatch_lines(["assets: store none*, online, 8 connections"])
+
+
 @XDIST
 def test_bad_configuration_fails_asset_tests_only(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, xdist: list[str]

@@ -1,8 +1,11 @@
 """Big objects are fetched as ranged reads pinned to the object's version, hashed in one pass,
 and resumed after an interruption, on moto (s3fs) and the GCS emulator (gcsfs).
 
-The threshold and range size are lowered so that a 330 KB object makes six 64 KB ranges. The
-ranged GETs are counted where they leave the backend (s3fs ``_call_s3``, gcsfs ``_call``).
+The threshold and range size are lowered so that a 330 KB object makes six 64 KB ranges, and
+the stream every big object starts as hands its tail over to ranges after its first chunk (when
+to do that on its own is tested in test_ranged_split.py): its request asks for the whole
+object, and the ranges after the first are read by ranged requests of their own. The ranged
+GETs are counted where they leave for the server (aiohttp, under both s3fs and gcsfs).
 
 The GCS emulator serves ``Range`` but ignores ``generation`` on reads (it always serves the
 newest bytes), so there an object replaced mid-download is caught by the final sha256 instead
@@ -13,16 +16,14 @@ of by the server's 404; on real GCS the pinned generation refuses first. moto ho
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
+from ranged_reads import Hook, RangedReads, count_ranged_reads
 from servers import StoreUnderTest
 
 from pytest_assets import Assets, IntegrityError, StoreError, ranged
+from pytest_assets.store import version_of
 
 pytestmark = pytest.mark.servers
 
@@ -30,7 +31,6 @@ MB = 1024 * 1024
 RANGE = 64 * 1024
 SIZE = 5 * RANGE + 10_000  # six ranges, the last one short
 N_RANGES = 6
-_RANGE_HEADER = re.compile(r"bytes=(\d+)-(\d+)")
 
 
 @pytest.fixture(params=["gcs", "s3"])
@@ -40,14 +40,20 @@ def remote(request: pytest.FixtureRequest) -> StoreUnderTest:
 
 
 @pytest.fixture(autouse=True)
-def _small_ranges(monkeypatch: pytest.MonkeyPatch) -> None:
+def _small_ranges_split_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ranged, "BIG_OBJECT_BYTES", 4 * RANGE)
     monkeypatch.setattr(ranged, "RANGE_BYTES", RANGE)
+    monkeypatch.setattr(ranged, "CHUNK_BYTES", RANGE // 4)  # the first chunk ends in range 0
+    monkeypatch.setattr(ranged, "PROBE_SECONDS", 0.0)
+    monkeypatch.setattr(ranged, "should_split", lambda *_: True)
 
 
-def make_assets(remote: StoreUnderTest, tmp_path: Path) -> Assets:
+def make_assets(remote: StoreUnderTest, tmp_path: Path, max_connections: int = 64) -> Assets:
     return Assets(
-        store=remote.url, cache_dir=tmp_path / "cache", storage_options=remote.storage_options
+        store=remote.url,
+        cache_dir=tmp_path / "cache",
+        storage_options=remote.storage_options,
+        max_connections=max_connections,
     )
 
 
@@ -64,63 +70,13 @@ def big(tmp_path: Path) -> Path:
     return path
 
 
-Hook = Callable[[Any, int], Awaitable[None]]
-
-
-@dataclass
-class RangedReads:
-    """The ranged GETs the backend sent: (start, end exclusive); ``before`` runs before each
-    one is sent (on the backend's loop), with the filesystem and the number sent so far."""
-
-    seen: list[tuple[int, int]] = field(default_factory=list)
-    pins: list[str] = field(default_factory=list)  # S3's If-Match, GCS's URL
-    before: Hook | None = None
-
-    async def sent(self, fs: Any, header: str | None, pin: str) -> None:
-        match = _RANGE_HEADER.fullmatch(header or "")
-        if match is None:
-            return
-        self.pins.append(pin)
-        if self.before is not None:
-            await self.before(fs, len(self.seen))
-        self.seen.append((int(match[1]), int(match[2]) + 1))
-
-    @property
-    def bytes(self) -> int:
-        return sum(end - start for start, end in self.seen)
-
-
 @pytest.fixture
-def reads(remote: StoreUnderTest, monkeypatch: pytest.MonkeyPatch) -> RangedReads:
-    recorder = RangedReads()
-    if remote.url.startswith("s3://"):
-        from s3fs import S3FileSystem
-
-        call_s3 = S3FileSystem._call_s3
-
-        async def counted_s3(self: Any, method: str, *args: Any, **kwargs: Any) -> Any:
-            if method == "get_object":
-                await recorder.sent(self, kwargs.get("Range"), str(kwargs.get("IfMatch")))
-            return await call_s3(self, method, *args, **kwargs)
-
-        monkeypatch.setattr(S3FileSystem, "_call_s3", counted_s3)
-    else:
-        from gcsfs import GCSFileSystem
-
-        call = GCSFileSystem._call
-
-        async def counted_gcs(self: Any, method: str, path: str, *args: Any, **kwargs: Any) -> Any:
-            if method == "GET":
-                headers = kwargs.get("headers") or {}
-                await recorder.sent(self, headers.get("Range"), path)
-            return await call(self, method, path, *args, **kwargs)
-
-        monkeypatch.setattr(GCSFileSystem, "_call", counted_gcs)
-    return recorder
+def reads(monkeypatch: pytest.MonkeyPatch) -> RangedReads:
+    return count_ranged_reads(monkeypatch, RANGE)
 
 
 def fail_after(count: int) -> Hook:
-    async def hook(_fs: Any, sent: int) -> None:
+    async def hook(sent: int) -> None:
         if sent >= count:
             raise ConnectionResetError("the link dropped (test)")
 
@@ -137,7 +93,7 @@ def test_a_big_object_is_fetched_in_several_ranges_and_verifies(
     assets.push(big, "big")
     path = assets.fetch("big:0.0")
     assert path.read_bytes() == big.read_bytes()
-    assert sorted(reads.seen) == ranged.ranges(SIZE, RANGE)
+    reads.assert_split(SIZE)
     assert len(reads.seen) == N_RANGES
     assert not partial_of(assets, "big").exists()
 
@@ -180,17 +136,17 @@ def test_big_files_of_a_directory_go_in_ranges_beside_the_small_ones(
 
 
 def test_an_object_replaced_mid_download_is_an_integrity_error_and_installs_nothing(
-    assets: Assets, big: Path, reads: RangedReads, monkeypatch: pytest.MonkeyPatch
+    remote: StoreUnderTest, tmp_path: Path, big: Path, reads: RangedReads
 ) -> None:
+    assets = make_assets(remote, tmp_path, max_connections=1)  # in order: 2 old, then the swap
     assets.push(big, "big")
-    remote = assets.store.object_path("big", "0.0")
+    fs, path = assets.store.fs, assets.store.object_path("big", "0.0")
     replacement = bytes(255 - b for b in big.read_bytes())
 
-    async def replace(fs: Any, sent: int) -> None:
+    async def replace(sent: int) -> None:
         if sent == 2:
-            await fs._pipe_file(remote, replacement)
+            await fs._pipe_file(path, replacement)
 
-    monkeypatch.setattr(ranged, "MAX_CONNECTIONS", 1)  # ranges in order: 2 old, then the swap
     reads.before = replace
     with pytest.raises(IntegrityError, match=r"big:0\.0"):
         assets.fetch("big:0.0")
@@ -208,9 +164,8 @@ def stopped_after(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Assets:
     """``big:0.0`` pushed, then a fetch that stops after ``ranges_done`` ranges (read in
-    order); the reads are reset for the next fetch."""
-    monkeypatch.setattr(ranged, "MAX_CONNECTIONS", 1)
-    assets = make_assets(remote, tmp_path)
+    order, one connection); the reads are reset for the next fetch."""
+    assets = make_assets(remote, tmp_path, max_connections=1)
     assets.push(big, "big")
     reads.before = fail_after(ranges_done)
     with pytest.raises(StoreError):
@@ -235,8 +190,7 @@ def test_an_interrupted_fetch_resumes_with_only_the_missing_ranges(
 
     path = make_assets(remote, tmp_path).fetch("big:0.0")  # a new process, as far as we know
     assert path.read_bytes() == big.read_bytes()
-    assert sorted(reads.seen) == ranged.ranges(SIZE, RANGE)[2:]
-    assert reads.bytes == SIZE - 2 * RANGE
+    reads.assert_split(SIZE, first=2)  # nothing before the missing ranges was asked for
     assert not partial_of(first, "big").exists()
 
 
@@ -302,9 +256,9 @@ def test_a_modelkit_object_cut_short_is_an_integrity_error(
     store.write_bytes(
         store.meta_path("big", "0.0"), json.dumps(meta).encode(), "test", create_only=False
     )
-    remote = store.object_path("big", "0.0")
+    fs, remote = store.fs, store.object_path("big", "0.0")
 
-    async def cut(fs: Any, sent: int) -> None:
+    async def cut(sent: int) -> None:
         if sent == 0:
             await fs._pipe_file(remote, big.read_bytes()[: SIZE - 1000])
 
@@ -326,7 +280,46 @@ def test_a_modelkit_object_cut_short_is_an_integrity_error(
 def test_a_range_is_the_object_split_over_the_connections_within_bounds(
     size: int, expected: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ranged, "MAX_CONNECTIONS", 12)
+    monkeypatch.setattr(ranged, "OBJECT_CONNECTIONS", 12)
     monkeypatch.setattr(ranged, "RANGE_BYTES", 8 * MB)
     monkeypatch.setattr(ranged, "MIN_RANGE_BYTES", 2 * MB)
     assert ranged.range_size(size) == expected
+
+
+def test_a_partial_with_holes_reads_only_the_holes(
+    assets: Assets, big: Path, reads: RangedReads
+) -> None:
+    assets.push(big, "big")
+    store = assets.store
+    version = version_of(store.fs.info(store.object_path("big", "0.0")))
+    assert version is not None
+    partial = partial_of(assets, "big")
+    partial.mkdir(parents=True)
+    data = bytearray(SIZE)
+    grid = ranged.ranges(SIZE, RANGE)
+    for index in (0, 2, 4):  # as a pass with parallel ranges leaves it when killed
+        start, end = grid[index]
+        data[start:end] = big.read_bytes()[start:end]
+    (partial / "data").write_bytes(bytes(data))
+    state = {"format": 1, "size": SIZE, "token": version.token, "range_bytes": RANGE}
+    (partial / "state.json").write_text(json.dumps({**state, "done": [0, 2, 4]}))
+
+    assert assets.fetch("big:0.0").read_bytes() == big.read_bytes()
+    assert sorted(reads.seen) == [grid[1], grid[3], grid[5]]
+
+
+def test_one_bad_big_file_of_several_fails_the_fetch_and_installs_nothing(
+    assets: Assets, big: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for name in ("a.bin", "b.bin", "c.bin"):
+        (folder / name).write_bytes(big.read_bytes())
+    assets.push(folder, "d")
+    store = assets.store
+    store.fs.pipe_file(store.path("d", "0.0", "b.bin"), big.read_bytes()[:-10])  # cut short
+
+    with pytest.raises(IntegrityError, match=r"d:0\.0\[b\.bin\]"):
+        assets.fetch("d:0.0")
+    assert not assets.cache.has("d", "0.0")
+    assert not partial_of(assets, "d", rel="b.bin").exists()

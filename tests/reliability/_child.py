@@ -8,12 +8,18 @@ given a kill point, SIGKILLs itself exactly there; without one the parent kills 
 
 Kill points (fetch): hang (hold the lock, wait to be killed), link:N (after N files placed from
 the cache's known content), download:N (after N objects),
-verify:N (before hashing the Nth file), readonly (making the files read-only), record (record
-written, data not yet renamed), renamed (data renamed, fetch not yet returned).
+range:N (a big object's Nth range written and saved in its state.json), verify:N (before
+hashing the Nth file), readonly (making the files read-only), record (record written, data not
+yet renamed), renamed (data renamed, fetch not yet returned).
 Kill points (push): claimed, upload:N (N objects uploaded), torn (half-way through copying an
-object into a directory store), uploaded, meta (.meta written), locked (holding the .versions
-lock), versions (.versions written, lock still held), released (lock released, claim kept),
-withdrawn (a changed source's objects removed, its claim not yet released).
+object into a directory store), copy (about to copy), copy:N (N objects copied inside the
+store from the version followed), copied (every copy made and checked), uploaded, meta (.meta
+written), locked (holding the .versions lock), versions (.versions written, lock still held),
+released (lock released, claim kept), withdrawn (a changed source's objects removed, its
+claim not yet released).
+``ASSETS_TEST_RANGED="BIG_OBJECT_BYTES=1048576,RANGE_BYTES=262144"`` sets those constants of
+``pytest_assets.ranged`` first, as the in-process tests monkeypatch them, so that objects of a
+few MB go in ranges.
 With ``change``, the push appends to its first source file just before uploading it: a writer
 racing the upload, so the push must refuse to publish.
 """
@@ -35,10 +41,12 @@ import fsspec.core
 from pytest_assets import cache as cache_module
 from pytest_assets import claims as claims_module
 from pytest_assets import download as download_module
+from pytest_assets import fetch_reuse as reuse_module
 from pytest_assets import localdisk as localdisk_module
 from pytest_assets import publish as publish_module
 from pytest_assets import push as push_module
-from pytest_assets import reuse as reuse_module
+from pytest_assets import push_reuse as push_reuse_module
+from pytest_assets import ranged as ranged_module
 from pytest_assets import store as store_module
 from pytest_assets.assets import Assets
 
@@ -87,6 +95,7 @@ def instrument_fetch() -> None:
     copy_out, replace, rename = localdisk_module.copy_out, os.replace, os.rename
     downloaded, verified = counting_kill("download"), counting_kill("verify")
     place, linked = reuse_module.place, counting_kill("link")
+    save_state, ranges_saved = ranged_module._Download._save_state, counting_kill("range")
 
     def get_files_(self: Any, pairs: Any, what: str, progress: Any = None) -> dict[str, Any]:
         mark("download")
@@ -123,9 +132,15 @@ def instrument_fetch() -> None:
         mark("install")
         return install(self, *args)
 
+    def save_state_(self: Any) -> None:
+        save_state(self)
+        if self.done:  # not the empty state written before the first range
+            mark("range")
+            ranges_saved()
+
     def replace_(src: Any, dst: Any, **kwargs: Any) -> None:
         replace(src, dst, **kwargs)
-        if str(dst).endswith(".json"):
+        if str(dst).endswith(".json") and not str(dst).endswith("state.json"):
             mark("record")
             die_if("record")
 
@@ -140,6 +155,7 @@ def instrument_fetch() -> None:
     seam(cache_module, "_make_read_only", make_read_only_)
     seam(Cache, "install", install_)
     seam(reuse_module, "place", place_)
+    seam(ranged_module._Download, "_save_state", save_state_)
     os.replace = replace_  # type: ignore[assignment]
     os.rename = rename_  # type: ignore[assignment]
 
@@ -148,7 +164,7 @@ def instrument_push() -> None:
     Store = store_module.Store
     claim, put_files, write_bytes = push_module.claim_version, Store.put_files, Store.write_bytes
     take, delete, delete_below = publish_module._take, Store.delete, Store.delete_below
-    copyfile = shutil.copyfile
+    copyfile, copy_objects = shutil.copyfile, push_reuse_module.copy_objects
 
     def claim_(*args: Any, **kwargs: Any) -> claims_module.Claim:
         result = claim(*args, **kwargs)
@@ -168,6 +184,17 @@ def instrument_push() -> None:
         put_files(self, pairs, what, progress)
         mark("uploaded")
         die_if("uploaded")
+
+    def copy_objects_(store: Any, copies: Any, what: str) -> Any:
+        mark("copy")
+        die_if("copy")
+        if KILL.startswith("copy:"):
+            copy_objects(store, copies[: int(KILL.split(":")[1])], what)
+            die_if(KILL)
+        left = copy_objects(store, copies, what)
+        mark("copied")
+        die_if("copied")
+        return left
 
     def copyfile_(src: str, dst: str, **kwargs: Any) -> Any:
         if KILL == "torn" and os.path.basename(dst).startswith(".tmp-"):
@@ -207,6 +234,7 @@ def instrument_push() -> None:
 
     seam(push_module, "claim_version", claim_)
     seam(Store, "put_files", put_files_)
+    seam(push_reuse_module, "copy_objects", copy_objects_)
     shutil.copyfile = copyfile_  # type: ignore[assignment]
     seam(Store, "write_bytes", write_bytes_)
     seam(publish_module, "_take", take_)
@@ -214,8 +242,16 @@ def instrument_push() -> None:
     seam(Store, "delete_below", delete_below_)
 
 
+def set_ranged() -> None:
+    """The ranged-fetch constants the parent asked for (``ASSETS_TEST_RANGED``)."""
+    for item in filter(None, os.environ.get("ASSETS_TEST_RANGED", "").split(",")):
+        name, value = item.split("=")
+        seam(ranged_module, name, int(value))
+
+
 def main(argv: list[str]) -> None:
     global PHASES, KILL, CHANGE
+    set_ranged()
     mode, store, options, cache = argv[:4]
     if mode == "fetch":
         spec, PHASES, KILL = argv[4:7]

@@ -1,0 +1,80 @@
+"""Push of a new version that changes one small file of a big asset (issue 12): the unchanged
+files are copied inside the store, so the client sends almost nothing. Measured on the
+proxied stores, where the proxy counts every byte the client sends."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import harness as h
+from context import Context, Row, fmt_s, interleaved, new_assets, raw_fs, store_root
+
+
+def _asset(ctx: Context, target: h.Target) -> Path:
+    """The big file and the small files in one folder (links to the run's test data)."""
+    folder = ctx.workspace / f"copypush-{target.label.replace('+', '-')}"
+    if not folder.exists():
+        mb = ctx.plan.link_mb if target.capped else ctx.plan.big_mb
+        folder.mkdir()
+        h.make_big(folder / "weights.bin", mb << 20)
+        for rel in ctx.rels:
+            (folder / "small" / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.link(ctx.tree / rel, folder / "small" / rel)
+    return folder
+
+
+def scenario_copypush(ctx: Context, target: h.Target) -> None:
+    """A new version with one of the small files changed, against a full push of it."""
+    proxy = target.proxy
+    if proxy is None:
+        return  # bytes are counted at the proxy
+    source = _asset(ctx, target)
+    total = sum(p.stat().st_size for p in source.rglob("*") if p.is_file())
+    changed = source / "small" / ctx.rels[0]
+    name = f"copypush/{target.label.replace('+', '-')}"
+    fs, root = raw_fs(target), store_root(target)
+    assets = new_assets(target, ctx.workspace / "unused-cache")
+    assets.push(source, name)  # the version the measured pushes follow
+    sent: list[int] = []
+    fulls = [0]
+
+    def copying() -> float:
+        os.unlink(changed)  # a linked file: replace it, never write into the shared tree
+        changed.write_bytes(os.urandom(ctx.plan.file_kb * 1024))
+        proxy.reset()
+        start = time.perf_counter()
+        new_assets(target, ctx.workspace / "unused-cache").push(source, name)
+        seconds = time.perf_counter() - start
+        sent.append(int(proxy.stats()["bytes_up"]))
+        return seconds
+
+    def full() -> float:
+        fulls[0] += 1
+        other = f"{name}-full-{fulls[0]}"
+        start = time.perf_counter()
+        new_assets(target, ctx.workspace / "unused-cache").push(source, other)
+        seconds = time.perf_counter() - start
+        fs.rm(f"{root}/{other}", recursive=True)  # the servers hold objects in memory
+        fs.rm(f"{root}/{other}.versions")
+        return seconds
+
+    mine, theirs = interleaved(ctx.plan.link_runs, copying, full)
+    fs.rm(f"{root}/{name}", recursive=True)
+    a, b = h.median(mine), h.median(theirs)
+    share = max(sent) / total * 100
+    mb = (source / "weights.bin").stat().st_size >> 20
+    ctx.add(
+        Row(
+            f"push new version, 1 of {len(ctx.rels)} x {ctx.plan.file_kb} KB changed "
+            f"(+ {mb} MB file)",
+            target.label,
+            f"{fmt_s(a)}, {share:.2f} % of the asset's bytes sent",
+            f"full push {fmt_s(b)}",
+            f"{b / a:.1f}x",
+            "< 1 % sent; ≥ 10x faster",
+            share < 1 and b / a >= 10,
+            {"ours": mine, "full": theirs, "bytes_sent": sent, "asset_bytes": total},
+        )
+    )
