@@ -166,3 +166,34 @@ def _digests(folder: Path) -> dict[str, str]:
 
     digest: Callable[[Path], str] = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()  # noqa: E731
     return {p.name: digest(p) for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.servers
+@pytest.mark.parametrize("server", ["s3", "gcs"])
+def test_a_big_file_already_cached_is_not_fetched_in_ranges_again(
+    server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """Known content is placed before the big-object engine is given its objects: a big file
+    that 0.0 holds is neither a small download nor a ranged one for 0.1."""
+    from pytest_assets import ranged
+
+    store: StoreUnderTest = request.getfixturevalue(f"{server}_store")
+    monkeypatch.setattr(ranged, "BIG_OBJECT_BYTES", 4096)  # every 8 KB file is "big"
+    pusher = _assets(store, tmp_path / "pusher")
+    pusher.push(_version(tmp_path / "v0", set()), NAME)
+    pusher.push(_version(tmp_path / "v1", {2}), NAME)
+    assets = _assets(store, tmp_path / "cache")
+    assets.fetch(f"{NAME}:0.0")
+    ranged_reads: list[str] = []
+    fetch_many = ranged.fetch_many
+
+    def counting(store_: Any, objects: Any, *args: Any, **kwargs: Any) -> Any:
+        ranged_reads.extend(o.remote.rsplit("/", 1)[-1] for o in objects)
+        return fetch_many(store_, objects, *args, **kwargs)
+
+    monkeypatch.setattr(ranged, "fetch_many", counting)
+    small_reads = _counting_reads(monkeypatch)
+    path = assets.fetch(f"{NAME}:0.1")
+    assert (ranged_reads, small_reads) == (["part-2.bin"], [])
+    assert (path / "part-2.bin").read_bytes() == (tmp_path / "v1" / "part-2.bin").read_bytes()
+    assert assets.verify() == []
