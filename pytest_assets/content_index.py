@@ -5,10 +5,11 @@ One SQLite file, ``<cache>/.pytest-assets/content.sqlite``. Why SQLite rather th
 append-only file: a fetch asks about all the files of a version in one keyed query instead of
 reading the whole index; installs and prunes of several processes are transactions (a busy
 timeout, no lost update); a process killed mid-write leaves the last committed state (rollback
-journal, not WAL, which needs shared memory that NFS lacks). The index is only a hint: every
-file linked from it is found again through its version's record and re-hashed, so an entry that
-is stale, an index that is damaged or a filesystem where SQLite's locks do not hold costs
-downloads, never correctness. Any SQLite error therefore reads as "nothing known".
+journal, not WAL, which needs shared memory that NFS lacks; no fsync: a kill loses nothing
+the OS holds, see ``_db`` for a power cut). The index is only a hint: every file linked from it
+is found again through its version's record and re-hashed, so an entry that is stale, an index
+that is damaged or a filesystem where SQLite's locks do not hold costs downloads, never
+correctness. Any SQLite error therefore reads as "nothing known".
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ class ContentIndex:
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
             db.execute("PRAGMA journal_mode=DELETE")
+            # no fsync per commit: a hint lost in a power cut costs downloads, and an index
+            # left damaged is dropped and rebuilt from the records (below)
+            db.execute("PRAGMA synchronous=OFF")
             for statement in _SCHEMA:
                 db.execute(statement)
             yield db
