@@ -49,29 +49,21 @@ from context import (
 from linkmeter import ceiling_text
 from scenarios_big import scenario_resume
 from scenarios_copy import scenario_copypush
+from scenarios_incremental import scenario_delta
 from scenarios_reuse import scenario_procs, scenario_startup, scenario_warm
 
 from pytest_assets.store import Store
 
 ALL_STORES = ["local", "gcs", "s3", "az", "gcs+20ms", "s3+20ms", "gcs+cap", "s3+cap"]
-SCENARIOS = [
-    "push",
-    "cold",
-    "big",
-    "bigfetch",
-    "bigpush",
-    "resume",
-    "copypush",
-    "warm",
-    "procs",
-    "startup",
-]
+SCENARIOS = ["push", "cold", "big", "bigfetch", "bigpush", "resume", "copypush", "warm"]
+SCENARIOS += ["procs", "delta", "startup"]
 # the only scenarios on a capped link in --quick
 BIG_FILE = ("bigfetch", "bigpush", "resume", "copypush")
 __all__ = [  # run() finds the scenarios by name
     "scenario_bigfetch",
     "scenario_bigpush",
     "scenario_copypush",
+    "scenario_delta",
     "scenario_procs",
     "scenario_resume",
     "scenario_startup",

@@ -20,6 +20,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 
 from pytest_assets.assets import Assets
+from pytest_assets.cache_usage import listing
 from pytest_assets.config import Origin, SettingSource, check_store_value, load_config
 from pytest_assets.display import push_date
 from pytest_assets.errors import AssetsError
@@ -28,7 +29,7 @@ from pytest_assets.redact import redact_url
 from pytest_assets.storekey import endpoint_in_use, expand_home
 
 from . import push_magic
-from .views import ConfigView, InfoView, VersionsView, shown_path
+from .views import CacheView, ConfigView, InfoView, VersionsView, shown_path
 
 # IPython's magic_arguments is untyped; these typed names are the same functions.
 _Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -177,6 +178,7 @@ class AssetMagics(Magics):
     @argument("spec", nargs="*", help="asset spec: name[:version][[sub/part]] or name:1.2/sub/part")
     @argument("--versions", metavar="NAME", help="list the versions of NAME, newest first")
     @argument("--info", metavar="SPEC", help="show a version's metadata, files, sizes, hashes")
+    @argument("--cache", action="store_true", help="list cached versions, real and apparent sizes")
     @argument("--store", metavar="URL", help="use this store for the rest of the session")
     @argument("--cache-dir", metavar="PATH", help="use this cache for the rest of the session")
     @argument(
@@ -204,12 +206,14 @@ class AssetMagics(Magics):
         shell splits it. Tab completes asset names, and versions after ``name:``.
         """
         args = _parse(self.asset, line)
-        chosen = [flag for flag in ("spec", "versions", "info", "diff") if getattr(args, flag)]
+        chosen = [
+            flag for flag in ("spec", "versions", "info", "diff", "cache") if getattr(args, flag)
+        ]
         if args.push and chosen != ["spec"]:
             raise UsageError("--push PATH takes one SPEC to push to: %asset --push PATH name")
         if len(chosen) > 1 and not args.push:
             raise UsageError(
-                f"give one of SPEC, --versions, --info, --diff (got {', '.join(chosen)})"
+                f"give one of SPEC, --versions, --info, --diff, --cache (got {', '.join(chosen)})"
             )
         if (args.bump_major or args.dry_run) and not args.push:
             raise UsageError("--bump-major and --dry-run go with --push PATH SPEC")
@@ -256,6 +260,8 @@ class AssetMagics(Magics):
             return self._versions(args.versions)
         if args.info:
             return InfoView(session.assets.info(args.info), os.getcwd())
+        if args.cache:
+            return CacheView(*listing(session.assets.cached()), os.getcwd())
         return session.config_view()
 
     def _versions(self, name: str) -> VersionsView:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .content_index import ContentIndex
 from .errors import AssetNotFoundError, CacheError, ConfigError
 from .foldednames import normalised_match
 from .localdisk import force_rmtree
@@ -346,6 +347,7 @@ class Cache:
         self._intact.pop((name, version), None)
         try:
             self.record_path(name, version).unlink(missing_ok=True)
+            ContentIndex(self.books).forget(self._folder, name, version)
         except OSError as exc:
             raise cache_error(exc, self.directory, f"removing {name}:{version}") from None
         data = self.data_path(name, version)

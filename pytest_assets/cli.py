@@ -232,11 +232,14 @@ def _run(args: argparse.Namespace) -> int:
         _copy(assets, args.source, args.target, args.names)
     elif args.command == "cache":
         if args.cache_command == "ls":
-            for entry in assets.cached():
-                print(
-                    f"{entry.name}:{entry.version}\t{human_size(entry.size)}\t{entry.path}",
-                    file=out,
-                )
+            from .cache_usage import listing, summary  # with Assets: not for --help
+
+            usages, total = listing(assets.cached())
+            for used in usages:
+                shared = f" ({human_size(used.shared)} shared)" if used.shared else ""
+                size = human_size(used.apparent) + shared
+                print(f"{used.label}\t{size}\t{used.entry.path}", file=out)
+            print(summary(total, len(usages)), file=out)
         else:
             pruned = assets.prune(
                 keep=args.keep, dry_run=args.dry_run, include_pinned=args.include_pinned

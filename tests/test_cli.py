@@ -439,7 +439,26 @@ def test_verify_repair_downloads_again_and_exits_0(cli: Run, model: Path) -> Non
 def test_cache_ls_lists_cached_versions_with_sizes(cli: Run, model: Path, cached: Path) -> None:
     cli("push", str(model), "m")
     cli("fetch", "m")
-    assert cli("cache", "ls").out == f"m:0.0\t70 B\t{cached / 'm' / '0.0'}\n"
+    assert cli("cache", "ls").out == f"m:0.0\t70 B\t{cached / 'm' / '0.0'}\n1 version, 70 B\n"
+
+
+def test_cache_ls_shows_what_versions_share_and_the_real_size_on_disk(
+    cli: Run, folder: Path
+) -> None:
+    """0.1 changes one of two files: the unchanged one is kept once, for both versions."""
+    cli("push", str(folder), "d")
+    cli("fetch", "d:0.0")
+    (folder / "a.txt").write_text("alpha, again\n")
+    cli("push", str(folder), "d")
+    cli("fetch", "d:0.1")
+    lines = cli("cache", "ls").out.splitlines()
+    assert [line.split("\t")[:2] for line in lines[:-1]] == [
+        ["d:0.0", "11 B (5 B shared)"],
+        ["d:0.1", "18 B (5 B shared)"],
+    ]
+    assert lines[-1] == (
+        "2 versions, 29 B (24 B on disk: files shared between versions are kept once)"
+    )
 
 
 def _three_cached_versions(cli: Run, model: Path) -> None:
@@ -453,14 +472,14 @@ def test_cache_prune_keeps_the_newest_n(cli: Run, model: Path) -> None:
     _three_cached_versions(cli, model)
     result = cli("cache", "prune", "--keep", "1")
     assert result.out == "removed m:0.1 (2 B)\nremoved m:0.0 (2 B)\n"
-    assert [line.split("\t")[0] for line in cli("cache", "ls").out.splitlines()] == ["m:0.2"]
+    assert [line.split("\t")[0] for line in cli("cache", "ls").out.splitlines()[:-1]] == ["m:0.2"]
 
 
 def test_cache_prune_dry_run_removes_nothing(cli: Run, model: Path) -> None:
     _three_cached_versions(cli, model)
     result = cli("cache", "prune", "--keep", "2", "--dry-run")
     assert result.out == "would remove m:0.0 (2 B)\n"
-    assert len(cli("cache", "ls").out.splitlines()) == 3
+    assert len(cli("cache", "ls").out.splitlines()[:-1]) == 3
 
 
 def test_cache_prune_help_shows_the_default_keep(cli: Run) -> None:

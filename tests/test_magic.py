@@ -141,7 +141,8 @@ def test_reload_ext_starts_a_fresh_session(shell: InteractiveShell, tmp_path: Pa
 
 def test_help_lists_every_option(shell: InteractiveShell) -> None:
     doc = shell.find_line_magic("asset").__doc__
-    for option in ("--versions", "--info", "--store", "--cache-dir", "--offline", "--online"):
+    options = ("--versions", "--info", "--cache", "--store", "--cache-dir", "--offline", "--online")
+    for option in options:
         assert option in doc
 
 
@@ -423,6 +424,44 @@ def test_info_renders_as_an_html_table_in_jupyter(shell: InteractiveShell) -> No
 def test_info_keeps_the_metadata_for_code(shell: InteractiveShell) -> None:
     info = asset(shell, "--info demo/vocab:0.0")
     assert info.data["sha256"] == hashlib.sha256(VOCAB_0).hexdigest()
+
+
+def _two_tiny_models(shell: InteractiveShell, project: Project, tmp_path: Path) -> None:
+    """demo/tiny-model 0.0 and 0.1 (config changed, labels shared), both fetched."""
+    source = tmp_path / "tiny-model-1"
+    (source / "labels").mkdir(parents=True)
+    (source / "config.json").write_bytes(CONFIG.replace(b"labels", b"LABELS"))
+    (source / "labels" / "labels.txt").write_bytes(LABELS)
+    Assets(store=str(project.store), cache_dir=tmp_path / "pusher-cache").push(
+        source, "demo/tiny-model"
+    )
+    asset(shell, "demo/tiny-model:0.0")
+    asset(shell, "demo/tiny-model:0.1")
+
+
+def test_cache_view_shows_shared_and_real_sizes(
+    shell: InteractiveShell, project: Project, tmp_path: Path
+) -> None:
+    _two_tiny_models(shell, project, tmp_path)
+    shown = text_of(shell, asset(shell, "--cache"))
+    total = 2 * len(CONFIG) + 2 * len(LABELS)
+    assert shown.splitlines()[0] == (
+        f"2 versions, {total} B ({total - len(LABELS)} B on disk: files shared between "
+        "versions are kept once):"
+    )
+    for version in ("0.0", "0.1"):
+        assert re.search(
+            rf"demo/tiny-model:{version}\s+{len(CONFIG) + len(LABELS)} B\s+{len(LABELS)} B\s", shown
+        )
+
+
+def test_cache_view_renders_as_an_html_table(
+    shell: InteractiveShell, project: Project, tmp_path: Path
+) -> None:
+    _two_tiny_models(shell, project, tmp_path)
+    shown = html_of(shell, asset(shell, "--cache"))
+    assert "<th style='text-align:left'>shared</th>" in shown
+    assert ">demo/tiny-model:0.1<" in shown
 
 
 # -- errors: the cell stops, one line, no traceback --------------------------------------------

@@ -6,7 +6,8 @@ given a kill point, SIGKILLs itself exactly there; without one the parent kills 
     fetch STORE OPTIONS CACHE SPEC PHASES KILL_POINT
     push  STORE OPTIONS CACHE SOURCE SPEC PHASES KILL_POINT [change]
 
-Kill points (fetch): hang (hold the lock, wait to be killed), download:N (after N objects),
+Kill points (fetch): hang (hold the lock, wait to be killed), link:N (after N files placed from
+the cache's known content), download:N (after N objects),
 range:N (a big object's Nth range written and saved in its state.json), verify:N (before
 hashing the Nth file), readonly (making the files read-only), record (record written, data not
 yet renamed), renamed (data renamed, fetch not yet returned).
@@ -44,6 +45,7 @@ import fsspec.core
 from pytest_assets import cache as cache_module
 from pytest_assets import claims as claims_module
 from pytest_assets import download as download_module
+from pytest_assets import fetch_reuse as reuse_module
 from pytest_assets import localdisk as localdisk_module
 from pytest_assets import multipart as multipart_module
 from pytest_assets import publish as publish_module
@@ -97,6 +99,7 @@ def instrument_fetch() -> None:
     check_file, make_read_only = download_module.check_file, cache_module._make_read_only
     copy_out, replace, rename = localdisk_module.copy_out, os.replace, os.rename
     downloaded, verified = counting_kill("download"), counting_kill("verify")
+    place, linked = reuse_module.place, counting_kill("link")
     save_state, ranges_saved = ranged_module._Download._save_state, counting_kill("range")
 
     def get_files_(self: Any, pairs: Any, what: str, progress: Any = None) -> dict[str, Any]:
@@ -113,6 +116,12 @@ def instrument_fetch() -> None:
         result = copy_out(src, dst)
         downloaded()
         return result
+
+    def place_(source: str, target: str, **kwargs: Any) -> str:
+        mark("link")
+        how = place(source, target, **kwargs)
+        linked()
+        return how
 
     def check_file_(local: str, entry: Any, label: str, measured: Any = None) -> Any:
         mark("verify")
@@ -150,6 +159,7 @@ def instrument_fetch() -> None:
     seam(download_module, "check_file", check_file_)
     seam(cache_module, "_make_read_only", make_read_only_)
     seam(Cache, "install", install_)
+    seam(reuse_module, "place", place_)
     seam(ranged_module._Download, "_save_state", save_state_)
     os.replace = replace_  # type: ignore[assignment]
     os.rename = rename_  # type: ignore[assignment]
