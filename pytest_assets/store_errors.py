@@ -129,9 +129,9 @@ _SAID_AGAIN = ("out of retries on exception", "non-retriable exception", "Could 
 _BACKENDS = {
     "s3": "'pytest-assets[s3]' (s3fs)",
     "s3a": "'pytest-assets[s3]' (s3fs)",
-    "az": "adlfs",
-    "abfs": "adlfs",
-    "abfss": "adlfs",
+    "az": "'pytest-assets[az]' (adlfs)",
+    "abfs": "'pytest-assets[az]' (adlfs)",
+    "abfss": "'pytest-assets[az]' (adlfs)",
     "adl": "adlfs",
     "sftp": "paramiko (fsspec's sftp backend) or sshfs",
     "ssh": "paramiko (fsspec's sftp backend) or sshfs",
