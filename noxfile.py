@@ -38,6 +38,9 @@ nox.options.default_venv_backend = "uv"
 nox.options.sessions = ["tests", "majors", "lowest", "wheel"]
 # uv must not download a Python of its own (no network here but package registries).
 os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
+# Compiled at install, as pip does: moto's server imports hundreds of modules on its first
+# request, and compiling them then outlasts the test servers' start-up limit on a busy machine.
+os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
 
 
 def _put_pyenv_pythons_on_path() -> None:
@@ -112,7 +115,7 @@ def wheel(session: nox.Session) -> None:
     tmp = Path(session.create_tmp())
     dist = tmp / "dist"
     shutil.rmtree(dist, ignore_errors=True)
-    session.install("build", "twine")
+    session.install("build[uv]", "twine")
     session.run("python", "-m", "build", "--installer", "uv", "--outdir", str(dist), str(ROOT))
     session.run("twine", "check", "--strict", *map(str, sorted(dist.iterdir())))
     (wheel_file,) = dist.glob("*.whl")
