@@ -1,8 +1,8 @@
 """Supported versions, tested: the suite on each Python, the lowest dependencies, the wheel.
 
 ``nox`` runs every session on the whole suite; ``nox -s lowest -- smoke`` runs one session on
-the smoke set (``.ci/run`` does that for each session but ``tests-3.11``, whose whole suite is
-the main run). Other arguments after ``--`` go to pytest.
+the smoke set (``tests/versions.sh``, run by ``.ci/run`` after the whole suite, names the
+sessions CI runs so). Other arguments after ``--`` go to pytest.
 
 | session | what it proves |
 | --- | --- |
@@ -116,7 +116,9 @@ def wheel(session: nox.Session) -> None:
     dist = tmp / "dist"
     shutil.rmtree(dist, ignore_errors=True)
     session.install("build[uv]", "twine")
-    session.run("python", "-m", "build", "--installer", "uv", "--outdir", str(dist), str(ROOT))
+    session.run(
+        "python", "-m", "build", "-q", "--installer", "uv", "--outdir", str(dist), str(ROOT)
+    )
     session.run("twine", "check", "--strict", *map(str, sorted(dist.iterdir())))
     (wheel_file,) = dist.glob("*.whl")
 
@@ -129,17 +131,17 @@ def wheel(session: nox.Session) -> None:
     shutil.copy(ROOT / "pyproject.toml", work)
     session.install(f"{wheel_file}[dev]")
     session.chdir(work)
-    session.run("python", "-c", _CHECK_INSTALLED, str(ROOT))
+    session.run("python", "-c", _CHECK_INSTALLED)
     session.run("pytest-assets", "--version")
     session.run("python", "examples/demo.py")
     session.run("pytest", *_pytest_args(session))
 
 
 _CHECK_INSTALLED = """
-import sys, pytest_assets, ipython_ext
+import pytest_assets, ipython_ext
 from pathlib import Path
 for module in (pytest_assets, ipython_ext):
-    where = Path(module.__file__).resolve()
-    assert "site-packages" in where.parts and Path(sys.argv[1]) not in where.parents, where
-    print(module.__name__, "from", where.parent)
+    where = Path(module.__file__).resolve().parent
+    assert "site-packages" in where.parts, f"{module.__name__} imported from {where}"
+    print(module.__name__, "from", where)
 """
