@@ -19,6 +19,7 @@ import pytest
 
 from .errors import AssetsError, ConfigError
 from .overrides import override_target, parse_override
+from .pytest_compat import getini
 from .spec import AssetSpec
 from .xdist_report import PinReport, Record, ReplacedLine, WorkerReport
 
@@ -50,7 +51,7 @@ class PluginSession:
         before any test runs."""
         overrides: dict[str, Path] = {}
         base = config.inipath.parent if config.inipath else config.invocation_params.dir
-        for line in config.getini("assets_overrides") or ():
+        for line in getini(config, "assets_overrides") or ():
             try:
                 name, path = parse_override(line, base)
             except ValueError as exc:
@@ -89,7 +90,7 @@ class PluginSession:
 
     def _getini(self, key: str) -> Any:
         try:
-            return self.config.getini(key)
+            return getini(self.config, key)
         except (ValueError, pytest.UsageError) as exc:  # pytest's own check of the value
             raise ConfigError(f"{key} in {self.config.inipath}: {exc}") from None
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fsspec.registry import _registry as fsspec_classes
 
 from pytest_assets import AssetNotFoundError, Assets
 from pytest_assets.cli import main
@@ -88,6 +89,8 @@ def test_a_missing_backend_names_the_package_to_install(
 ) -> None:
     for backend in ("adlfs", "paramiko", "sshfs"):  # not installed, as for a new user
         monkeypatch.setitem(sys.modules, backend, None)
+    for protocol in ("az", "abfs", "sftp"):  # nor loaded by an earlier test in this process
+        monkeypatch.delitem(fsspec_classes, protocol, raising=False)
     with pytest.raises(StoreError, match="needs a backend that is not installed") as caught:
         Assets(store=url, cache_dir=tmp_path / "cache").fetch("x:0.0")
     assert package in str(caught.value)
