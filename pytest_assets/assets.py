@@ -307,9 +307,11 @@ class Assets:
     def diff(self, old: str | AssetSpec, new: str | AssetSpec) -> VersionDiff:
         """What changed from ``old`` to ``new``: from their ``.meta`` (or the cache's copy of
         it), never their data."""
-        return diff_infos(self.info(old), self.info(new), None if self.offline else self._sizes)
+        return diff_infos(
+            self.info(old), self.info(new), None if self.offline else self.listed_sizes
+        )
 
-    def _sizes(self, name: str, version: str, is_directory: bool) -> dict[str, int]:
+    def listed_sizes(self, name: str, version: str, is_directory: bool) -> dict[str, int]:
         """The sizes the store lists for a version (modelkit's ``.meta`` has none)."""
         store = self.store
         if is_directory:

@@ -7,6 +7,7 @@ asset error (one line on stderr, no traceback), 2 on wrong usage (argparse's own
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
@@ -105,6 +106,22 @@ def _parser() -> argparse.ArgumentParser:
         "--upgrade", action="store_true", help="move locked entries to the newest versions"
     )
 
+    sync = commands.add_parser(
+        "sync", help="fetch every version assets.lock pins (or SPECs) in one parallel pass"
+    )
+    sync.add_argument(
+        "specs", nargs="*", metavar="SPEC", help="specs to fetch (default: every assets.lock entry)"
+    )
+    sync.add_argument("--lock", metavar="FILE", help="the lock file (default: assets.lock)")
+    sync.add_argument(
+        "--last-run", action="store_true", help="the specs the last pytest run used, too"
+    )
+    sync.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list what would be fetched with sizes; fetch nothing",
+    )
+
     cache = commands.add_parser("cache", help="inspect or prune the local cache")
     cache_commands = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
     cache_commands.add_parser("ls", help="cached versions with sizes")
@@ -139,16 +156,20 @@ def _non_negative(text: str) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from .assets import Assets
+    from .config import load_config
 
     progress = sys.stderr.isatty()
-    assets = Assets.from_config(
+    config = load_config(
         store=args.store,
         cache_dir=args.cache_dir,
         offline=args.offline,
         storage_options=args.storage_options,
         argument_source="command line",
-        progress=progress,
-        notify=lambda message: print(message, file=sys.stderr),
+    )
+    if getattr(args, "lock", None):
+        config = dataclasses.replace(config, lock_file=Path(args.lock).absolute())
+    assets = Assets.from_loaded(
+        config, progress=progress, notify=lambda message: print(message, file=sys.stderr)
     )
     out = sys.stdout
     if args.command == "push":
@@ -181,6 +202,8 @@ def _run(args: argparse.Namespace) -> int:
         return _verify(assets, args.spec, args.repair)
     elif args.command == "lock":
         _lock(assets, args.specs, args.upgrade)
+    elif args.command == "sync":
+        return _sync(assets, args.specs, args.last_run, args.dry_run, progress)
     elif args.command == "cache":
         if args.cache_command == "ls":
             for entry in assets.cached():
@@ -247,6 +270,30 @@ def _verify(assets: Any, spec: str | None, repair: bool) -> int:
             where = f"the copies of store {redact_url(assets.store_url)} in {where}"
         print(f"{where} {'are' if assets.store_url else 'is'} clean", file=sys.stdout)
     return 0
+
+
+def _sync(assets: Any, specs: list[str], last_run: bool, dry_run: bool, progress: bool) -> int:
+    """A dry run lists each version; the summary on stdout, failures on stderr (exit 1)."""
+    from .sync import sync, sync_specs
+
+    report = sync(
+        assets, sync_specs(assets, specs, last_run=last_run), dry_run=dry_run, progress=progress
+    )
+    if dry_run:
+        for item in report.items:
+            if item.version is not None:
+                size = "?" if item.size is None else human_size(item.size)
+                print(f"{item.label}\t{size}\t{item.status}")
+    print(report.summary())
+    if not report.failures:
+        return 0
+    print(
+        f"pytest-assets: error: {plural(len(report.failures), 'spec')} failed to sync:",
+        file=sys.stderr,
+    )
+    for item in report.failures:
+        print(f"  {item.label}: {item.error}", file=sys.stderr)
+    return 1
 
 
 def _print_push(report: PushReport, source_name: str) -> None:

@@ -8,12 +8,12 @@ from typing import Any
 class FileProgress:
     """Counts finished files; also usable as an fsspec callback for bulk get/put."""
 
-    def __init__(self, enabled: bool, label: str, total: int) -> None:
+    def __init__(self, enabled: bool, label: str, total: int, *, unit: str = "file") -> None:
         self.bar: Any = None
         if enabled and total:
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=total, desc=label, unit="file", leave=False)
+            self.bar = tqdm(total=total, desc=label, unit=unit, leave=False)
 
     def advance(self, count: int = 1) -> None:
         if self.bar is not None:
