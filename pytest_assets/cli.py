@@ -125,6 +125,10 @@ def _parser() -> argparse.ArgumentParser:
     cache = commands.add_parser("cache", help="inspect or prune the local cache")
     cache_commands = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
     cache_commands.add_parser("ls", help="cached versions with sizes")
+    key = cache_commands.add_parser(
+        "key", help="a CI cache key made of assets.lock's pins (the same in every checkout)"
+    )
+    key.add_argument("--lock", metavar="FILE", help="the lock file (default: assets.lock)")
     prune = cache_commands.add_parser(
         "prune", help="keep the newest N versions of each asset and those assets.lock pins"
     )
@@ -205,7 +209,12 @@ def _run(args: argparse.Namespace) -> int:
     elif args.command == "sync":
         return _sync(assets, args.specs, args.last_run, args.dry_run, progress)
     elif args.command == "cache":
-        if args.cache_command == "ls":
+        if args.cache_command == "key":
+            from .cache_key import cache_key
+
+            assert assets.pins.path is not None  # the loader always places assets.lock
+            print(cache_key(assets.pins.path), file=out)
+        elif args.cache_command == "ls":
             for entry in assets.cached():
                 print(
                     f"{entry.name}:{entry.version}\t{human_size(entry.size)}\t{entry.path}",
