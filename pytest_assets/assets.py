@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from .resolution import Resolver
 from .spec import AssetSpec, label
 from .store import Store, local_directory
 from .storekey import store_key
+from .tiers import Tiers, shared_dirs_setting, verify_tiers
 from .versioning import Versioning, get_versioning, sort_versions
 
 __all__ = ["Assets", "Problem", "Pruned", "PushReport", "Resolution"]
@@ -58,6 +59,7 @@ class Assets:
         config: Config | None = None,
         lock_file: str | os.PathLike[str] | None = None,
         lock_check: bool = False,
+        shared_dirs: Sequence[str | os.PathLike[str]] | None = None,
     ) -> None:
         if cache_dir is None:
             from .config import default_cache_dir
@@ -70,6 +72,8 @@ class Assets:
         self.storage_options = dict(storage_options or {})
         folder = store_key(store, self.storage_options).folder if store else None
         self.cache = Cache(Path(cache_dir), folder)
+        tier_dirs = shared_dirs_setting(shared_dirs, {}, None, Path.cwd()) if shared_dirs else ()
+        self.tiers = Tiers(tier_dirs, folder, self._say)  # read-only, before self.cache
         _refuse_overlap(store, self.cache.directory)
         self.progress = progress
         self.notify = notify
@@ -81,7 +85,12 @@ class Assets:
             path, lock_check, self.versioning, runs_dir=self.cache.books / "runs", say=self._say
         )
         self.resolver = Resolver(
-            self.versioning, self.pins, self.cache, lambda: self.catalog, offline=offline
+            self.versioning,
+            self.pins,
+            self.cache,
+            lambda: self.catalog,
+            offline=offline,
+            tiers=self.tiers,
         )
 
     @classmethod
@@ -114,6 +123,7 @@ class Assets:
             config=config,
             lock_file=config.lock_file,
             lock_check=lock_check,
+            shared_dirs=config.shared_dirs,
         )
 
     def __repr__(self) -> str:
@@ -204,9 +214,10 @@ class Assets:
         resolved = self.resolver.resolve(requested)
         name, version = resolved.name, resolved.version
         assert version is not None  # resolve completes it
-        cache = self._cache_of(name, version)
-        from_cache = cache.has(name, version)
-        damage = cache.damage(name, version, resolved.sub_part) if from_cache else None
+        tier = self.tiers.find(name, version, resolved.sub_part)  # checked there, used in place
+        cache = tier or self._cache_of(name, version)
+        from_cache = tier is not None or cache.has(name, version)
+        damage = cache.damage(name, version, resolved.sub_part) if from_cache and not tier else None
         if damage is not None:
             damaged_copy(label(name, version), damage, offline=self.offline, say=self._say)
             from_cache = False
@@ -245,7 +256,9 @@ class Assets:
 
     def meta_sha256(self, name: str, version: str) -> str:
         """The lock file's hash of a version's ``.meta`` (from the cache when it is there)."""
-        record = self._cache_of(name, version).record(name, version)
+        record = self.tiers.record(name, version) or self._cache_of(name, version).record(
+            name, version
+        )
         if record is not None:
             return meta_hash(record["meta"])
         return meta_hash(self.catalog.read_meta(name, version).meta)
@@ -288,7 +301,7 @@ class Assets:
         resolved = self.resolve(spec)
         assert resolved.version is not None  # resolve completes it
         name, version = resolved.name, resolved.version
-        cache = self._cache_of(name, version)
+        cache = self.tiers.find(name, version) or self._cache_of(name, version)
         record = cache.record(name, version)
         if record is not None and cache.has(name, version):
             meta, manifest = record["meta"], manifest_from_record(record, str(resolved))
@@ -321,7 +334,9 @@ class Assets:
 
     def content_hash(self, name: str, version: str) -> str | None:
         """The content hash of a cached version (for the pytest summary and the lock file)."""
-        record = self._cache_of(name, version).record(name, version)
+        record = self.tiers.record(name, version) or self._cache_of(name, version).record(
+            name, version
+        )
         if record is None:
             return None
         return manifest_from_record(record, label(name, version)).content_hash
@@ -333,13 +348,15 @@ class Assets:
         """Re-hash cached copies (:func:`.cache_admin.verify`): only report, unless ``repair``
         (download damaged versions again, not offline; remove extras)."""
         download_again = partial(self._download, replace=lambda: True)
-        return verify(
+        wanted = None if spec is None else self.parse(spec)
+        problems = verify(
             self.cache,
             self.versioning,
-            None if spec is None else self.parse(spec),
+            wanted,
             repair=repair,
             download=None if self.offline else download_again,
         )
+        return problems + verify_tiers(self.tiers, self.versioning, wanted)
 
     def prune(
         self, keep: int = 1, dry_run: bool = False, *, include_pinned: bool = False

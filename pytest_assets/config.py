@@ -23,6 +23,7 @@ from .errors import ConfigError
 from .redact import redact_url
 from .storage_options import describe_options, merge_options, parse_storage_options
 from .storekey import expand_home, store_key, url_parts
+from .tiers import shared_dirs_setting
 from .versioning import get_versioning
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ INI_KEYS = (
     "assets_offline",
     "assets_versioning",
     "assets_storage_options",
+    "assets_shared_dirs",
 )
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -103,6 +105,7 @@ class Config:
     setting_sources: Mapping[str, SettingSource] = field(default_factory=dict)
     ini_file: Path | None = None
     lock_file: Path | None = None
+    shared_dirs: tuple[Path, ...] = ()  # read-only tiers (:mod:`.tiers`), in order
 
     @property
     def sources(self) -> dict[str, str]:
@@ -376,6 +379,7 @@ def load_config(
     env: Mapping[str, str] | None = None,
     ini: IniFile | None = None,
     argument_source: str = "argument",
+    shared_dirs: Sequence[str | os.PathLike[str]] | None = None,
 ) -> Config:
     """Merge arguments, environment, ini file and defaults; ``ini`` skips the file search
     (the pytest plugin passes the file pytest itself chose). ``storage_options`` is a mapping
@@ -443,6 +447,7 @@ def load_config(
     )
     if options:
         sources["storage_options"] = options_source
+    tiers = shared_dirs_setting(shared_dirs, environ, ini_file, cwd)
 
     return Config(
         store=store_value,
@@ -456,6 +461,7 @@ def load_config(
         # without one, in the start directory.
         lock_file=(ini_file.directory if ini_file else Path(start_dir or cwd).absolute())
         / "assets.lock",
+        shared_dirs=tiers,
     )
 
 

@@ -127,6 +127,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "linelist",
     )
     parser.addini(
+        "assets_shared_dirs",
+        "Read-only shared cache directories, one per line, consulted before assets_dir.",
+        "linelist",
+    )
+    parser.addini(
         "assets_overrides", "NAME=PATH lines: local files used instead of the store.", "linelist"
     )
 

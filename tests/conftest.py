@@ -47,6 +47,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     the ASSETS_* or MODELKIT_* variables of the shell that runs the suite."""
     for key in ("ASSETS_STORE", "ASSETS_DIR", "ASSETS_OFFLINE", "ASSETS_VERSIONING"):
         monkeypatch.delenv(key, raising=False)
+    for key in ("ASSETS_SHARED_DIRS",):
+        monkeypatch.delenv(key, raising=False)
     for key in ("MODELKIT_STORAGE_PROVIDER", "MODELKIT_STORAGE_BUCKET", "MODELKIT_STORAGE_PREFIX"):
         monkeypatch.delenv(key, raising=False)
 
