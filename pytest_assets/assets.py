@@ -227,7 +227,10 @@ class Assets:
             else self._download(name, version, replace=lambda: bool(cache.damage(name, version)))
         )
         pin = self.pins.used(requested)
-        self.history.append(Resolution(str(requested), resolved, from_cache, pin is not None))
+        source = f"shared cache {tier.directory}" if tier else "cache" if from_cache else "store"
+        self.history.append(
+            Resolution(str(requested), resolved, from_cache, pin is not None, source)
+        )
         if pin is not None:
             self.pins.check_fetched(resolved, pin, self.meta_sha256)
         if resolved.sub_part is None:
