@@ -143,9 +143,10 @@ def sync(
 
 
 def _cached_item(assets: Assets, spec: str, name: str, version: str) -> SyncItem:
-    """``CACHED`` with its size when the version is whole in the cache, else ``TO_FETCH``."""
+    """``CACHED`` with its size when the version is whole in a shared tier or the cache, else
+    ``TO_FETCH`` (a tier's copy is used in place: it is not copied into the cache)."""
     try:
-        view = assets.cache.seen_for(name, version)
+        view = assets.tiers.find(name, version) or assets.cache.seen_for(name, version)
     except AssetsError:
         view = None
     if view is not None and view.has(name, version) and view.damage(name, version) is None:

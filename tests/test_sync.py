@@ -72,6 +72,23 @@ def test_sync_fetches_every_pinned_version_and_says_how_many_were_cached(
         assert assets.cache.has(name, "0.0")
 
 
+def test_sync_counts_a_version_in_a_shared_tier_as_cached_and_copies_nothing(
+    pushed: StoreUnderTest, lock: Path, tmp_path: Path
+) -> None:
+    tier = tmp_path / "tier"
+    make(pushed, tier).fetch("team/a:0.0")
+    assets = Assets(
+        store=pushed.url,
+        cache_dir=tmp_path / "cache",
+        storage_options=pushed.storage_options,
+        lock_file=lock,
+        shared_dirs=[tier],
+    )
+    report = sync(assets, sync_specs(assets, [], last_run=False))
+    assert report.summary() == "3 versions, 4.1 KB: 2 fetched, 1 already cached"
+    assert not assets.cache.has("team/a", "0.0")
+
+
 def test_sync_of_a_synced_cache_fetches_nothing(
     pushed: StoreUnderTest, lock: Path, tmp_path: Path
 ) -> None:
