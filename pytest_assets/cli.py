@@ -241,6 +241,16 @@ def _verify(assets: Any, spec: str | None, repair: bool) -> int:
     problems = assets.verify(spec, repair=repair)
     for problem in problems:
         print(problem, file=sys.stdout)
+    in_tiers = sorted({p.tier for p in problems if p.tier is not None and p.kind == "damaged"})
+    if in_tiers:
+        print(
+            f"damaged copies in the read-only shared cache(s) {', '.join(in_tiers)}: they are "
+            "skipped, never used; rebuild those caches (pytest-assets sync into a new one)",
+            file=sys.stderr,
+        )
+    problems = [p for p in problems if p.tier is None]
+    if in_tiers and not problems:
+        return 1
     damaged = [p for p in problems if p.kind == "damaged" and not p.repaired]
     extras = [p for p in problems if p.kind == "extra" and not p.repaired]
     modes = [p for p in problems if p.kind == "mode" and not p.repaired]

@@ -131,5 +131,9 @@ def verify_tiers(tiers: Tiers, versioning: Versioning, wanted: AssetSpec | None)
     for tier in tiers.caches:
         for found in verify(tier, versioning, wanted, repair=False, download=None):
             message = f"shared cache {tier.directory} (read-only, not repaired): {found.message}"
-            problems.append(Problem(found.name, found.version, message, kind=found.kind))
+            problems.append(
+                Problem(
+                    found.name, found.version, message, kind=found.kind, tier=str(tier.directory)
+                )
+            )
     return problems

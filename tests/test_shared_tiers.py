@@ -329,3 +329,20 @@ def test_a_damaged_version_on_a_read_only_tier_is_fetched_into_the_writable_cach
     assert Path(out["miss"]).is_relative_to(cache)
     assert (Path(out["miss"]) / "sub" / "b.txt").read_text() == "beta\n"
     assert len(out["said"]) == 1 and "skipped" in out["said"][0]
+
+
+def test_cli_verify_exits_1_on_damage_in_a_tier_saying_to_rebuild_it(
+    store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_assets.cli import main
+
+    tier = fill(store, tmp_path / "tier", "folder:0.0")
+    _cut_short(tier, store)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ASSETS_SHARED_DIRS", str(tier))
+    code = main(["--store", store, "--cache-dir", str(tmp_path / "cache"), "verify", "--repair"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert f"shared cache {tier} (read-only, not repaired): folder:0.0[sub/b.txt]" in out
+    assert f"read-only shared cache(s) {tier}" in err and "rebuild" in err
+    assert not (tier / store_key(store).folder / "folder" / "0.0" / "sub" / "b.txt").exists()
