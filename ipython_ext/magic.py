@@ -140,6 +140,8 @@ class Session:
             where = "next to the pytest ini file" if config.ini_file else "working directory"
             value = shown_path(str(lock)) if lock.exists() else f"none ({shown_path(str(lock))})"
             rows.append(("lock", value, where))
+        for number, tier in enumerate(config.shared_dirs, start=1):  # consulted in this order
+            rows.append((f"shared cache {number}", shown_path(str(tier)), "read-only tier"))
         return ConfigView(rows)
 
     # -- for completion: errors mean "nothing to offer", never a traceback under the cursor --

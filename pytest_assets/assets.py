@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from .resolution import Resolver
 from .spec import AssetSpec, check_prefix, label
 from .store import Store, local_directory
 from .storekey import store_key
+from .tiers import Tiers, shared_dirs_setting, verify_tiers
 from .versioning import Versioning, get_versioning, sort_versions
 
 __all__ = ["Assets", "Problem", "Pruned", "PushReport", "Resolution"]
@@ -62,6 +63,7 @@ class Assets:
         lock_check: bool = False,
         max_connections: int | None = None,
         face: Face = PYTHON,
+        shared_dirs: Sequence[str | os.PathLike[str]] | None = None,
     ) -> None:
         if cache_dir is None:
             from .config import default_cache_dir
@@ -75,6 +77,8 @@ class Assets:
         self.max_connections = parse_max_connections(max_connections, "argument")
         folder = store_key(store, self.storage_options).folder if store else None
         self.cache = Cache(Path(cache_dir), folder)
+        tier_dirs = shared_dirs_setting(shared_dirs, {}, None, Path.cwd()) if shared_dirs else ()
+        self.tiers = Tiers(tier_dirs, folder, self._say)  # read-only, before self.cache
         _refuse_overlap(store, self.cache.directory)
         self.progress = progress
         self.notify = notify
@@ -90,7 +94,12 @@ class Assets:
             path, lock_check, self.versioning, runs_dir=self.cache.books / "runs", say=self._say
         )
         self.resolver = Resolver(
-            self.versioning, self.pins, self.cache, lambda: self.catalog, offline=offline
+            self.versioning,
+            self.pins,
+            self.cache,
+            lambda: self.catalog,
+            offline=offline,
+            tiers=self.tiers,
         )
 
     @classmethod
@@ -127,6 +136,7 @@ class Assets:
             lock_check=lock_check,
             max_connections=config.max_connections,
             face=face,
+            shared_dirs=config.shared_dirs,
         )
 
     def __repr__(self) -> str:
@@ -225,9 +235,10 @@ class Assets:
         resolved = self.resolver.resolve(requested)
         name, version = resolved.name, resolved.version
         assert version is not None  # resolve completes it
-        cache = self._cache_of(name, version)
-        from_cache = cache.has(name, version)
-        damage = cache.damage(name, version, resolved.sub_part) if from_cache else None
+        tier = self.tiers.find(name, version, resolved.sub_part)  # checked there, used in place
+        cache = tier or self._cache_of(name, version)
+        from_cache = tier is not None or cache.has(name, version)
+        damage = cache.damage(name, version, resolved.sub_part) if from_cache and not tier else None
         if damage is not None:
             damaged_copy(label(name, version), damage, offline=self.offline, say=self._say)
             from_cache = False
@@ -237,7 +248,10 @@ class Assets:
             else self._download(name, version, replace=lambda: bool(cache.damage(name, version)))
         )
         pin = self.pins.used(requested)
-        self.history.append(Resolution(str(requested), resolved, from_cache, pin is not None))
+        source = f"shared cache {tier.directory}" if tier else "cache" if from_cache else "store"
+        self.history.append(
+            Resolution(str(requested), resolved, from_cache, pin is not None, source)
+        )
         if pin is not None:
             self.pins.check_fetched(resolved, pin, self.meta_sha256)
         if resolved.sub_part is None:
@@ -266,7 +280,9 @@ class Assets:
 
     def meta_sha256(self, name: str, version: str) -> str:
         """The lock file's hash of a version's ``.meta`` (from the cache when it is there)."""
-        record = self._cache_of(name, version).record(name, version)
+        record = self.tiers.record(name, version) or self._cache_of(name, version).record(
+            name, version
+        )
         if record is not None:
             return meta_hash(record["meta"])
         return meta_hash(self.catalog.read_meta(name, version).meta)
@@ -311,7 +327,7 @@ class Assets:
         resolved = self.resolve(spec)
         assert resolved.version is not None  # resolve completes it
         name, version = resolved.name, resolved.version
-        cache = self._cache_of(name, version)
+        cache = self.tiers.find(name, version) or self._cache_of(name, version)
         record = cache.record(name, version)
         if record is not None and cache.has(name, version):
             meta, manifest = record["meta"], manifest_from_record(record, str(resolved))
@@ -330,9 +346,11 @@ class Assets:
     def diff(self, old: str | AssetSpec, new: str | AssetSpec) -> VersionDiff:
         """What changed from ``old`` to ``new``: from their ``.meta`` (or the cache's copy of
         it), never their data."""
-        return diff_infos(self.info(old), self.info(new), None if self.offline else self._sizes)
+        return diff_infos(
+            self.info(old), self.info(new), None if self.offline else self.listed_sizes
+        )
 
-    def _sizes(self, name: str, version: str, is_directory: bool) -> dict[str, int]:
+    def listed_sizes(self, name: str, version: str, is_directory: bool) -> dict[str, int]:
         """The sizes the store lists for a version (modelkit's ``.meta`` has none)."""
         store = self.store
         if is_directory:
@@ -342,7 +360,9 @@ class Assets:
 
     def content_hash(self, name: str, version: str) -> str | None:
         """The content hash of a cached version (for the pytest summary and the lock file)."""
-        record = self._cache_of(name, version).record(name, version)
+        record = self.tiers.record(name, version) or self._cache_of(name, version).record(
+            name, version
+        )
         if record is None:
             return None
         return manifest_from_record(record, label(name, version)).content_hash
@@ -354,13 +374,15 @@ class Assets:
         """Re-hash cached copies (:func:`.cache_admin.verify`): only report, unless ``repair``
         (download damaged versions again, not offline; remove extras)."""
         download_again = partial(self._download, replace=lambda: True)
-        return verify(
+        wanted = None if spec is None else self.parse(spec)
+        problems = verify(
             self.cache,
             self.versioning,
-            None if spec is None else self.parse(spec),
+            wanted,
             repair=repair,
             download=None if self.offline else download_again,
         )
+        return problems + verify_tiers(self.tiers, self.versioning, wanted)
 
     def prune(
         self, keep: int = 1, dry_run: bool = False, *, include_pinned: bool = False

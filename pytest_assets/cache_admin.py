@@ -27,6 +27,7 @@ class Problem:
     message: str
     repaired: bool = False
     kind: Literal["damaged", "extra", "mode"] = "damaged"
+    tier: str | None = None  # found in this read-only shared cache (never repaired there)
 
     def __str__(self) -> str:
         done = {"extra": "removed", "mode": "mode restored"}.get(self.kind, "downloaded again")

@@ -7,6 +7,7 @@ asset error (one line on stderr, no traceback), 2 on wrong usage (argparse's own
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -119,9 +120,29 @@ def _parser() -> argparse.ArgumentParser:
     copy.add_argument("--to", dest="target", required=True, metavar="URL", help="store to write")
     copy.add_argument("names", nargs="*", metavar="NAME", help="assets to copy (default: all)")
 
+    sync = commands.add_parser(
+        "sync", help="fetch every version assets.lock pins (or SPECs) in one parallel pass"
+    )
+    sync.add_argument(
+        "specs", nargs="*", metavar="SPEC", help="specs to fetch (default: every assets.lock entry)"
+    )
+    sync.add_argument("--lock", metavar="FILE", help="the lock file (default: assets.lock)")
+    sync.add_argument(
+        "--last-run", action="store_true", help="the specs the last pytest run used, too"
+    )
+    sync.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list what would be fetched with sizes; fetch nothing",
+    )
+
     cache = commands.add_parser("cache", help="inspect or prune the local cache")
     cache_commands = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
     cache_commands.add_parser("ls", help="cached versions with sizes")
+    key = cache_commands.add_parser(
+        "key", help="a CI cache key made of assets.lock's pins (the same in every checkout)"
+    )
+    key.add_argument("--lock", metavar="FILE", help="the lock file (default: assets.lock)")
     prune = cache_commands.add_parser(
         "prune", help="keep the newest N versions of each asset and those assets.lock pins"
     )
@@ -178,14 +199,20 @@ def _non_negative(text: str) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from .assets import Assets
+    from .config import load_config
 
     progress = sys.stderr.isatty()
-    assets = Assets.from_config(
+    config = load_config(
         store=args.store,
         cache_dir=args.cache_dir,
         offline=args.offline,
         storage_options=args.storage_options,
         argument_source="command line",
+    )
+    if getattr(args, "lock", None):
+        config = dataclasses.replace(config, lock_file=Path(args.lock).absolute())
+    assets = Assets.from_loaded(
+        config,
         face=CLI,
         progress=progress,
         notify=lambda message: print(message, file=sys.stderr),
@@ -230,8 +257,15 @@ def _run(args: argparse.Namespace) -> int:
         _lock(assets, args.specs, args.upgrade, args.dry_run)
     elif args.command == "copy":
         _copy(assets, args.source, args.target, args.names)
+    elif args.command == "sync":
+        return _sync(assets, args.specs, args.last_run, args.dry_run, progress)
     elif args.command == "cache":
-        if args.cache_command == "ls":
+        if args.cache_command == "key":
+            from .cache_key import cache_key
+
+            assert assets.pins.path is not None  # the loader always places assets.lock
+            print(cache_key(assets.pins.path), file=out)
+        elif args.cache_command == "ls":
             from .cache_usage import listing, summary  # with Assets: not for --help
 
             usages, total = listing(assets.cached())
@@ -261,6 +295,16 @@ def _verify(assets: Any, spec: str | None, repair: bool) -> int:
     problems = assets.verify(spec, repair=repair)
     for problem in problems:
         print(problem, file=sys.stdout)
+    in_tiers = sorted({p.tier for p in problems if p.tier is not None and p.kind == "damaged"})
+    if in_tiers:
+        print(
+            f"damaged copies in the read-only shared cache(s) {', '.join(in_tiers)}: they are "
+            "skipped, never used; rebuild those caches (pytest-assets sync into a new one)",
+            file=sys.stderr,
+        )
+    problems = [p for p in problems if p.tier is None]
+    if in_tiers and not problems:
+        return 1
     damaged = [p for p in problems if p.kind == "damaged" and not p.repaired]
     extras = [p for p in problems if p.kind == "extra" and not p.repaired]
     modes = [p for p in problems if p.kind == "mode" and not p.repaired]
@@ -303,6 +347,30 @@ def _verify(assets: Any, spec: str | None, repair: bool) -> int:
         else:
             print(f"{where} {'are' if assets.store_url else 'is'} clean", file=sys.stdout)
     return 0
+
+
+def _sync(assets: Any, specs: list[str], last_run: bool, dry_run: bool, progress: bool) -> int:
+    """A dry run lists each version; the summary on stdout, failures on stderr (exit 1)."""
+    from .sync import sync, sync_specs
+
+    report = sync(
+        assets, sync_specs(assets, specs, last_run=last_run), dry_run=dry_run, progress=progress
+    )
+    if dry_run:
+        for item in report.items:
+            if item.version is not None:
+                size = "?" if item.size is None else human_size(item.size)
+                print(f"{item.label}\t{size}\t{item.status}")
+    print(report.summary())
+    if not report.failures:
+        return 0
+    print(
+        f"pytest-assets: error: {plural(len(report.failures), 'spec')} failed to sync:",
+        file=sys.stderr,
+    )
+    for item in report.failures:
+        print(f"  {item.label}: {item.error}", file=sys.stderr)
+    return 1
 
 
 def _print_push(report: PushReport, source_name: str) -> None:

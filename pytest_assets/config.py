@@ -24,6 +24,7 @@ from .errors import ConfigError
 from .redact import redact_url
 from .storage_options import describe_options, merge_options, parse_storage_options
 from .storekey import expand_home, store_key, url_parts
+from .tiers import shared_dirs_setting
 from .versioning import get_versioning
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ INI_KEYS = (
     "assets_versioning",
     "assets_storage_options",
     "assets_max_connections",
+    "assets_shared_dirs",
 )
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -106,6 +108,7 @@ class Config:
     ini_file: Path | None = None
     lock_file: Path | None = None
     max_connections: int = DEFAULT_MAX_CONNECTIONS
+    shared_dirs: tuple[Path, ...] = ()  # read-only tiers (:mod:`.tiers`), in order
 
     @property
     def sources(self) -> dict[str, str]:
@@ -381,6 +384,7 @@ def load_config(
     env: Mapping[str, str] | None = None,
     ini: IniFile | None = None,
     argument_source: str = "argument",
+    shared_dirs: Sequence[str | os.PathLike[str]] | None = None,
 ) -> Config:
     """Merge arguments, environment, ini file and defaults; ``ini`` skips the file search
     (the pytest plugin passes the file pytest itself chose). ``storage_options`` is a mapping
@@ -451,6 +455,7 @@ def load_config(
     )
     if options:
         sources["storage_options"] = options_source
+    tiers = shared_dirs_setting(shared_dirs, environ, ini_file, cwd)
 
     return Config(
         store=store_value,
@@ -465,6 +470,7 @@ def load_config(
         # without one, in the start directory.
         lock_file=(ini_file.directory if ini_file else Path(start_dir or cwd).absolute())
         / "assets.lock",
+        shared_dirs=tiers,
     )
 
 

@@ -31,6 +31,7 @@ class Resolution:
     resolved: AssetSpec
     from_cache: bool
     pinned: bool = False  # the version came from assets.lock, not from the store's listing
+    source: str = "store"  # or "cache", or "shared cache <dir>": where the bytes came from
 
 
 class PinSession:

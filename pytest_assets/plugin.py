@@ -23,6 +23,7 @@ import pytest
 from pytest_assets.errors import AssetsError
 from pytest_assets.overrides import parse_override
 from pytest_assets.plugin_session import PluginSession
+from pytest_assets.run_report import Use
 from pytest_assets.spec import AssetSpec
 from pytest_assets.terminal import header_lines
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from pytest_assets.assets import Assets
 
 _SESSION = pytest.StashKey[PluginSession]()
+_USES = pytest.StashKey[list[Use]]()  # every asset(spec) of every test, for --assets-report
 
 
 def _session(config: pytest.Config) -> PluginSession:
@@ -115,6 +117,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Fail the run if a partial spec resolves outside assets.lock or a locked version "
         "changed (for CI).",
     )
+    group.addoption(
+        "--assets-report",
+        dest="assets_report",
+        metavar="FILE",
+        default=None,
+        help="Write JSON naming every spec, the version and content hash it resolved to, where "
+        "it came from and which tests used it (an audit trail of the run).",
+    )
     parser.addini("assets_store", "Asset store root URL or directory.", default=None)
     parser.addini("assets_dir", "Local cache directory for downloaded assets.", default=None)
     parser.addini("assets_offline", "Use cached versions only.", type="bool", default=None)
@@ -132,6 +142,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
     )
     parser.addini(
+        "assets_shared_dirs",
+        "Read-only shared cache directories, one per line, consulted before assets_dir.",
+        "linelist",
+    )
+    parser.addini(
         "assets_overrides", "NAME=PATH lines: local files used instead of the store.", "linelist"
     )
 
@@ -139,6 +154,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """Check the overrides now: a bad one is a usage error before any test runs."""
     config.stash[_SESSION] = PluginSession.start(config)
+    config.stash[_USES] = []
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -157,13 +173,22 @@ class AssetFetcher:
 
     assets: Assets
     _session: PluginSession = field(repr=False)
+    node: Any = field(default=None, repr=False)  # the test, for its JUnit properties
 
     def __call__(self, spec: str | AssetSpec) -> Path:
         __tracebackhide__ = True
+        before = len(self.assets.history)
         try:
-            return self._session.fetch(self.assets, spec)
+            path = self._session.fetch(self.assets, spec)
         except AssetsError as exc:
             message = str(exc)
+        else:
+            if self.node is not None and len(self.assets.history) > before:  # not overridden
+                from pytest_assets.run_report import note_use
+
+                uses = self.node.config.stash[_USES]
+                note_use(self.node, self.assets, self.assets.history[-1], uses)
+            return path
         pytest.fail(message, pytrace=False)  # outside ``except``: no chained exception shown
 
 
@@ -207,7 +232,9 @@ def pytest_fixture_setup(
 
 
 @pytest.fixture
-def asset(assets: Assets, pytestconfig: pytest.Config) -> AssetFetcher:
+def asset(
+    assets: Assets, pytestconfig: pytest.Config, request: pytest.FixtureRequest
+) -> AssetFetcher:
     """A callable: ``asset("test/asset:1") -> pathlib.Path``, resolved through ``assets``."""
     from pytest_assets.assets import Assets
 
@@ -219,7 +246,7 @@ def asset(assets: Assets, pytestconfig: pytest.Config) -> AssetFetcher:
         pytest.fail(message, pytrace=False)
     session = _session(pytestconfig)
     session.watch(assets)
-    return AssetFetcher(assets, session)
+    return AssetFetcher(assets, session, request.node)
 
 
 # -- the end of the run: xdist workers report, the controller sums up --------------------------
@@ -232,14 +259,42 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:
         ours.local_report().publish(workeroutput)
-    elif ours.finish() and session.exitstatus == pytest.ExitCode.OK:
+        from pytest_assets.run_report import publish
+
+        uses: list[Use] = session.config.stash[_USES]
+        publish(workeroutput, uses)
+        return
+    failed = ours.finish()
+    if session.config.option.assets_report:
+        failed = _write_report(session.config) or failed
+    if failed and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _write_report(config: pytest.Config) -> bool:
+    """``--assets-report FILE``; True (the run fails) when it cannot be written."""
+    from pytest_assets.redact import redact_url
+    from pytest_assets.run_report import report_body, write_report
+
+    path = config.invocation_params.dir / config.option.assets_report
+    try:
+        loaded = _session(config).loaded()
+        store = redact_url(loaded.store) if loaded.store else None
+        uses: list[Use] = config.stash[_USES]
+        write_report(path, report_body(uses, store, loaded.lock_file))
+    except AssetsError as exc:
+        config.get_terminal_writer().line(f"pytest-assets: error: {exc}", red=True)
+        return True
+    return False
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: object) -> None:
     """xdist controller: collect what a finished worker resolved."""
     _session(node.config).worker_finished(getattr(node, "workeroutput", {}))
+    from pytest_assets.run_report import received
+
+    node.config.stash[_USES].extend(received(getattr(node, "workeroutput", {})))
 
 
 def pytest_terminal_summary(

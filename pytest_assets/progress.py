@@ -41,8 +41,8 @@ class _Bar:
 class FileProgress(_Bar):
     """Counts finished files; also usable as an fsspec callback for bulk get/put."""
 
-    def __init__(self, enabled: bool, label: str, total: int) -> None:
-        super().__init__(enabled, label, total, unit="file")
+    def __init__(self, enabled: bool, label: str, total: int, *, unit: str = "file") -> None:
+        super().__init__(enabled, label, total, unit=unit)
 
     def advance(self, count: int = 1) -> None:
         if self.bar is not None:

@@ -11,6 +11,7 @@ from .catalog import Catalog
 from .errors import AssetNotFoundError, OfflineError
 from .pins import PinSession
 from .spec import AssetSpec
+from .tiers import Tiers
 from .versioning import Versioning, sort_versions
 
 
@@ -23,12 +24,14 @@ class Resolver:
         catalog: Callable[[], Catalog],
         *,
         offline: bool,
+        tiers: Tiers | None = None,
     ) -> None:
         self.versioning = versioning
         self.pins = pins
         self.cache = cache
         self._catalog = catalog  # built on first use: offline never builds it
         self.offline = offline
+        self.tiers = tiers  # offline, their versions count as cached
         self._resolved: dict[tuple[str, str | None], str] = {}
         self._listed: dict[str, list[str]] = {}  # <name>.versions, read once per object
 
@@ -53,7 +56,9 @@ class Resolver:
     def newest(self, spec: AssetSpec) -> str:
         """The newest matching version in the store (offline: in the cache), pins aside."""
         if self.offline:
-            candidates = sort_versions(self.versioning, self.cache.versions(spec.name))
+            held = self.cache.versions(spec.name)
+            held += self.tiers.versions(spec.name) if self.tiers else []
+            candidates = sort_versions(self.versioning, list(dict.fromkeys(held)))
             where = f"the cache {self.cache.directory} (offline mode)"
         else:
             catalog = self._catalog()

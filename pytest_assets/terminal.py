@@ -47,6 +47,9 @@ def header_lines(session: PluginSession) -> list[str]:
         lines = [f"assets: store {store}, cache {loaded.cache_dir}, {mode}{extra}"]
         option = session.config.option
         lines += _pin_header(loaded.lock_file, bool(option.assets_lock), session.lock_check)
+        if loaded.shared_dirs:
+            shown = ", ".join(str(tier) for tier in loaded.shared_dirs)
+            lines.append(f"assets: read-only shared caches, consulted first: {shown}")
     lines += [
         f"assets: the assets fixture is overridden in {where}: these settings apply only if it "
         "reads them; the summary says what it used"

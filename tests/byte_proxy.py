@@ -25,6 +25,7 @@ from typing import Any
 from servers import HOST, StoreUnderTest
 
 _RANGE = re.compile(rb"\r\nrange: *bytes=(\d+)-(\d+)\r\n", re.IGNORECASE)
+_REQUEST = re.compile(rb"(?:\A|\n)(GET|HEAD|PUT|POST|DELETE) (\S+) HTTP/1\.[01]\r\n")
 _CHUNK = 256 * 1024
 
 
@@ -34,6 +35,7 @@ class Traffic:
 
     down: int = 0  # bytes from the server to the clients, headers included
     ranges: list[tuple[int, int]] = field(default_factory=list)  # (start, end exclusive)
+    requests: list[tuple[str, str]] = field(default_factory=list)  # (method, target)
 
     @property
     def range_bytes(self) -> int:
@@ -97,17 +99,20 @@ class ByteProxy:
             while data := source.recv(_CHUNK):
                 sink.sendall(data)
                 found: list[tuple[int, int]] = []
+                asked: list[tuple[str, str]] = []
                 if upstream:
                     pending += data
                     end = pending.rfind(b"\r\n\r\n")
                     cut = end + 4 if end >= 0 else 0
                     found = [(int(a), int(b) + 1) for a, b in _RANGE.findall(pending[:cut])]
+                    asked = [(m.decode(), t.decode()) for m, t in _REQUEST.findall(pending[:cut])]
                     pending = pending[cut:][-_CHUNK:]  # a body is not headers: keep it bounded
                 with self.lock:
                     if generation != self.generation:
                         continue
                     if upstream:
                         self.traffic.ranges += found
+                        self.traffic.requests += asked
                     else:
                         self.traffic.down += len(data)
         except OSError:

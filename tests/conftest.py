@@ -64,6 +64,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "ASSETS_MAX_CONNECTIONS",
     ):
         monkeypatch.delenv(key, raising=False)
+    for key in ("ASSETS_SHARED_DIRS",):
+        monkeypatch.delenv(key, raising=False)
     for key in ("MODELKIT_STORAGE_PROVIDER", "MODELKIT_STORAGE_BUCKET", "MODELKIT_STORAGE_PREFIX"):
         monkeypatch.delenv(key, raising=False)
 

@@ -8,6 +8,7 @@ its configuration exactly as in a notebook next to the tests.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import socket
@@ -224,6 +225,16 @@ def test_no_argument_shows_each_setting_and_where_it_came_from(shell: Interactiv
     assert re.search(r"offline\s+false\s+default", shown)
     assert re.search(r"versioning\s+major_minor\s+default", shown)
     assert re.search(r"max_connections\s+64\s+default", shown)
+
+
+def test_the_shared_tiers_are_shown_in_the_order_they_are_consulted(
+    shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASSETS_SHARED_DIRS", os.pathsep.join(["/mnt/baked", "/mnt/ci"]))
+    asset(shell, "--cache-dir .cache")  # a fresh Assets: the environment is read again
+    shown = text_of(shell, asset(shell, ""))
+    assert re.search(r"shared cache 1\s+/mnt/baked\s+read-only tier", shown)
+    assert re.search(r"shared cache 2\s+/mnt/ci\s+read-only tier", shown)
 
 
 def test_configuration_renders_as_an_html_table(shell: InteractiveShell) -> None:
