@@ -21,11 +21,12 @@ from IPython.core.magic import Magics, line_magic, magics_class
 
 from pytest_assets.assets import Assets
 from pytest_assets.cache_usage import listing
-from pytest_assets.config import Origin, SettingSource, check_store_value, load_config
+from pytest_assets.config import Origin, SettingSource, load_config
 from pytest_assets.display import push_date
 from pytest_assets.errors import AssetsError
 from pytest_assets.faces import MAGIC
 from pytest_assets.redact import redact_url
+from pytest_assets.store_url import check_store_value
 from pytest_assets.storekey import endpoint_in_use, expand_home
 
 from . import push_magic

@@ -162,7 +162,7 @@ class Assets:
         if self._catalog is None:
             if not self.store_url:
                 raise _no_store()
-            from .config import check_store_value
+            from .store_url import check_store_value
 
             source = self._store_source()
             check_store_value(self.store_url, source or "Assets(store=...)")
