@@ -35,6 +35,7 @@ from modelkit import Model
 
 class Vocab(Model):
     CONFIGURATIONS = {"vocab": {"asset": "demo/vocab:0"}}
+    TEST_CASES = [{"item": "fox", "result": True}, {"item": "cat", "result": False}]
     loads = 0
 
     def _load(self):
@@ -47,6 +48,7 @@ class Vocab(Model):
 
 class Labels(Model):
     CONFIGURATIONS = {"labels": {"asset": "demo/model:0[labels/labels.txt]"}}
+    TEST_CASES = [{"item": "dog", "result": True}]
 
     def _load(self):
         self.labels = Path(self.asset_path).read_text().split()
@@ -316,6 +318,33 @@ def test_reload(model_library):
     project.runpytest("-p", "no:randomly").assert_outcomes(passed=3)
 
 
+# -- modelkit's TEST_CASES ---------------------------------------------------------------------
+
+
+def test_modelkits_auto_test_runs_the_test_cases_on_our_library(project: pytest.Pytester) -> None:
+    """The README's two lines: a fixture in conftest.py, modelkit's auto test in a test file."""
+    project.makeconftest(
+        """
+        import mymodels
+        from pytest_assets.modelkit import library_fixture
+
+        testing_model_library = library_fixture(models=mymodels)
+        """
+    )
+    project.makepyfile(
+        test_auto="""
+        import mymodels
+        from modelkit.testing import modellibrary_auto_test
+
+        modellibrary_auto_test(models=mymodels)
+        """
+    )
+    result = project.runpytest("-v")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*testing_model_library?vocab-fox-True-kwargs0? PASSED*"])
+    result.stdout.fnmatch_lines(["demo/vocab:0 * -> 0.1  content *  (model vocab)"])
+
+
 # -- modelkit's own settings -------------------------------------------------------------------
 
 
@@ -432,3 +461,37 @@ def test_the_plugin_imports_no_modelkit_until_a_library_is_built() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
+
+
+# -- the plain function, for notebooks and scripts --------------------------------------------
+
+
+def test_the_plain_function_builds_the_library_over_an_assets_object(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "mymodels.py").write_text(MODELS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import mymodels  # type: ignore[import-not-found]
+
+    from pytest_assets.modelkit import model_library
+
+    assets = Assets(store=str(store), cache_dir=tmp_path / "cache")
+    library = model_library(assets, models=mymodels, required_models=["tagger"])
+    assert library.get("tagger")("fox") == [True, False]
+    assert model_library(assets, models=mymodels, required_models=["tagger"]) is library
+    assert sorted(str(r.resolved) for r in assets.history) == [
+        "demo/model:0.0[labels/labels.txt]",
+        "demo/vocab:0.1",
+    ]
+
+
+def test_the_plain_function_raises_our_error_naming_the_model(store: Path, tmp_path: Path) -> None:
+    from modelkit import Model
+
+    from pytest_assets.errors import AssetNotFoundError
+    from pytest_assets.modelkit import model_library
+
+    assets = Assets(store=str(store), cache_dir=tmp_path / "cache")
+    configuration = {"ghost": {"model_type": Model, "asset": "demo/ghost:0"}}
+    with pytest.raises(AssetNotFoundError, match=r"^model ghost: .*demo/ghost"):
+        model_library(assets, configuration=configuration)
