@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -451,16 +450,6 @@ def test_tagger(model_library):
     assert reads["demo/vocab/0.1"] == 1
     assert reads["demo/model/0.0/labels/labels.txt"] == 1
     assert reads["demo/vocab/0.0"] == 0
-
-
-def test_the_plugin_imports_no_modelkit_until_a_library_is_built() -> None:
-    import subprocess
-
-    code = (
-        "import sys, pytest_assets.plugin, pytest_assets.modelkit; print('modelkit' in sys.modules)"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.stdout.strip() == "False", result.stderr
 
 
 # -- the plain function, for notebooks and scripts --------------------------------------------
