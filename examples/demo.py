@@ -107,6 +107,8 @@ def main() -> None:
     print("# versions and their content hashes match it: the check passes.")
     print(LOCK.read_text(), end="")
     run(sys.executable, "-m", "pytest", "-q", "--assets-lock-check")
+    print("# What production's modelkit needs to load the same versions (docker --env-file, ...):")
+    cli("lock", "--export", "modelkit-env")
 
     step("inspect: names, versions, metadata")
     cli("ls")

@@ -110,6 +110,14 @@ def _parser() -> argparse.ArgumentParser:
     lock.add_argument(
         "--check", action="store_true", help="with --outdated: exit 1 when an entry is behind"
     )
+    lock.add_argument(
+        "--export",
+        choices=["modelkit-env"],
+        help="print the pins for a deployment instead (modelkit-env: MODELKIT_{NAME}_VERSION=...)",
+    )
+    lock.add_argument(
+        "-o", "--output", metavar="FILE", help="with --export: write to FILE instead of stdout"
+    )
 
     copy = commands.add_parser(
         "copy",
@@ -254,7 +262,12 @@ def _run(args: argparse.Namespace) -> int:
     elif args.command == "lock" and args.outdated:
         return _outdated(assets, args.check)
     elif args.command == "lock":
-        _lock(assets, args.specs, args.upgrade, args.dry_run)
+        if args.export:
+            from .modelkit_env import export_pins
+
+            export_pins(assets.pins, args.output, out)
+        else:
+            _lock(assets, args.specs, args.upgrade, args.dry_run)
     elif args.command == "copy":
         _copy(assets, args.source, args.target, args.names)
     elif args.command == "sync":

@@ -231,11 +231,7 @@ def pytest_fixture_setup(
     return result
 
 
-@pytest.fixture
-def asset(
-    assets: Assets, pytestconfig: pytest.Config, request: pytest.FixtureRequest
-) -> AssetFetcher:
-    """A callable: ``asset("test/asset:1") -> pathlib.Path``, resolved through ``assets``."""
+def _check_assets(assets: object) -> None:
     from pytest_assets.assets import Assets
 
     if not isinstance(assets, Assets):  # a conftest's own assets fixture returned another thing
@@ -244,9 +240,31 @@ def asset(
             "pytest_assets.Assets: build it with Assets(...) or Assets.from_config(...)"
         )
         pytest.fail(message, pytrace=False)
+
+
+@pytest.fixture
+def asset(
+    assets: Assets, pytestconfig: pytest.Config, request: pytest.FixtureRequest
+) -> AssetFetcher:
+    """A callable: ``asset("test/asset:1") -> pathlib.Path``, resolved through ``assets``."""
+    _check_assets(assets)
     session = _session(pytestconfig)
     session.watch(assets)
     return AssetFetcher(assets, session, request.node)
+
+
+@pytest.fixture(scope="session")
+def model_library(assets: Assets, pytestconfig: pytest.Config) -> Any:
+    """A callable: ``model_library(models=...) -> modelkit.ModelLibrary`` (the extra
+    ``pytest-assets[modelkit]``), every model's asset resolved through ``assets``."""
+    from pytest_assets.modelkit_fixture import session_libraries  # modelkit users only
+
+    _check_assets(assets)
+    try:
+        return session_libraries(assets, _session(pytestconfig))
+    except AssetsError as exc:
+        message = str(exc)
+    pytest.fail(message, pytrace=False)
 
 
 # -- the end of the run: xdist workers report, the controller sums up --------------------------

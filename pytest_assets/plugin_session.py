@@ -43,6 +43,8 @@ class PluginSession:
     # What a conftest's own ``assets`` fixture used and each setting it ignored; on the
     # controller, also the workers' lines.
     replaced: list[ReplacedLine] = field(default_factory=list)
+    # (spec, model): the modelkit models that asked for each spec; on the controller, the run's
+    models: set[tuple[str, str]] = field(default_factory=set)
     _loaded: Config | None = None
 
     @classmethod
@@ -171,7 +173,12 @@ class PluginSession:
 
     def local_report(self) -> WorkerReport:
         """What the tests of this process resolved, for the summary and ``assets.lock``."""
-        return WorkerReport(self._local_records(), self._local_pins(), tuple(self.replaced))
+        return WorkerReport(
+            self._local_records(),
+            self._local_pins(),
+            tuple(self.replaced),
+            frozenset(self.models),
+        )
 
     def _local_pins(self) -> PinReport:
         report = PinReport()
@@ -211,10 +218,18 @@ class PluginSession:
         self.from_workers |= report.records
         self.pins.merge(report.pins)
         self.add_replaced(report.replaced)
+        self.models |= report.models
 
     def records(self) -> list[Record]:
         """Every summary line of the run, this process's and the workers'."""
         return sorted(self._local_records() | self.from_workers, key=lambda r: r.sort_key)
+
+    def asking_models(self) -> dict[str, list[str]]:
+        """Each spec that modelkit models asked for: the models, for the summary."""
+        asked: dict[str, list[str]] = {}
+        for spec, model in sorted(self.models):
+            asked.setdefault(spec, []).append(model)
+        return asked
 
     def finish(self) -> bool:
         """On the controller (or without xdist): merge this process's pins, then remember,

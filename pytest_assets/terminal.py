@@ -89,7 +89,7 @@ def write_summary(terminalreporter: pytest.TerminalReporter, session: PluginSess
     verbosity = int(session.config.getoption("verbose"))
     records = session.records()
     if records:
-        _summary(terminalreporter, verbosity, records, session.replaced)
+        _summary(terminalreporter, verbosity, records, session)
     elif verbosity >= 0:
         if session.pin_lines or session.replaced:
             terminalreporter.write_sep("=", "pytest-assets")
@@ -112,8 +112,9 @@ def _summary(
     terminalreporter: pytest.TerminalReporter,
     verbosity: int,
     records: list[Record],
-    replaced: list[ReplacedLine],
+    session: PluginSession,
 ) -> None:
+    replaced, asked = session.replaced, session.asking_models()
     overridden = [r for r in records if r.override is not None]
     if verbosity < 0:
         line = _one_line(records, overridden, terminalreporter._tw.fullwidth)
@@ -128,13 +129,15 @@ def _summary(
     _replaced(terminalreporter, replaced)
     width = max(len(r.requested) for r in records)
     for r in records:
+        models = f"  (model {', '.join(asked[r.requested])})" if r.requested in asked else ""
         if r.override is not None:
-            text = f"{r.requested:<{width}} -> OVERRIDDEN by {r.override} (not the store)"
+            text = f"{r.requested:<{width}} -> OVERRIDDEN by {r.override} (not the store){models}"
             terminalreporter.write_line(text, yellow=True, bold=True)
         else:
             digest = f"content {r.digest}" if r.digest else "content hash unknown"
             via = "  (assets.lock)" if r.pinned else ""
-            terminalreporter.write_line(f"{r.requested:<{width}} -> {r.version}  {digest}{via}")
+            line = f"{r.requested:<{width}} -> {r.version}  {digest}{via}{models}"
+            terminalreporter.write_line(line)
 
 
 def _one_line(records: list[Record], overridden: list[Record], width: int) -> str:

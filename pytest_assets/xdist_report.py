@@ -16,6 +16,7 @@ from typing import Any
 _RECORDS_KEY = "pytest_assets"
 _PINS_KEY = "pytest_assets_lock"
 _REPLACED_KEY = "pytest_assets_replaced"
+_MODELS_KEY = "pytest_assets_models"
 
 
 @dataclass(frozen=True)
@@ -101,11 +102,12 @@ class PinReport:
 @dataclass(frozen=True)
 class WorkerReport:
     """Everything one process contributes: its summary records, its pin report and what it
-    said about a replaced ``assets`` fixture."""
+    said about a replaced ``assets`` fixture, and which modelkit model asked for which spec."""
 
     records: frozenset[Record]
     pins: PinReport
     replaced: tuple[ReplacedLine, ...]
+    models: frozenset[tuple[str, str]] = frozenset()  # (spec, model)
 
     def publish(self, workeroutput: MutableMapping[str, Any]) -> None:
         """On an xdist worker: hand the report to the controller."""
@@ -114,6 +116,7 @@ class WorkerReport:
         ]
         workeroutput[_PINS_KEY] = self.pins.to_wire()
         workeroutput[_REPLACED_KEY] = [[line.ignored, line.text] for line in self.replaced]
+        workeroutput[_MODELS_KEY] = sorted(self.models)
 
     @classmethod
     def received(cls, workeroutput: MutableMapping[str, Any]) -> WorkerReport:
@@ -123,6 +126,7 @@ class WorkerReport:
             records=frozenset(Record(*row) for row in workeroutput.get(_RECORDS_KEY, ())),
             pins=PinReport.from_wire(pins) if pins is not None else PinReport(),
             replaced=_replaced(workeroutput.get(_REPLACED_KEY, ())),
+            models=frozenset((spec, model) for spec, model in workeroutput.get(_MODELS_KEY, ())),
         )
 
 

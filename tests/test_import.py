@@ -1,4 +1,5 @@
-"""``import pytest_assets`` stays cheap: no cloud backend, no fsspec, no IPython until used."""
+"""``import pytest_assets`` stays cheap: no cloud backend, no fsspec, no IPython, no modelkit
+until used."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("gcsfs", "s3fs", "fsspec", "IPython")
+HEAVY = ("gcsfs", "s3fs", "fsspec", "IPython", "modelkit")
 
 
 def _modules_after(code: str) -> set[str]:
@@ -36,3 +37,8 @@ def test_building_assets_and_parsing_a_spec_imports_no_backend() -> None:
 
 def test_the_command_line_module_imports_no_backend() -> None:
     assert _heavy(_modules_after("import pytest_assets.cli")) == []
+
+
+def test_the_plugin_and_the_modelkit_face_import_no_modelkit_until_a_library_is_built() -> None:
+    modules = _modules_after("import pytest_assets.plugin, pytest_assets.modelkit")
+    assert _heavy(modules) == []

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import demo_models
 import pytest
+
+from pytest_assets.modelkit import library_fixture
+
+# modelkit's auto test (tests/test_models.py) runs the models' TEST_CASES on this library.
+testing_model_library = library_fixture(models=demo_models)
 
 
 @pytest.fixture
