@@ -1,0 +1,109 @@
+"""A big fetch that stops inside a range resumes from inside it, on moto and the GCS emulator:
+state.json records each range's progress as its chunks are written, not only finished ranges.
+The link is dropped by tests/byte_proxy.py, which also counts what the resumed fetch asks for
+and reads.
+
+Ranges are 256 KB read in 16 KB chunks, progress saved after every chunk.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from byte_proxy import ByteProxy, counting
+from servers import StoreUnderTest
+
+from pytest_assets import Assets, AssetsError, ranged
+from pytest_assets.store import version_of
+
+pytestmark = pytest.mark.servers
+
+KB = 1024
+RANGE = 256 * KB
+SIZE = 4 * RANGE
+SLACK = 64 * KB  # what a fetch reads besides the object: .meta, listings, headers
+
+
+@pytest.fixture(autouse=True)
+def _small_ranges_saved_often(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ranged, "BIG_OBJECT_BYTES", 2 * RANGE)
+    monkeypatch.setattr(ranged, "RANGE_BYTES", RANGE)
+    monkeypatch.setattr(ranged, "CHUNK_BYTES", 16 * KB)
+    monkeypatch.setattr(ranged, "STATE_BYTES", 1)
+    monkeypatch.setattr(ranged, "STATE_SECONDS", 0)
+
+
+@pytest.fixture(params=["gcs", "s3"])
+def link(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[StoreUnderTest, ByteProxy]]:
+    """``big:0.0`` pushed straight to the server; the store again behind a counting proxy."""
+    store: StoreUnderTest = request.getfixturevalue(f"{request.param}_store")
+    source = tmp_path / "big.bin"
+    source.write_bytes(bytes((i * 11 + i // 307) % 256 for i in range(SIZE)))
+    Assets(
+        store=store.url, cache_dir=tmp_path / "pusher", storage_options=store.storage_options
+    ).push(source, "big")
+    with counting(store) as proxied:
+        yield proxied
+
+
+def one_stream(store: StoreUnderTest, tmp_path: Path) -> Assets:
+    return Assets(
+        store=store.url,
+        cache_dir=tmp_path / "cache",
+        storage_options=store.storage_options,
+        max_connections=1,  # one stream over the whole object, in order
+    )
+
+
+def test_a_fetch_cut_inside_a_range_resumes_from_the_last_saved_chunk(
+    link: tuple[StoreUnderTest, ByteProxy], tmp_path: Path
+) -> None:
+    store, proxy = link
+    proxy.reset()
+    proxy.cut_after = RANGE + RANGE // 2  # the link drops halfway through the second range
+    with pytest.raises(AssetsError):
+        one_stream(store, tmp_path).fetch("big:0.0")
+    proxy.reset()
+    assets = one_stream(store, tmp_path)
+    state = json.loads((assets.cache.partial_path("big", "0.0", "") / "state.json").read_text())
+    assert state["done"] == [0]
+    offset = RANGE + state["partly"]["1"]
+    assert RANGE < offset < 2 * RANGE
+
+    path = assets.fetch("big:0.0")
+    traffic = proxy.reset()
+    assert path.read_bytes() == (tmp_path / "big.bin").read_bytes()
+    assert traffic.ranges == [(offset, SIZE)]  # from inside the range, nothing kept again
+    assert traffic.down < SIZE - offset + SLACK
+    assert assets.verify() == []
+
+
+def test_a_partial_missing_only_the_tail_of_its_last_range_reads_only_that_tail(
+    link: tuple[StoreUnderTest, ByteProxy], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stream, set to split at once, finishes in its first chunk: nothing left to split."""
+    monkeypatch.setattr(ranged, "PROBE_SECONDS", 0)
+    monkeypatch.setattr(ranged, "should_split", lambda *_: True)
+    store, proxy = link
+    assets = Assets(
+        store=store.url, cache_dir=tmp_path / "cache", storage_options=store.storage_options
+    )
+    version = version_of(assets.store.fs.info(assets.store.object_path("big", "0.0")))
+    assert version is not None
+    source = (tmp_path / "big.bin").read_bytes()
+    tail = SIZE - 1000
+    partial = assets.cache.partial_path("big", "0.0", "")
+    partial.mkdir(parents=True)
+    (partial / "data").write_bytes(source[:tail] + bytes(SIZE - tail))
+    state = {"format": 1, "size": SIZE, "token": version.token, "range_bytes": RANGE}
+    state |= {"done": [0, 1, 2], "partly": {"3": tail - 3 * RANGE}}
+    (partial / "state.json").write_text(json.dumps(state))
+
+    proxy.reset()
+    assert assets.fetch("big:0.0").read_bytes() == source
+    assert proxy.reset().ranges == [(tail, SIZE)]
