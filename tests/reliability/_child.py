@@ -7,7 +7,7 @@ given a kill point, SIGKILLs itself exactly there; without one the parent kills 
     push  STORE OPTIONS CACHE SOURCE SPEC PHASES KILL_POINT [change]
 
 Kill points (fetch): hang (hold the lock, wait to be killed), download:N (after N objects),
-range:N (a big object's Nth range written and saved in its state.json), verify:N (before
+range:N (a big object's Nth range finished and saved in its state.json), verify:N (before
 hashing the Nth file), readonly (making the files read-only), record (record written, data not
 yet renamed), renamed (data renamed, fetch not yet returned).
 Kill points (push): claimed, upload:N (N objects uploaded), torn (half-way through copying an
@@ -16,9 +16,10 @@ store from the version followed), copied (every copy made and checked), uploaded
 written), locked (holding the .versions lock), versions (.versions written, lock still held),
 released (lock released, claim kept), withdrawn (a changed source's objects removed, its
 claim not yet released).
-``ASSETS_TEST_RANGED="BIG_OBJECT_BYTES=1048576,RANGE_BYTES=262144"`` sets those constants of
-``pytest_assets.ranged`` first, as the in-process tests monkeypatch them, so that objects of a
-few MB go in ranges.
+``ASSETS_TEST_RANGED="BIG_OBJECT_BYTES=1048576,RANGE_BYTES=262144,should_split=always"`` sets
+those constants of ``pytest_assets.ranged`` first (``should_split=always``: every stream hands
+its tail to ranges), as the in-process tests monkeypatch them, so that objects of a few MB go
+in ranges.
 With ``change``, the push appends to its first source file just before uploading it: a writer
 racing the upload, so the push must refuse to publish.
 """
@@ -92,7 +93,7 @@ def instrument_fetch() -> None:
     check_file, make_read_only = download_module.check_file, cache_module._make_read_only
     copy_out, replace, rename = localdisk_module.copy_out, os.replace, os.rename
     downloaded, verified = counting_kill("download"), counting_kill("verify")
-    save_state, ranges_saved = ranged_module._Download._save_state, counting_kill("range")
+    finish_range, ranges_saved = ranged_module._Download._mark, counting_kill("range")
 
     def get_files_(self: Any, pairs: Any, what: str, progress: Any = None) -> dict[str, Any]:
         mark("download")
@@ -123,11 +124,10 @@ def instrument_fetch() -> None:
         mark("install")
         return install(self, *args)
 
-    def save_state_(self: Any) -> None:
-        save_state(self)
-        if self.done:  # not the empty state written before the first range
-            mark("range")
-            ranges_saved()
+    def finish_range_(self: Any, index: int) -> None:
+        finish_range(self, index)  # saved in state.json
+        mark("range")
+        ranges_saved()
 
     def replace_(src: Any, dst: Any, **kwargs: Any) -> None:
         replace(src, dst, **kwargs)
@@ -145,7 +145,7 @@ def instrument_fetch() -> None:
     seam(download_module, "check_file", check_file_)
     seam(cache_module, "_make_read_only", make_read_only_)
     seam(Cache, "install", install_)
-    seam(ranged_module._Download, "_save_state", save_state_)
+    seam(ranged_module._Download, "_mark", finish_range_)
     os.replace = replace_  # type: ignore[assignment]
     os.rename = rename_  # type: ignore[assignment]
 
@@ -236,7 +236,10 @@ def set_ranged() -> None:
     """The ranged-fetch constants the parent asked for (``ASSETS_TEST_RANGED``)."""
     for item in filter(None, os.environ.get("ASSETS_TEST_RANGED", "").split(",")):
         name, value = item.split("=")
-        seam(ranged_module, name, int(value))
+        if value == "always":
+            seam(ranged_module, name, lambda *_: True)
+        else:
+            seam(ranged_module, name, float(value) if "." in value else int(value))
 
 
 def main(argv: list[str]) -> None:
