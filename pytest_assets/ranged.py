@@ -26,11 +26,11 @@ calling thread hashes the file in order as the prefix of finished ranges grows, 
 are read back from the page cache, once. Every request is pinned to the version the object
 had when the download began (:mod:`pinned_reads`), so a replaced object can never mix two
 objects' bytes. A ``state.json`` beside the data says, for which version, which ranges are
-written and how far each unfinished one got (saved as chunks land, at most every
-:data:`STATE_SECONDS` and :data:`STATE_BYTES`, so a kill loses only what came since the last
-save, not every range in flight); the next fetch keeps those bytes when the version still
-matches, reads each unfinished range from where it stopped, hashes all of it again, and a
-damaged kept part shows in the final sha256: the partial is dropped and read again, once.
+written and how far each unfinished one got (saved as chunks land, every 1 % of the object:
+a kill loses what came since the last save, not every range in flight); the next fetch keeps
+those bytes when the version still matches, reads each unfinished range from where it
+stopped, hashes all of it again, and a damaged kept part shows in the final sha256: the
+partial is dropped and read again, once.
 """
 
 from __future__ import annotations
@@ -68,11 +68,11 @@ MIN_RANGE_BYTES = 1024 * 1024
 PROBE_SECONDS = 0.25
 SPLIT_SECONDS_LEFT = 1.0
 CHUNK_BYTES = 1024 * 1024  # read from a response body at a time
-# state.json records the unfinished ranges' progress once both this much was written and this
-# long passed since the last save (a finished range is saved at once): a kill loses at most
-# that much of the object, and a fast link writes a few small files a second, not hundreds.
-STATE_BYTES = 1024 * 1024
-STATE_SECONDS = 0.1
+# state.json records the unfinished ranges' progress every 1/STATE_PARTS of the object, but
+# never less than STATE_BYTES apart (a finished range is saved at once): a kill loses about 1 %
+# of the object, however fast the link, for about a hundred small writes per object.
+STATE_BYTES = 256 * 1024
+STATE_PARTS = 100
 _STATE_VERSION = 1
 
 Progress = Callable[[int], None]  # bytes written (or kept) since the last call
@@ -232,7 +232,8 @@ class _Download:
         self.parts = ranges(version.size, self.range_bytes)
         self.done: set[int] = set()
         self.got: dict[int, int] = {}  # bytes written from the start of unfinished ranges
-        self.unsaved, self.saved_at = 0, time.monotonic()  # progress since the last save
+        self.unsaved = 0  # bytes written since the last save
+        self.save_every = max(STATE_BYTES, version.size // STATE_PARTS)
         self.cond = threading.Condition()
         self.finished = threading.Event()  # the coroutine wrote its last byte
         # on the event loop only:
@@ -401,9 +402,9 @@ class _Download:
             self.cond.notify_all()
 
     def _note_progress(self, written: int) -> None:
-        """Save the unfinished ranges' progress now and then (see :data:`STATE_BYTES`)."""
+        """Save the unfinished ranges' progress now and then (see :data:`STATE_PARTS`)."""
         self.unsaved += written
-        if self.unsaved >= STATE_BYTES and time.monotonic() - self.saved_at >= STATE_SECONDS:
+        if self.unsaved >= self.save_every:
             self._save_state()
 
     # -- the state file ---------------------------------------------------------------------
@@ -447,7 +448,7 @@ class _Download:
             "done": sorted(self.done),
             "partly": {str(i): n for i, n in sorted(self.got.items())},
         }
-        self.unsaved, self.saved_at = 0, time.monotonic()
+        self.unsaved = 0
         tmp = self.state_path.with_name("state.json.tmp")
         tmp.write_text(json.dumps(state))
         os.replace(tmp, self.state_path)

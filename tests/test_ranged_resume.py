@@ -33,7 +33,7 @@ def _small_ranges_saved_often(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ranged, "RANGE_BYTES", RANGE)
     monkeypatch.setattr(ranged, "CHUNK_BYTES", 16 * KB)
     monkeypatch.setattr(ranged, "STATE_BYTES", 1)
-    monkeypatch.setattr(ranged, "STATE_SECONDS", 0)
+    monkeypatch.setattr(ranged, "STATE_PARTS", SIZE)
 
 
 @pytest.fixture(params=["gcs", "s3"])

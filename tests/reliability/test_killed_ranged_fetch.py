@@ -41,7 +41,7 @@ RANGED = {
     "OBJECT_CONNECTIONS": 2,
     "CHUNK_BYTES": 64 * KB,
     "STATE_BYTES": 1,  # progress saved after every chunk
-    "STATE_SECONDS": 0,
+    "STATE_PARTS": SIZE,
     "PROBE_SECONDS": 0,
 }
 SLACK = 64 * KB  # what a fetch reads besides the object: .meta, listings, headers
