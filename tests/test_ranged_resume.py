@@ -9,8 +9,10 @@ Ranges are 256 KB read in 16 KB chunks, progress saved after every chunk.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from byte_proxy import ByteProxy, counting
@@ -107,3 +109,56 @@ def test_a_partial_missing_only_the_tail_of_its_last_range_reads_only_that_tail(
     proxy.reset()
     assert assets.fetch("big:0.0").read_bytes() == source
     assert proxy.reset().ranges == [(tail, SIZE)]
+
+
+class StoppingBody:
+    """A response body that gives the engine ``left["bytes"]`` more bytes, over all bodies,
+    then fails as a dropped connection does."""
+
+    def __init__(self, body: Any, left: dict[str, int]) -> None:
+        self.body, self.left = body, left
+
+    async def read(self, n: int = -1) -> bytes:
+        if self.left["bytes"] <= 0:
+            raise ConnectionResetError("the link dropped (test)")
+        data: bytes = await self.body.read(min(n, self.left["bytes"]))
+        self.left["bytes"] -= len(data)
+        return data
+
+
+def test_a_fetch_stopped_with_ranges_in_flight_keeps_every_byte_each_of_them_wrote(
+    link: tuple[StoreUnderTest, ByteProxy], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every stream splits at once, so the ranges after the first are read in parallel; the
+    fetch stops after half the object and 8 KB (so some range is cut inside). The partial
+    records every byte written, and the next fetch asks for none of them."""
+    monkeypatch.setattr(ranged, "PROBE_SECONDS", 0)
+    monkeypatch.setattr(ranged, "should_split", lambda *_: True)
+    left = {"bytes": SIZE // 2 + 8 * KB}
+    real = ranged.pinned_range
+
+    @asynccontextmanager
+    async def stopping(*args: Any) -> AsyncIterator[StoppingBody]:
+        async with real(*args) as body:
+            yield StoppingBody(body, left)
+
+    store, proxy = link
+    assets = Assets(
+        store=store.url, cache_dir=tmp_path / "cache", storage_options=store.storage_options
+    )
+    monkeypatch.setattr(ranged, "pinned_range", stopping)
+    with pytest.raises(AssetsError):
+        assets.fetch("big:0.0")
+    monkeypatch.setattr(ranged, "pinned_range", real)
+    state = json.loads((assets.cache.partial_path("big", "0.0", "") / "state.json").read_text())
+    kept = [(i * RANGE, (i + 1) * RANGE) for i in state["done"]]
+    kept += [(int(i) * RANGE, int(i) * RANGE + n) for i, n in state["partly"].items()]
+    assert sum(end - start for start, end in kept) == SIZE // 2 + 8 * KB
+
+    proxy.reset()
+    again = Assets(  # the first one leaves a store it could not reach alone for a while
+        store=store.url, cache_dir=tmp_path / "cache", storage_options=store.storage_options
+    )
+    assert again.fetch("big:0.0").read_bytes() == (tmp_path / "big.bin").read_bytes()
+    asked = {(start, end) for start, end in proxy.reset().ranges}
+    assert not any(s < k_end and k_start < e for s, e in asked for k_start, k_end in kept)
