@@ -1,9 +1,9 @@
 """The stores a benchmark runs against, the proxies in front of them, and small measuring tools.
 
-Everything listens on 127.0.0.1: the GCS emulator and moto come from ``tests/servers.py``, each
-``+20ms`` store is the same server behind ``delay_proxy.py``. Importing this module sets
-``GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT=false`` (gcsfs reads it at import; without it every write
-stalls on a gRPC probe against the emulator).
+Everything listens on 127.0.0.1: the GCS emulator, moto and Azurite come from
+``tests/servers.py``, each ``+20ms`` store is the same server behind ``delay_proxy.py``.
+Importing this module sets ``GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT=false`` (gcsfs reads it at
+import; without it every write stalls on a gRPC probe against the emulator).
 """
 
 from __future__ import annotations
@@ -31,7 +31,13 @@ REPO = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from servers import Server, start_gcs_emulator, start_moto, unique_bucket_name  # noqa: E402
+from servers import (  # noqa: E402
+    Server,
+    start_azurite,
+    start_gcs_emulator,
+    start_moto,
+    unique_bucket_name,
+)
 
 HOST = "127.0.0.1"
 PREFIX = "bench"
@@ -103,7 +109,7 @@ class Target:
     """One store as the benchmarks see it: a URL, fsspec options, maybe a proxy in front."""
 
     label: str
-    kind: str  # local | gcs | s3
+    kind: str  # local | gcs | s3 | az
     url: str
     options: dict[str, Any]
     bucket: str
@@ -138,6 +144,11 @@ class Target:
                 client_options={"api_endpoint": self.endpoint},
             )
             return StorageProvider(provider="gcs", bucket=self.bucket, prefix=PREFIX, client=client)
+        if self.kind == "az":
+            connection = self.options["connection_string"]
+            return StorageProvider(
+                provider="az", bucket=self.bucket, prefix=PREFIX, connection_string=connection
+            )
         return StorageProvider(
             provider="s3",
             bucket=self.bucket,
@@ -149,9 +160,15 @@ class Target:
 
 
 def _options(server: Server, endpoint: str) -> dict[str, Any]:
-    options: dict[str, Any] = dict(server.storage_options())
-    if server.kind == "gcs":
+    return _at(server.kind, dict(server.storage_options()), server.endpoint, endpoint)
+
+
+def _at(kind: str, options: dict[str, Any], old: str | None, endpoint: str) -> dict[str, Any]:
+    """``options`` pointed at ``endpoint`` (a proxy) instead of ``old``."""
+    if kind == "gcs":
         options["endpoint_url"] = endpoint
+    elif kind == "az":
+        options["connection_string"] = options["connection_string"].replace(str(old), endpoint)
     else:
         options["client_kwargs"] = {"endpoint_url": endpoint}
     return options
@@ -159,7 +176,7 @@ def _options(server: Server, endpoint: str) -> dict[str, Any]:
 
 @contextmanager
 def stores(labels: list[str], workspace: Path, delay: float = 0.02) -> Iterator[list[Target]]:
-    """Start what ``labels`` need (local, gcs, s3, gcs+20ms, s3+20ms, gcs+cap, s3+cap) and
+    """Start what ``labels`` need (local, gcs, s3, az, gcs+20ms, s3+20ms, gcs+cap, s3+cap) and
     yield the targets. ``+cap`` is ``+20ms`` with ``CONN_RATE`` and ``LINK_RATE``."""
     with ExitStack() as stack:
         servers: dict[str, Server] = {}
@@ -175,7 +192,8 @@ def stores(labels: list[str], workspace: Path, delay: float = 0.02) -> Iterator[
                 )
                 continue
             if kind not in servers:
-                server = start_gcs_emulator() if kind == "gcs" else start_moto()
+                start = {"gcs": start_gcs_emulator, "s3": start_moto, "az": start_azurite}[kind]
+                server = start()
                 stack.callback(server.close)
                 servers[kind] = server
                 buckets[kind] = unique_bucket_name("bench")
@@ -202,11 +220,7 @@ def counting_proxy(target: Target) -> tuple[Target, Proxy]:
     port = int(urlsplit(target.endpoint).port or 0)
     proxy = Proxy(port, 0.0)
     endpoint = f"http://{HOST}:{proxy.port}"
-    options = dict(target.options)
-    if target.kind == "gcs":
-        options["endpoint_url"] = endpoint
-    else:
-        options["client_kwargs"] = {"endpoint_url": endpoint}
+    options = _at(target.kind, dict(target.options), target.endpoint, endpoint)
     counted = Target(target.label, target.kind, target.url, options, target.bucket, endpoint, proxy)
     return counted, proxy
 

@@ -13,7 +13,7 @@ from typing import Any
 from .magic import Session
 
 _LINE = re.compile(r"^\s*(?:[A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*\s*=\s*)?%?asset\s+(.*)$")
-_OPTIONS = ("--cache-dir", "--info", "--offline", "--online", "--store", "--versions")
+_OPTIONS = ("--cache", "--cache-dir", "--info", "--offline", "--online", "--store", "--versions")
 _TAKES_PATH = ("--store", "--cache-dir")
 
 

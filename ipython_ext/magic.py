@@ -8,6 +8,7 @@ explicit settings on top, as ``Assets(...)`` arguments would.
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -19,30 +20,58 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 
 from pytest_assets.assets import Assets
-from pytest_assets.config import Origin, SettingSource, load_config
+from pytest_assets.cache_usage import listing
+from pytest_assets.config import Origin, SettingSource, check_store_value, load_config
 from pytest_assets.display import push_date
 from pytest_assets.errors import AssetsError
-from pytest_assets.storekey import expand_home
+from pytest_assets.faces import MAGIC
+from pytest_assets.redact import redact_url
+from pytest_assets.storekey import endpoint_in_use, expand_home
 
 from . import push_magic
-from .views import ConfigView, InfoView, VersionsView, shown_path
+from .views import CacheView, ConfigView, InfoView, VersionsView, shown_path
 
 # IPython's magic_arguments is untyped; these typed names are the same functions.
 _Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 magic_arguments: Callable[[], _Decorator] = _margs.magic_arguments
 argument: Callable[..., _Decorator] = _margs.argument
-parse_argstring: Callable[[Callable[..., Any], str], Any] = _margs.parse_argstring
 
 # The option each explicit setting came from, for "where it came from" in ``%asset``.
 _FLAGS = {"store": "--store", "cache_dir": "--cache-dir", "storage_options": "--storage-option"}
 
 
-def _unquoted(text: str) -> str:
-    """IPython's argument split keeps quotes (``--store ''`` gives ``"''"``): drop one pair,
-    so a quoted path with spaces, or an empty ``"$VAR"``, means what it says."""
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        return text[1:-1]
-    return text
+def _parse(magic: Any, line: str) -> Any:
+    """The line split as a shell splits it (IPython's own split keeps the quotes, so
+    ``"my file.txt"`` kept them), then the magic's parser; a spec written across a space
+    inside its brackets (``e/space:0[my file.txt]``) is one spec."""
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:  # an unclosed quote
+        raise UsageError(f"%asset {line}: {exc}") from None
+    args = magic.parser.parse_args(words)
+    spec = " ".join(args.spec)
+    if len(args.spec) > 1 and not ("[" in args.spec[0] and spec.endswith("]")):
+        raise UsageError(f"give one SPEC (got {len(args.spec)}: {spec}); quote one with spaces")
+    args.spec = spec or None
+    return args
+
+
+def _one_line(exc: AssetsError) -> AssetsError:
+    """The error, shown by IPython as our one line instead of a traceback: raising it stops
+    the cell (and "Run all"), rather than returning None for a later cell to trip on."""
+    message = shown_path(" ".join(str(exc).split()))
+    exc.args = (message,)  # what the notebook saves as the error's value: no absolute paths
+    setattr(exc, "_render_traceback_", lambda: [f"asset: {message}"])  # noqa: B010 -- IPython's
+    return exc
+
+
+def _absolute_store(value: str) -> str:
+    """A store directory given relative, made absolute now: ``%cd`` must not move it."""
+    check_store_value(value, "%asset")  # "s3:/bucket" is a typo, not a folder to anchor
+    text = value.strip()
+    if "://" in text:
+        return value
+    return os.path.abspath(expand_home(text, "store", "%asset"))
 
 
 def _say(message: str) -> None:
@@ -71,7 +100,7 @@ class Session:
             for key in self.overrides:
                 label = f"%asset {self._flag(key)}"
                 config = config.with_source(key, SettingSource(Origin.ARGUMENT, label))
-            self._assets = Assets.from_loaded(config, progress=True, notify=_say)
+            self._assets = Assets.from_loaded(config, progress=True, notify=_say, face=MAGIC)
         return self._assets
 
     def _flag(self, key: str) -> str:
@@ -103,6 +132,9 @@ class Session:
         rows = [
             (key, shown_path(value), shown_path(source)) for key, value, source in config.describe()
         ]
+        endpoint = endpoint_in_use(config.store, config.storage_options) if config.store else None
+        if endpoint is not None:  # AWS, or a local server? an emulator?
+            rows.insert(1, ("endpoint", redact_url(endpoint[0]), endpoint[1]))
         lock = config.lock_file
         if lock is not None:  # partial specs resolve through it: say so, or that there is none
             where = "next to the pytest ini file" if config.ini_file else "working directory"
@@ -143,9 +175,10 @@ class AssetMagics(Magics):
         self.session = Session()
 
     @magic_arguments()
-    @argument("spec", nargs="?", help="asset spec: name[:version][[sub/part]] or name:1.2/sub/part")
+    @argument("spec", nargs="*", help="asset spec: name[:version][[sub/part]] or name:1.2/sub/part")
     @argument("--versions", metavar="NAME", help="list the versions of NAME, newest first")
     @argument("--info", metavar="SPEC", help="show a version's metadata, files, sizes, hashes")
+    @argument("--cache", action="store_true", help="list cached versions, real and apparent sizes")
     @argument("--store", metavar="URL", help="use this store for the rest of the session")
     @argument("--cache-dir", metavar="PATH", help="use this cache for the rest of the session")
     @argument(
@@ -169,16 +202,18 @@ class AssetMagics(Magics):
         ``path = %asset test/asset:1`` gives the ``pathlib.Path`` of the newest 1.x, downloaded
         once into the verified cache. Without arguments, shows the configuration in force and
         where each setting came from (environment, pytest ini file, option, default).
-        An asset error prints one line saying what to do and returns None. Tab completes asset
-        names, and versions after ``name:``.
+        An asset error stops the cell with one line saying what to do. The line is split as a
+        shell splits it. Tab completes asset names, and versions after ``name:``.
         """
-        args = parse_argstring(self.asset, line)
-        chosen = [flag for flag in ("spec", "versions", "info", "diff") if getattr(args, flag)]
+        args = _parse(self.asset, line)
+        chosen = [
+            flag for flag in ("spec", "versions", "info", "diff", "cache") if getattr(args, flag)
+        ]
         if args.push and chosen != ["spec"]:
             raise UsageError("--push PATH takes one SPEC to push to: %asset --push PATH name")
         if len(chosen) > 1 and not args.push:
             raise UsageError(
-                f"give one of SPEC, --versions, --info, --diff (got {', '.join(chosen)})"
+                f"give one of SPEC, --versions, --info, --diff, --cache (got {', '.join(chosen)})"
             )
         if (args.bump_major or args.dry_run) and not args.push:
             raise UsageError("--bump-major and --dry-run go with --push PATH SPEC")
@@ -187,17 +222,15 @@ class AssetMagics(Magics):
         try:
             return self._run(args)
         except AssetsError as exc:
-            message = shown_path(" ".join(str(exc).split()))
-            print(f"asset: {message}", file=sys.stderr, flush=True)
-            return None
+            raise _one_line(exc) from None
 
     def _run(self, args: Any) -> Any:
         session = self.session
         changes: dict[str, Any] = {}
         if args.store is not None:
-            changes["store"] = _unquoted(args.store)
+            changes["store"] = _absolute_store(args.store)
         if args.cache_dir is not None:  # an empty one is the loader's to refuse
-            cache_dir = _unquoted(args.cache_dir).strip()
+            cache_dir = args.cache_dir.strip()
             if cache_dir:
                 cache_dir = expand_home(cache_dir, "cache directory", "%asset")
             changes["cache_dir"] = cache_dir and Path(cache_dir).absolute()
@@ -206,14 +239,14 @@ class AssetMagics(Magics):
         if args.storage_options:  # added to the earlier ones, as KEY=VALUE lines
             changes["storage_options"] = [
                 *session.overrides.get("storage_options", ()),
-                *map(_unquoted, args.storage_options),
+                *args.storage_options,
             ]
         if changes:
             session.configure(**changes)
         if args.push:
             return push_magic.push(
                 session.assets,
-                _unquoted(args.push),
+                args.push,
                 args.spec,
                 bump_major=args.bump_major,
                 dry_run=args.dry_run,
@@ -227,6 +260,8 @@ class AssetMagics(Magics):
             return self._versions(args.versions)
         if args.info:
             return InfoView(session.assets.info(args.info), os.getcwd())
+        if args.cache:
+            return CacheView(*listing(session.assets.cached()), os.getcwd())
         return session.config_view()
 
     def _versions(self, name: str) -> VersionsView:

@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_assets.display import MetaRows, meta_rows, plural
+from pytest_assets.cache_usage import Usage, VersionUsage, summary
+from pytest_assets.display import MetaRows, human_size, meta_rows, plural
 
 
 def shown_path(text: str, cwd: str | None = None) -> str:
@@ -103,3 +104,35 @@ class InfoView:
         return _table(("", ""), rows.fields, f"{rows.label} ({rows.kind})") + _table(
             ("file", "size", "sha256"), files
         )
+
+
+@dataclass(frozen=True)
+class CacheView:
+    """``%asset --cache``: the cached versions, each with its apparent size and the part of it
+    shared with other versions, and the real size on disk (shared files counted once)."""
+
+    versions: Sequence[VersionUsage]
+    total: Usage
+    cwd: str | None = field(default=None, compare=False)
+
+    @property
+    def rows(self) -> list[tuple[str, str, str, str]]:
+        return [
+            (
+                row.label,
+                human_size(row.apparent),
+                human_size(row.shared) if row.shared else "-",
+                shown_path(str(row.entry.path), self.cwd),
+            )
+            for row in self.versions
+        ]
+
+    def __repr__(self) -> str:
+        if not self.versions:
+            return "the cache holds no versions"
+        title = summary(self.total, len(self.versions))
+        return "\n".join([f"{title}:", *_columns(self.rows)])
+
+    def _repr_html_(self) -> str:
+        caption = summary(self.total, len(self.versions))
+        return _table(("version", "size", "shared", "path"), self.rows, caption)

@@ -6,6 +6,7 @@ cheap: fsspec, gcsfs and s3fs load only when a store is first used.
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
@@ -23,7 +24,10 @@ from .errors import (
 )
 from .spec import AssetSpec
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("pytest-assets")  # pyproject's, as installed: one place to bump
+except PackageNotFoundError:  # the source on sys.path without an install
+    __version__ = "0+unknown"
 
 if TYPE_CHECKING:
     from .assets import Assets, PushReport

@@ -28,12 +28,13 @@ from .errors import (
     InvalidAssetSpecError,
     OfflineError,
 )
+from .faces import PYTHON, Face
 from .pinfile import Pin, meta_hash
 from .pins import PinChange, PinSession, Resolution
 from .push import Pusher, PushOptions, PushReport
 from .redact import redact_url
 from .resolution import Resolver
-from .spec import AssetSpec, label
+from .spec import AssetSpec, check_prefix, label
 from .store import Store, local_directory
 from .storekey import store_key
 from .versioning import Versioning, get_versioning, sort_versions
@@ -60,6 +61,7 @@ class Assets:
         lock_file: str | os.PathLike[str] | None = None,
         lock_check: bool = False,
         max_connections: int | None = None,
+        face: Face = PYTHON,
     ) -> None:
         if cache_dir is None:
             from .config import default_cache_dir
@@ -76,6 +78,10 @@ class Assets:
         _refuse_overlap(store, self.cache.directory)
         self.progress = progress
         self.notify = notify
+        self.face = face  # how the options our messages name are spelled
+        # A local stand-in for a spec (pytest's --assets-override), asked before the store, so
+        # `assets.fetch` in a session fixture sees what `asset()` in a test sees.
+        self.redirect: Callable[[AssetSpec], Path | None] | None = None
         self.config = config
         self.history: list[Resolution] = []
         self._catalog: Catalog | None = None
@@ -94,8 +100,9 @@ class Assets:
         """Arguments, then environment, then the pytest ini file, then defaults."""
         progress = overrides.pop("progress", False)
         notify = overrides.pop("notify", None)
+        face = overrides.pop("face", PYTHON)
         config = load_config(start_dir, **overrides)
-        return cls.from_loaded(config, progress=progress, notify=notify)
+        return cls.from_loaded(config, progress=progress, notify=notify, face=face)
 
     @classmethod
     def from_loaded(
@@ -105,6 +112,7 @@ class Assets:
         progress: bool = False,
         notify: Callable[[str], None] | None = None,
         lock_check: bool = False,
+        face: Face = PYTHON,
     ) -> Assets:
         return cls(
             store=config.store,
@@ -118,6 +126,7 @@ class Assets:
             lock_file=config.lock_file,
             lock_check=lock_check,
             max_connections=config.max_connections,
+            face=face,
         )
 
     def __repr__(self) -> str:
@@ -137,8 +146,8 @@ class Assets:
         """The store and what it says about its assets; built on first use, never offline."""
         if self.offline:
             raise OfflineError(
-                "offline mode is on, so the store is not used: turn it off (drop --offline / "
-                "ASSETS_OFFLINE) to reach the store"
+                f"offline mode is on, so the store is not used: turn it off ({self.face.online}) "
+                "to reach the store"
             )
         if self._catalog is None:
             if not self.store_url:
@@ -147,7 +156,12 @@ class Assets:
 
             source = self._store_source()
             check_store_value(self.store_url, source or "Assets(store=...)")
-            store = Store(self.store_url, self.storage_options, self.max_connections)
+            store = Store(
+                self.store_url,
+                self.storage_options,
+                self.max_connections,
+                offline_hint=self.face.offline,
+            )
             self._catalog = Catalog(store, self.versioning, self.versioning_name, source)
         return self._catalog
 
@@ -194,6 +208,7 @@ class Assets:
         return self.catalog.versions(spec.name)
 
     def names(self, prefix: str = "") -> list[str]:
+        check_prefix(prefix)
         if self.offline:
             return sorted(
                 {entry.name for entry in self.cache.entries() if entry.name.startswith(prefix)}
@@ -205,6 +220,8 @@ class Assets:
     def fetch(self, spec: str | AssetSpec) -> Path:
         """The local path of the asset (or its sub-part), complete and verified."""
         requested = self.parse(spec)
+        if self.redirect is not None and (local := self.redirect(requested)) is not None:
+            return local
         resolved = self.resolver.resolve(requested)
         name, version = resolved.name, resolved.version
         assert version is not None  # resolve completes it
@@ -265,6 +282,7 @@ class Assets:
         upgrade: bool = False,
         names: list[str] | None = None,
         entries: dict[str, Pin] | None = None,
+        dry_run: bool = False,
     ) -> list[PinChange]:
         """Add ``specs`` (or ``entries``, else this session's partial specs) to the lock; with
         ``upgrade``, move the pins (of ``names``, else all) to the newest versions. Returns
@@ -277,6 +295,7 @@ class Assets:
             names=names,
             newest=self.resolver.newest,
             meta_sha256=self.meta_sha256,
+            dry_run=dry_run,
         )
 
     def remember_specs(self, specs: list[str]) -> None:

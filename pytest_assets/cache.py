@@ -25,7 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .content_index import ContentIndex
 from .errors import AssetNotFoundError, CacheError, ConfigError
+from .foldednames import normalised_match
 from .localdisk import force_rmtree
 from .locking import process_is_gone
 from .manifest import FileEntry, Manifest, parse_meta
@@ -105,6 +107,8 @@ def sub_part_path(path: Path, spec: AssetSpec, record: dict[str, Any] | None) ->
     target = path.joinpath(*spec.sub_part.split("/"))
     if path.is_dir() and os.path.lexists(target):
         return target
+    if path.is_dir() and (found := normalised_match(path, spec.sub_part)) is not None:
+        return found
     if path.is_dir() and record is not None:
         held = manifest_from_record(record, str(spec)).files
         shown = ", ".join(f.path for f in held[:20]) + (", ..." if len(held) > 20 else "")
@@ -343,6 +347,7 @@ class Cache:
         self._intact.pop((name, version), None)
         try:
             self.record_path(name, version).unlink(missing_ok=True)
+            ContentIndex(self.books).forget(self._folder, name, version)
         except OSError as exc:
             raise cache_error(exc, self.directory, f"removing {name}:{version}") from None
         data = self.data_path(name, version)

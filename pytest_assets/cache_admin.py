@@ -63,13 +63,14 @@ def verify(
     damaged = f"its record in {cache.books} is damaged, so its files cannot be checked"
     own = cache.store_folder  # another store's versions can only be reported
     problems: list[Problem] = []
+    hashed: dict[tuple[int, ...], tuple[int, str]] = {}  # a file shared by versions: hashed once
     for folder, name, version in cache.unreadable():
         if _wanted(versioning, wanted, name, version):
             mend = download if repair and folder == own else None
             problems.extend(_mend(mend, name, version, [f"{label(name, version)}: {damaged}"]))
     for entry in cached(cache, versioning, wanted):
         name, version = entry.name, entry.version
-        found, extra = damaged_files(entry), extras(entry)
+        found, extra = damaged_files(entry, hashed), extras(entry)
         extra_messages = [
             f"{label(name, version)}[{rel}]: not part of the version ({entry.path / rel})"
             for rel in extra
@@ -135,9 +136,14 @@ def prune(
     return Pruned(removed, pinned)
 
 
-def damaged_files(entry: CachedVersion) -> list[str]:
-    """Re-hash a cached version against our record: one sentence per damaged file."""
+def damaged_files(
+    entry: CachedVersion, hashed: dict[tuple[int, ...], tuple[int, str]] | None = None
+) -> list[str]:
+    """Re-hash a cached version against our record: one sentence per damaged file.
+    ``hashed`` keeps (size, sha256) by inode and stamps across versions, so a file that
+    several versions share (a hardlink) is read once and reported for each version holding it."""
     problems: list[str] = []
+    hashed = {} if hashed is None else hashed
     what = label(entry.name, entry.version)
     for file in entry.manifest.files:
         local = entry.path / file.path if file.path else entry.path
@@ -145,7 +151,11 @@ def damaged_files(entry: CachedVersion) -> list[str]:
         if not local.is_file():
             problems.append(f"{where}: missing from the cache at {local}")
             continue
-        mismatch = compare(file, *sha256_file(local))
+        info = local.stat()
+        key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+        if key not in hashed:
+            hashed[key] = sha256_file(local)
+        mismatch = compare(file, *hashed[key])
         if mismatch is not None and mismatch.what == "size":
             problems.append(f"{where}: size {mismatch.found}, expected {file.size} ({local})")
         elif mismatch is not None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import AssetNotFoundError, InvalidAssetSpecError, StoreError, StoreNotFoundError
-from .layout import VersionObjects, version_objects
+from .layout import VersionObjects, outside_versions, version_objects
 from .manifest import Manifest, parse_meta
 from .spec import label
 from .store import Store
@@ -94,7 +94,7 @@ class Catalog:
         return VersionObjects(found.metas & valid, found.claims & valid, found.nested)
 
     def names(self, prefix: str = "") -> list[str]:
-        found = self.store.find_names(prefix)
+        found = outside_versions(self.store.find_names(prefix), self.versioning)
         missing = None if found else self.missing_store()
         if missing is not None:
             raise missing

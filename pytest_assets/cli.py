@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,8 +17,11 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .display import human_size, meta_rows, plural
 from .errors import AssetsError, ConfigError
+from .faces import CLI
+from .lock_report import outdated
 from .push_reuse import headline
 from .redact import redact_url
+from .version_table import version_rows
 
 if TYPE_CHECKING:
     from .assets import PushReport
@@ -29,19 +33,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Versioned, immutable assets in one object store (modelkit's layout).",
     )
     parser.add_argument("--version", action="version", version=f"pytest-assets {__version__}")
-    parser.add_argument("--store", help="store URL (gs://, s3://, memory://, a directory)")
-    parser.add_argument("--cache-dir", help="local cache directory (ASSETS_DIR)")
-    parser.add_argument(
-        "--offline", action="store_true", default=None, help="never contact the store"
-    )
-    parser.add_argument(
-        "--storage-option",
-        dest="storage_options",
-        action="append",
-        metavar="KEY=VALUE",
-        help="an fsspec option of the store (repeatable), e.g. "
-        "client_kwargs.endpoint_url=http://localhost:9000; over the assets_storage_options ini key",
-    )
+    _global_options(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     push = commands.add_parser("push", help="push a file or directory as a new version")
@@ -68,7 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("old", metavar="NAME:A")
     diff.add_argument("new", metavar="NAME:B")
 
-    versions = commands.add_parser("versions", help="list the versions of an asset")
+    versions = commands.add_parser(
+        "versions",
+        help="list the versions of an asset, newest first: push date, pusher, content hash, "
+        "and the assets.lock pin",
+    )
     versions.add_argument("name")
 
     fetch = commands.add_parser("fetch", help="download (if needed) and print the local path")
@@ -104,6 +100,24 @@ def _parser() -> argparse.ArgumentParser:
     lock.add_argument(
         "--upgrade", action="store_true", help="move locked entries to the newest versions"
     )
+    lock.add_argument(
+        "--dry-run", action="store_true", help="with --upgrade: say what would move, write nothing"
+    )
+    lock.add_argument(
+        "--outdated", action="store_true", help="list entries behind the newest version"
+    )
+    lock.add_argument(
+        "--check", action="store_true", help="with --outdated: exit 1 when an entry is behind"
+    )
+
+    copy = commands.add_parser(
+        "copy",
+        help="copy assets between stores, every version as it is (numbers, .meta); "
+        "create-only, run it again to resume",
+    )
+    copy.add_argument("--from", dest="source", required=True, metavar="URL", help="store to read")
+    copy.add_argument("--to", dest="target", required=True, metavar="URL", help="store to write")
+    copy.add_argument("names", nargs="*", metavar="NAME", help="assets to copy (default: all)")
 
     cache = commands.add_parser("cache", help="inspect or prune the local cache")
     cache_commands = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
@@ -124,7 +138,32 @@ def _parser() -> argparse.ArgumentParser:
         help="remove versions pinned in assets.lock too (kept by default)",
     )
     prune.add_argument("--dry-run", action="store_true", help="say what would be removed")
+    for sub in [*commands.choices.values(), *cache_commands.choices.values()]:
+        _global_options(sub, after_command=True)
     return parser
+
+
+def _global_options(parser: argparse.ArgumentParser, after_command: bool = False) -> None:
+    """The settings, before the command or after it (``fetch x --store y``); given after, they
+    have no default of their own, so one given before is kept."""
+    unset: dict[str, Any] = {"default": argparse.SUPPRESS} if after_command else {}
+    parser.add_argument("--store", help="store URL (gs://, s3://, memory://, a directory)", **unset)
+    parser.add_argument("--cache-dir", help="local cache directory (ASSETS_DIR)", **unset)
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="never contact the store",
+        **(unset or {"default": None}),
+    )
+    parser.add_argument(
+        "--storage-option",
+        dest="late_storage_options" if after_command else "storage_options",  # added up
+        action="append",
+        metavar="KEY=VALUE",
+        help="an fsspec option of the store (repeatable), e.g. "
+        "client_kwargs.endpoint_url=http://localhost:9000; over the assets_storage_options ini key",
+        **unset,
+    )
 
 
 def _non_negative(text: str) -> int:
@@ -147,6 +186,7 @@ def _run(args: argparse.Namespace) -> int:
         offline=args.offline,
         storage_options=args.storage_options,
         argument_source="command line",
+        face=CLI,
         progress=progress,
         notify=lambda message: print(message, file=sys.stderr),
     )
@@ -164,8 +204,13 @@ def _run(args: argparse.Namespace) -> int:
     elif args.command == "diff":
         print(assets.diff(args.old, args.new).text(assets.parse(args.old).name), file=out)
     elif args.command == "versions":
-        for version in assets.versions(args.name):
-            print(version, file=out)
+        for row in version_rows(assets, args.name):
+            pinned = f"\tpinned in {assets.pins.path} ({', '.join(row.pinned_by)})"
+            print(
+                f"{row.version}\t{row.pushed}\t{row.pushed_by}\tsha256:{row.content}"
+                + (pinned if row.pinned_by else ""),
+                file=out,
+            )
     elif args.command == "fetch":
         print(assets.fetch(args.spec), file=out)
     elif args.command == "info":
@@ -179,15 +224,22 @@ def _run(args: argparse.Namespace) -> int:
             print(name, file=out)
     elif args.command == "verify":
         return _verify(assets, args.spec, args.repair)
+    elif args.command == "lock" and args.outdated:
+        return _outdated(assets, args.check)
     elif args.command == "lock":
-        _lock(assets, args.specs, args.upgrade)
+        _lock(assets, args.specs, args.upgrade, args.dry_run)
+    elif args.command == "copy":
+        _copy(assets, args.source, args.target, args.names)
     elif args.command == "cache":
         if args.cache_command == "ls":
-            for entry in assets.cached():
-                print(
-                    f"{entry.name}:{entry.version}\t{human_size(entry.size)}\t{entry.path}",
-                    file=out,
-                )
+            from .cache_usage import listing, summary  # with Assets: not for --help
+
+            usages, total = listing(assets.cached())
+            for used in usages:
+                shared = f" ({human_size(used.shared)} shared)" if used.shared else ""
+                size = human_size(used.apparent) + shared
+                print(f"{used.label}\t{size}\t{used.entry.path}", file=out)
+            print(summary(total, len(usages)), file=out)
         else:
             pruned = assets.prune(
                 keep=args.keep, dry_run=args.dry_run, include_pinned=args.include_pinned
@@ -245,7 +297,11 @@ def _verify(assets: Any, spec: str | None, repair: bool) -> int:
         where = f"cache {assets.cache.directory}"
         if assets.store_url is not None:  # only this store's copies were checked
             where = f"the copies of store {redact_url(assets.store_url)} in {where}"
-        print(f"{where} {'are' if assets.store_url else 'is'} clean", file=sys.stdout)
+        if not assets.cached(spec):  # "clean" would claim a check that did not happen
+            what = f"no version of {spec} is" if spec else "no version is"
+            print(f"nothing to check: {what} in {where}", file=sys.stdout)
+        else:
+            print(f"{where} {'are' if assets.store_url else 'is'} clean", file=sys.stdout)
     return 0
 
 
@@ -266,9 +322,38 @@ def _print_push(report: PushReport, source_name: str) -> None:
         print(f"left out by the ignore rules: {len(report.ignored)} ({shown}{more})")
 
 
-def _lock(assets: Any, specs: list[str], upgrade: bool) -> None:
+def _copy(assets: Any, source: str, target: str, names: list[str]) -> None:
+    from .catalog import Catalog
+    from .copying import copy_assets
+    from .store import Store
+
+    def catalog(url: str) -> Catalog:
+        store = Store(url, assets.storage_options, offline_hint=CLI.offline)
+        return Catalog(store, assets.versioning, assets.versioning_name)
+
+    src, dst = catalog(source), catalog(target)
+    report = copy_assets(src, dst, names, lambda line: print(line, flush=True))
+    print(
+        f"{plural(len(report.copied), 'version')} copied from {src.store.display_url} to "
+        f"{dst.store.display_url}; {len(report.present)} already there"
+        + (f"; {len(report.skipped)} listed without a .meta, left out" if report.skipped else "")
+    )
+
+
+def _outdated(assets: Any, check: bool) -> int:
+    behind = outdated(assets)
+    for entry in behind:
+        print(f"{entry.key}: {entry.pinned} pinned, {entry.newest} is the newest")
+    if not behind:
+        print(f"{assets.pins.path}: every entry is at the newest version")
+    return 1 if behind and check else 0
+
+
+def _lock(assets: Any, specs: list[str], upgrade: bool, dry_run: bool) -> None:
+    if dry_run and not upgrade:
+        raise ConfigError("lock --dry-run goes with --upgrade (lock --upgrade --dry-run)")
     if upgrade:
-        changes = assets.update_lock(upgrade=True, names=specs or None)
+        changes = assets.update_lock(upgrade=True, names=specs or None, dry_run=dry_run)
     else:
         chosen = specs or assets.pins.remembered_specs()
         if not chosen:
@@ -284,9 +369,9 @@ def _lock(assets: Any, specs: list[str], upgrade: bool) -> None:
             else f"{key}: {new} (metadata hash changed)"
         )
     if not changes:
-        print(f"{assets.pins.path}: nothing changed")
+        print(f"{assets.pins.path}: nothing {'would change' if dry_run else 'changed'}")
     else:
-        print(f"wrote {assets.pins.path}")
+        print(f"{'would write' if dry_run else 'wrote'} {assets.pins.path}")
 
 
 def _print_info(data: dict[str, Any]) -> None:
@@ -307,10 +392,27 @@ def _print_info(data: dict[str, Any]) -> None:
         print(f"sha256: {row.sha256}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line as ``main`` reads it; storage options given after the command are
+    added to those given before it (the other settings: the later one wins)."""
     args = _parser().parse_args(argv)
+    late = getattr(args, "late_storage_options", None) or []
+    if late:
+        args.storage_options = [*(args.storage_options or []), *late]
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
     try:
-        return _run(args)
+        code = _run(args)
+        sys.stdout.flush()  # here, so a closed pipe is met below rather than at exit
+        return code
+    except BrokenPipeError:  # ``ls | head -1``: the reader has what it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the flush at exit would fail again
+        os.close(devnull)
+        return 0
     except AssetsError as exc:
         print(f"pytest-assets: error: {exc}", file=sys.stderr)
         return 1

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import ranged
+from . import fetch_reuse, ranged
 from .cache import Cache, cache_error
 from .catalog import Catalog
 from .errors import AssetsError, IntegrityError, StoreError
@@ -94,16 +94,22 @@ def _download_locked(
             ]
         else:
             pairs = [(store.object_path(name, version), str(staged))]
+        entries = {
+            local: entry for entry, (_remote, local) in zip(manifest.files, pairs, strict=True)
+        }
+        # content the cache already holds, placed and re-hashed: (size, sha256) by local path
+        reused = fetch_reuse.link_known(cache, entries)
         objects = _big_objects(store, cache, name, version, manifest, sizes, pairs)
+        objects = [o for o in objects if o.local not in reused]
         big = {o.local for o in objects}
-        bar = FileProgress(progress, f"fetching {what}", len(pairs) - len(big))
+        bar = FileProgress(progress, f"fetching {what}", len(pairs) - len(big) - len(reused))
         bytes_bar = ByteProgress(
             progress, f"fetching {what}", sum(o.entry.size or 0 for o in objects)
         )
         try:
             # (size, sha256) by local path, for what was hashed on the way in
-            measured: dict[str, tuple[int, str]] = {}
-            small = [pair for pair in pairs if pair[1] not in big]
+            measured: dict[str, tuple[int, str]] = dict(reused)
+            small = [pair for pair in pairs if pair[1] not in big and pair[1] not in reused]
             if manifest.is_directory:
                 measured.update(store.get_files(small, f"downloading {what}", bar))
             elif small:
@@ -137,6 +143,9 @@ def _download_locked(
             "store": store.display_url,
             "fetched_at": _dt.datetime.now(_dt.UTC).isoformat(),
         }
+        # indexed first: a kill after the rename leaves no unindexed version, and an entry
+        # of a version never installed is found stale (no record) and dropped
+        fetch_reuse.remember(cache, name, version, record)
         return cache.install(name, version, staged, record)
     finally:
         force_rmtree(staging)  # read-only parts included (made so before a failed install)

@@ -5,8 +5,10 @@
     <root>/<name>/<version>.meta    the version's manifest
 
 Ours beside them: ``<name>/<version>.claim`` (a push in progress), ``<name>.versions.lock``
-(a push merging ``.versions``) and, in a directory store, the folder ``.pytest-assets-tmp``
-(no asset name starts with ``.``). Names only: the store reads and writes them.
+(a push merging ``.versions``), ``<name>/<version>.parts/`` (GCS parts of a big file until
+they are composed into the version's object; no version ends with ``.parts``) and, in a
+directory store, the folder ``.pytest-assets-tmp`` (no asset name starts with ``.``).
+Names only: the store reads and writes them.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .errors import InvalidAssetSpecError
+from .versioning import Versioning
 
 VERSIONS = ".versions"
 META = ".meta"
 CLAIM = ".claim"
+PARTS = ".parts"
 VERSIONS_LOCK = ".versions.lock"
 LOCAL_TMP = ".pytest-assets-tmp"
 # A cache path component holds at most 255 bytes on every common filesystem; a name segment
@@ -78,6 +82,9 @@ class Layout:
     def versions_lock_path(self, name: str) -> str:
         return self.path(f"{name}{VERSIONS_LOCK}")
 
+    def parts_path(self, name: str, version: str) -> str:
+        return self.path(name, f"{version}{PARTS}")
+
     def local_tmp_path(self) -> str:
         """Where a directory store stages what it copies in: outside every version, so a
         killed copy leaves no debris among a version's objects."""
@@ -95,6 +102,29 @@ class Layout:
         if not path.endswith(VERSIONS) or not path.startswith(root):
             return None
         return path[len(root) : -len(VERSIONS)].lstrip("/")  # root "" (memory://): "/a.versions"
+
+
+def outside_versions(names: list[str], versioning: Versioning) -> list[str]:
+    """The names whose ``.versions`` is no file inside another asset's version: a directory
+    asset may hold a ``notes.versions`` of its own, which names no asset."""
+    known = set(names)
+
+    def inside(name: str) -> bool:
+        parts = name.split("/")
+        return any(
+            "/".join(parts[:i]) in known and _is_version(versioning, parts[i])
+            for i in range(1, len(parts) - 1)
+        )
+
+    return [name for name in names if not inside(name)]
+
+
+def _is_version(versioning: Versioning, text: str) -> bool:
+    try:
+        versioning.check(text)
+    except InvalidAssetSpecError:
+        return False
+    return versioning.is_complete(text)
 
 
 def refuse_uncacheable(name: str, version: str) -> None:

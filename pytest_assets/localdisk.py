@@ -224,7 +224,10 @@ def force_rmtree(path: Path) -> None:
     def onerror(func: Any, target: str, _exc: Any) -> None:
         try:
             os.chmod(os.path.dirname(target), 0o700)
-            os.chmod(target, 0o700)
+            if os.path.isdir(target) and not os.path.islink(target):
+                # never a file's mode: a cached file may be a hardlink shared with another
+                # version, and unlinking needs only its folder writable
+                os.chmod(target, 0o700)
             func(target)
         except OSError:
             pass

@@ -78,6 +78,12 @@ class PinSession:
             self._used[spec.name, spec.version] = pin
         return pin
 
+    def announce(self, spec: AssetSpec, version: str) -> None:
+        """Say that a partial spec resolved through the lock, not to the newest version (once
+        per spec and object: the CLI and the magic print it, the plugin's summary lists it)."""
+        where = self.path.name if self.path is not None else "assets.lock"
+        self._say(f"{spec.without_sub_part()} -> {version} ({where})")
+
     def note_unpinned(self, spec: AssetSpec) -> None:
         """A partial spec resolved from the store although a pin file exists (the summary
         says so: ``pytest --assets-lock`` pins it)."""
@@ -149,10 +155,13 @@ class PinSession:
         names: list[str] | None,
         newest: Callable[[AssetSpec], str],
         meta_sha256: Callable[[str, str], str],
+        dry_run: bool = False,
     ) -> list[PinChange]:
         """Pin ``specs`` not yet pinned; with ``upgrade``, move the pins (of ``names``, else
-        all) to the newest versions."""
+        all) to the newest versions; with ``dry_run``, only say what would change."""
         pin_file = self._writable()
+        if dry_run:  # a copy: the pins this session resolves through stay as they are
+            pin_file = PinFile(pin_file.path, pin_file.entries)
         if upgrade:
             targets = {k: self._parse(k) for k in pin_file.entries}
             if names:
@@ -183,7 +192,8 @@ class PinSession:
             if old != pin:
                 changes.append((key, old.version if old else None, version))
             pin_file.entries[key] = pin
-        self._write(pin_file)
+        if not dry_run:
+            self._write(pin_file)
         return changes
 
     def remember_specs(self, specs: list[str]) -> None:

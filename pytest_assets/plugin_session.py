@@ -19,6 +19,7 @@ import pytest
 
 from .errors import AssetsError, ConfigError
 from .overrides import override_target, parse_override
+from .pytest_compat import getini
 from .spec import AssetSpec
 from .xdist_report import PinReport, Record, ReplacedLine, WorkerReport
 
@@ -50,7 +51,7 @@ class PluginSession:
         before any test runs."""
         overrides: dict[str, Path] = {}
         base = config.inipath.parent if config.inipath else config.invocation_params.dir
-        for line in config.getini("assets_overrides") or ():
+        for line in getini(config, "assets_overrides") or ():
             try:
                 name, path = parse_override(line, base)
             except ValueError as exc:
@@ -89,7 +90,7 @@ class PluginSession:
 
     def _getini(self, key: str) -> Any:
         try:
-            return self.config.getini(key)
+            return getini(self.config, key)
         except (ValueError, pytest.UsageError) as exc:  # pytest's own check of the value
             raise ConfigError(f"{key} in {self.config.inipath}: {exc}") from None
 
@@ -105,6 +106,7 @@ class PluginSession:
         ``assets_storage_options`` fixture) and ``--assets-storage-option`` over them."""
         from .assets import Assets
         from .config import Origin, SettingSource
+        from .faces import PYTEST
         from .storage_options import merge_options
 
         if not isinstance(storage_options, Mapping):
@@ -118,7 +120,8 @@ class PluginSession:
             fixture = SettingSource(Origin.CODE, "the assets_storage_options fixture")
             loaded = dataclasses.replace(loaded, storage_options=options)
             loaded = loaded.with_source("storage_options", fixture)
-        built = Assets.from_loaded(loaded, lock_check=self.lock_check)
+        built = Assets.from_loaded(loaded, lock_check=self.lock_check, face=PYTEST)
+        built.redirect = self.override_of
         self.watch(built)
         return built
 
@@ -138,9 +141,13 @@ class PluginSession:
     def fetch(self, assets: Assets, spec: str | AssetSpec) -> Path:
         """``asset(spec)``: the override of its name when there is one, else ``assets.fetch``."""
         parsed = assets.parse(spec)
+        return self.override_of(parsed) or assets.fetch(parsed)
+
+    def override_of(self, parsed: AssetSpec) -> Path | None:
+        """The ``--assets-override`` path of a spec (recorded for the summary), or None."""
         root = self.overrides.get(parsed.name)
         if root is None:
-            return assets.fetch(parsed)
+            return None
         path = override_target(parsed, root)
         self.overridden.add(Record(str(parsed), parsed.name, None, None, str(root)))
         return path

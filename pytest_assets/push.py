@@ -25,8 +25,10 @@ from . import __version__
 from .catalog import Catalog
 from .claims import Claim, claim_version, exists_error, resumable
 from .errors import AssetExistsError, AssetsError, InvalidAssetSpecError, StoreError
+from .foldednames import warn_clashes
 from .layout import refuse_uncacheable
 from .manifest import FileEntry, Manifest, build_meta, parse_meta
+from .multipart import clean_orphans, put_files
 from .progress import FileProgress
 from .publish import publish
 from .push_reuse import Reuse, copy_known, followed_version, reuse_against
@@ -99,6 +101,7 @@ class Pusher:
             lambda: self._versions_above(name),
         )
         manifest = scan.manifest
+        warn_clashes(source, [entry.path for entry in manifest.files], self.say)
         if manifest.is_directory and not manifest.files:
             raise AssetsError(f"nothing to push: the folder {source} holds no files")
         if above:
@@ -318,10 +321,12 @@ class Pusher:
                         raise exists_error(what, store, False)
                     continue  # uploaded by the interrupted run we are finishing
                 pairs.append((str(source / entry.path), remote))
+        # What killed pushes left (open uploads, parts), before this push starts its own.
+        clean_orphans(store, self.catalog.versioning, name, fresh="" if resuming else version)
         pairs = copy_known(store, name, version, manifest, pairs, reuse)
         bar = FileProgress(self.progress, f"pushing {what}", len(pairs))
         try:
-            store.put_files(pairs, f"uploading {what}", bar)
+            put_files(store, pairs, f"uploading {what}", bar, parts=store.parts_path(name, version))
         except FileExistsError:
             raise exists_error(what, store, False) from None
         finally:

@@ -44,6 +44,7 @@ class Resolver:
             pin = self.pins.pin_for(spec)
             if pin is not None:
                 self._resolved[key] = pin.version
+                self.pins.announce(spec, pin.version)
             else:
                 self._resolved[key] = self.newest(spec)
                 self.pins.note_unpinned(spec)

@@ -51,8 +51,21 @@ def check_name(name: str, original: str | None = None) -> None:
         if not _NAME_SEGMENT.match(segment):
             raise InvalidAssetSpecError(
                 f"asset name {name!r} in spec {original!r}: segment {segment!r} may only hold "
-                "letters, digits, '.', '-' and '_', and must not start with '.' or '-'"
+                "ASCII letters, digits, '.', '-' and '_', and must not start with '.' or '-'"
             )
+
+
+def check_prefix(prefix: str) -> None:
+    """A listing's prefix stays inside the store: ``ls ../`` would list the folder above it."""
+    if not prefix:
+        return
+    segments = prefix.rstrip("/").split("/")
+    if prefix.startswith("/") or "\\" in prefix or any(s in (".", "..") for s in segments):
+        raise InvalidAssetSpecError(
+            f"the prefix {prefix!r} leaves the store (names never start with '/' nor hold "
+            "'.', '..' or a backslash); give the start of asset names, or make the other "
+            "folder the store"
+        )
 
 
 def check_sub_part(sub_part: str, original: str | None = None) -> None:

@@ -25,10 +25,12 @@ from typing import Any, TypeVar
 from . import localdisk
 from .connections import DEFAULT_MAX_CONNECTIONS
 from .errors import StoreError
+from .faces import PYTHON
 from .layout import Layout
 from .progress import FileProgress
-from .redact import redact_url, secrets_in_options, secrets_in_url
-from .store_errors import NoTraceback, StoreErrors
+from .reachable import gcs_endpoint, probe
+from .redact import redact_url, secrets_in_environment, secrets_in_options, secrets_in_url
+from .store_errors import NoTraceback, StoreErrors, install_hint
 
 T = TypeVar("T")
 
@@ -79,13 +81,20 @@ class Store:
         url: str,
         storage_options: Mapping[str, Any] | None = None,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        *,
+        offline_hint: str = PYTHON.offline,
     ) -> None:
         self.url = url
         self.max_connections = max_connections  # requests one download may have open at once
         self.display_url = redact_url(url)
         self.storage_options = dict(storage_options or {})
-        secrets = {*secrets_in_options(self.storage_options), *secrets_in_url(url)}
-        self.errors = StoreErrors(self.display_url, sorted(secrets, key=len, reverse=True))
+        secrets = {
+            *secrets_in_options(self.storage_options),
+            *secrets_in_url(url),
+            *secrets_in_environment(os.environ),
+        }
+        secrets_first = sorted(secrets, key=len, reverse=True)
+        self.errors = StoreErrors(self.display_url, secrets_first, offline_hint)
         self._fs: Any = None
         self._layout = Layout("")
 
@@ -126,12 +135,15 @@ class Store:
             config = dict(options.get("config_kwargs") or {})
             config.setdefault("max_pool_connections", self.max_connections)
             options["config_kwargs"] = config
+        endpoint = gcs_endpoint(self.url, options)
+        if endpoint is not None:  # before gcsfs looks for credentials and retries
+            self._call(f"connecting to {redact_url(endpoint)}", probe, endpoint)
         try:
             fs, root = fsspec.core.url_to_fs(self.url, **options)
         except ImportError as exc:
             raise StoreError(
                 f"store {self.display_url} needs a backend that is not installed ({exc}); "
-                "install it, e.g. pip install 'pytest-assets[s3]' for s3:// stores"
+                f"{install_hint(self.url)}"
             ) from None
         except ValueError as exc:
             raise StoreError(
@@ -208,6 +220,9 @@ class Store:
 
     def versions_lock_path(self, name: str) -> str:
         return self.layout.versions_lock_path(name)
+
+    def parts_path(self, name: str, version: str) -> str:
+        return self.layout.parts_path(name, version)
 
     # -- reads ------------------------------------------------------------------------------
 

@@ -25,11 +25,11 @@ _PROTOCOL_ALIASES = {
     "abfss": "az",
 }
 # Options (and their environment fallbacks) that choose which server a URL means.
-_ENDPOINT_OPTIONS = ("endpoint_url", "endpoint", "account_name", "account_url")
+_ENDPOINT_OPTIONS = ("endpoint_url", "endpoint", "account_url", "account_host", "account_name")
 _ENDPOINT_ENVIRONMENT = {
     "s3": ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
     "gs": ("STORAGE_EMULATOR_HOST",),
-    "az": ("AZURE_STORAGE_ACCOUNT_NAME",),
+    "az": ("AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT_NAME"),
 }
 # user:password@ (the password may hold "/", as AWS secrets do) or token@; not on az://, where
 # container@account is the store itself
@@ -107,14 +107,46 @@ def _endpoint(protocol: str, options: dict[str, Any], environ: Mapping[str, str]
             if isinstance(value, str) and value.strip():
                 return value.strip().rstrip("/")
     connection = options.get("connection_string")
-    if isinstance(connection, str):
-        fields = dict(
-            part.split("=", 1) for part in connection.split(";") if "=" in part
-        )  # AccountKey is a secret: only the account and the endpoint make the key
-        for field in ("BlobEndpoint", "AccountName"):
-            if fields.get(field):
-                return fields[field].rstrip("/")
+    if isinstance(connection, str) and _account(connection):
+        return _account(connection)
     for variable in _ENDPOINT_ENVIRONMENT.get(protocol, ()):
-        if environ.get(variable, "").strip():
-            return environ[variable].strip().rstrip("/")
+        value = environ.get(variable, "").strip()
+        if variable.endswith("CONNECTION_STRING"):
+            value = _account(value) or ""  # as adlfs reads it when no option is given
+        if value:
+            return value.rstrip("/")
     return None
+
+
+def _account(connection_string: str) -> str | None:
+    """The endpoint, else the account, of an Azure connection string; never its AccountKey
+    or SharedAccessSignature, which are secrets."""
+    fields = dict(part.split("=", 1) for part in connection_string.split(";") if "=" in part)
+    for field in ("BlobEndpoint", "AccountName"):
+        if fields.get(field, "").strip():
+            return fields[field].strip().rstrip("/")
+    return None
+
+
+_DEFAULT_ENDPOINTS = {"s3": "AWS S3", "gs": "https://storage.googleapis.com"}
+
+
+def endpoint_in_use(
+    url: str,
+    storage_options: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[str, str] | None:
+    """(the server a bucket store talks to, where that came from): shown in the header and by
+    ``%asset``, so that AWS is told apart from a local S3-compatible server or an emulator."""
+    environ = os.environ if environ is None else environ
+    protocol, _ = url_parts(url)
+    options = dict(storage_options or {})
+    found = _endpoint(protocol, options, {})
+    if found is not None:
+        return found, "storage options"
+    found = _endpoint(protocol, {}, environ)
+    if found is not None:
+        variable = next(v for v in _ENDPOINT_ENVIRONMENT[protocol] if environ.get(v, "").strip())
+        return found, f"environment {variable}"
+    default = _DEFAULT_ENDPOINTS.get(protocol)
+    return (default, "default") if default else None

@@ -32,6 +32,7 @@ def header_lines(session: PluginSession) -> list[str]:
         from .config import Origin
         from .redact import redact_url
         from .storage_options import describe_options
+        from .storekey import endpoint_in_use
 
         store = redact_url(loaded.store) if loaded.store else "none (set --assets-store)"
         mode = "offline" if loaded.offline else "online"
@@ -40,6 +41,9 @@ def header_lines(session: PluginSession) -> list[str]:
             extra += f", {loaded.max_connections} connections"
         if loaded.storage_options:
             store += f" ({describe_options(loaded.storage_options)})"
+        endpoint = endpoint_in_use(loaded.store, loaded.storage_options) if loaded.store else None
+        if endpoint is not None and endpoint[1] != "storage options":  # those are shown above
+            store += f" via {redact_url(endpoint[0])} ({endpoint[1]})"
         lines = [f"assets: store {store}, cache {loaded.cache_dir}, {mode}{extra}"]
         option = session.config.option
         lines += _pin_header(loaded.lock_file, bool(option.assets_lock), session.lock_check)

@@ -1,8 +1,10 @@
-"""Shared fixtures. Server fixtures: a real GCS emulator and a real moto S3 server on loopback.
+"""Shared fixtures. Server fixtures: a real GCS emulator, a real moto S3 server and a real
+Azurite (Azure Blob) on loopback.
 
-``gcs_server`` / ``s3_server`` start one server per session (per xdist worker) and are
-the handles to ``stop()``/``start()`` a server in fault tests. ``gcs_store`` /
-``s3_store`` give each test its own fresh bucket, so tests never see each other's data.
+``gcs_server`` / ``s3_server`` / ``az_server`` start one server per session (per xdist worker)
+and are the handles to ``stop()``/``start()`` a server in fault tests. ``gcs_store`` /
+``s3_store`` / ``az_store`` give each test its own fresh bucket (an Azure container), so tests
+never see each other's data. Without Node.js the Azure tests are skipped, saying why.
 """
 
 from __future__ import annotations
@@ -13,7 +15,16 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
-from servers import Server, StoreUnderTest, start_gcs_emulator, start_moto, unique_bucket_name
+from servers import (
+    Server,
+    StoreUnderTest,
+    azure_retries,
+    azurite_missing,
+    start_azurite,
+    start_gcs_emulator,
+    start_moto,
+    unique_bucket_name,
+)
 
 # gcsfs reads this once, at import: unless "false", `gcsfs.GCSFileSystem` is the
 # experimental zonal/HNS subclass, which probes the bucket type over gRPC before writes;
@@ -72,6 +83,18 @@ def s3_server() -> Iterator[Server]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def az_server() -> Iterator[Server]:
+    """Azurite's blob service (in memory) for this session / xdist worker. Its clients retry
+    twice, quickly: on loopback the server is up or down, and the SDK's own pauses (84 s for a
+    dead server) would make every fault test wait that long."""
+    missing = azurite_missing()
+    if missing:
+        pytest.skip(missing)
+    with start_azurite() as server, azure_retries(2):
+        yield server
+
+
 def _store(server: Server) -> Iterator[StoreUnderTest]:
     # A previous test may have stopped the shared server (fault injection); revive it.
     server.start()
@@ -99,10 +122,23 @@ def s3_store(s3_server: Server) -> Iterator[StoreUnderTest]:
     yield from _store(s3_server)
 
 
-@pytest.fixture(params=["directory", pytest.param("s3", marks=pytest.mark.servers)])
+@pytest.fixture
+def az_store(az_server: Server) -> Iterator[StoreUnderTest]:
+    """A fresh, empty ``az://<unique container>/store`` on the session's Azurite."""
+    yield from _store(az_server)
+
+
+@pytest.fixture(
+    params=[
+        "directory",
+        pytest.param("s3", marks=pytest.mark.servers),
+        pytest.param("az", marks=pytest.mark.servers),
+    ]
+)
 def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreUnderTest:
-    """A directory store, then an S3 one: behaviour that must not depend on the backend."""
+    """A directory store, an S3 one, an Azure one: behaviour that must not depend on the
+    backend (GCS is in test_stores.py: its emulator ignores create-only writes)."""
     if request.param == "directory":
         return StoreUnderTest(str(tmp_path / "store"), {})
-    store: StoreUnderTest = request.getfixturevalue("s3_store")
+    store: StoreUnderTest = request.getfixturevalue(f"{request.param}_store")
     return store

@@ -1,7 +1,7 @@
-"""Real object-store servers on loopback for tests: gcp-storage-emulator and moto (S3).
+"""Real object-store servers on loopback for tests: gcp-storage-emulator, moto (S3), Azurite.
 
 Each server runs as a subprocess bound to 127.0.0.1 on a free port, so tests exercise
-the real fsspec backends (gcsfs, s3fs) over real HTTP, including failure modes such as
+the real fsspec backends (gcsfs, s3fs, adlfs) over real HTTP, including failure modes such as
 a server that dies mid-download (``Server.stop`` / ``Server.start`` keep the port).
 
 Plain Python on purpose (no pytest import) so throwaway scripts and benchmarks can
@@ -15,8 +15,10 @@ Known server quirks (see tests/test_servers.py for the asserted behaviour):
   its listen backlog so concurrent clients queue instead of being reset.
 * The emulator ignores ``ifGenerationMatch=0``: gcsfs ``mode="create"`` overwrites.
 * The emulator answers unsupported calls with 501, which gcsfs retries for ~30 s.
-* In-memory state (moto always, the emulator unless given ``data_dir``) is lost on
-  ``stop``/``restart``.
+* In-memory state (moto and Azurite always, the emulator unless given ``data_dir``) is lost
+  on ``stop``/``restart``.
+* Azurite (Node.js) is installed by tests/setup-env.sh into ``.azurite/`` with npm; where it
+  is not there, :func:`azurite_missing` says why and the Azure tests are skipped.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -43,8 +46,11 @@ __all__ = [
     "Server",
     "ServerExitedError",
     "ServerStartError",
+    "azure_retries",
+    "azurite_missing",
     "free_port",
     "gcsfs_retries",
+    "start_azurite",
     "start_gcs_emulator",
     "start_moto",
     "unique_bucket_name",
@@ -55,8 +61,14 @@ STARTUP_TIMEOUT = 30.0  # moto imports boto and flask; a cold start can take sec
 STOP_TIMEOUT = 5.0
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _GCS_LAUNCHER = Path(__file__).with_name("_gcs_emulator_main.py")
+_AZURITE = Path(__file__).parent.parent / ".azurite" / "node_modules" / ".bin" / "azurite-blob"
+# Azurite's one account, with the well-known key it documents (no secret: every Azurite has it).
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
 
-Kind = Literal["gcs", "s3"]
+Kind = Literal["gcs", "s3", "az"]
 
 
 @dataclass(frozen=True)
@@ -150,8 +162,16 @@ class Server:
 
     @property
     def protocol(self) -> str:
-        """fsspec protocol served: ``gs`` or ``s3``."""
-        return "gs" if self.kind == "gcs" else "s3"
+        """fsspec protocol served: ``gs``, ``s3`` or ``az``."""
+        return {"gcs": "gs", "s3": "s3", "az": "az"}[self.kind]
+
+    @property
+    def connection_string(self) -> str:
+        """Azurite's connection string (its account and key), as adlfs and modelkit take it."""
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};"
+            f"AccountKey={AZURITE_KEY};BlobEndpoint={self.endpoint}/{AZURITE_ACCOUNT};"
+        )
 
     def storage_options(self) -> dict[str, Any]:
         """fsspec ``storage_options`` that point gcsfs/s3fs at this server.
@@ -161,6 +181,8 @@ class Server:
         """
         if self.kind == "gcs":
             return {"endpoint_url": self.endpoint, "token": "anon"}
+        if self.kind == "az":
+            return {"connection_string": self.connection_string}
         return {
             "key": "testing",
             "secret": "testing",
@@ -180,6 +202,14 @@ class Server:
             if self.data_dir is not None:
                 argv += ["--data-dir", str(self.data_dir)]
             return argv, f"gcs emulator listening on {self.endpoint}".encode()
+        if self.kind == "az":
+            missing = azurite_missing()
+            if missing:
+                raise ServerStartError(missing)
+            argv = [str(_AZURITE), "--blobHost", HOST, "--blobPort", str(self.port)]
+            argv += ["--inMemoryPersistence", "--loose", "--skipApiVersionCheck"]
+            argv += ["--extentMemoryLimit", "512"]
+            return argv, f"successfully listens on {self.endpoint}".encode()
         # The console script sits next to the venv's interpreter.
         moto = Path(sys.executable).with_name("moto_server")
         if not moto.exists():
@@ -306,6 +336,14 @@ class Server:
         """Create bucket ``name`` over plain HTTP (no gcsfs/s3fs import needed)."""
         if not _BUCKET_RE.match(name):
             raise ValueError(f"bucket name must match {_BUCKET_RE.pattern}: {name!r}")
+        if self.kind == "az":
+            # Azure signs every request with the account key: the SDK does that (it is adlfs'
+            # own dependency and imports neither gcsfs nor s3fs).
+            from azure.storage.blob import BlobServiceClient
+
+            with BlobServiceClient.from_connection_string(self.connection_string) as client:
+                client.create_container(name)
+            return
         if self.kind == "gcs":
             body = json.dumps({"name": name}).encode()
             status, text = _http(
@@ -375,6 +413,23 @@ def start_moto(startup_timeout: float = STARTUP_TIMEOUT) -> Server:
     return _start("s3", None, startup_timeout)
 
 
+def azurite_missing() -> str | None:
+    """Why Azurite cannot be started here, or None when it can."""
+    if _AZURITE.exists():
+        return None
+    if shutil.which("npm") is None:
+        return (
+            "Azurite needs Node.js and npm, which are not installed (install Node.js 18 or "
+            "newer, then run bash tests/setup-env.sh)"
+        )
+    return f"Azurite is not installed in {_AZURITE.parents[2]}: run bash tests/setup-env.sh"
+
+
+def start_azurite(startup_timeout: float = STARTUP_TIMEOUT) -> Server:
+    """Start Azurite's blob service (in memory; state is lost on restart)."""
+    return _start("az", None, startup_timeout)
+
+
 @contextlib.contextmanager
 def gcsfs_retries(attempts: int) -> Iterator[None]:
     """Temporarily make every gcsfs HTTP request try ``attempts`` times (default 6).
@@ -393,6 +448,28 @@ def gcsfs_retries(attempts: int) -> Iterator[None]:
         yield
     finally:
         GCSFileSystem._request = original
+
+
+@contextlib.contextmanager
+def azure_retries(attempts: int, backoff: float = 0.2) -> Iterator[None]:
+    """Make the Azure clients built meanwhile try each request ``attempts`` times, ``backoff``
+    seconds apart (the SDK's default retries a refused connection 3 times, 15 s, 18 s and 24 s
+    apart: a dead Azurite took 84 s to surface). Process-wide, like :func:`gcsfs_retries`."""
+    from azure.storage.blob._shared.policies_async import ExponentialRetry
+
+    original = ExponentialRetry.__init__
+
+    def init(self: ExponentialRetry, **kwargs: Any) -> None:
+        kwargs.setdefault("retry_total", attempts - 1)
+        kwargs.setdefault("initial_backoff", backoff)
+        kwargs.setdefault("increment_base", 1)
+        original(self, **kwargs)
+
+    ExponentialRetry.__init__ = init  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        ExponentialRetry.__init__ = original  # type: ignore[method-assign]
 
 
 @contextlib.contextmanager

@@ -182,6 +182,21 @@ def test_the_same_bucket_on_another_endpoint_is_another_store() -> None:
     assert emulator != store_key("gs://bucket/p", environ={})
 
 
+def test_the_same_container_in_another_azure_account_is_another_store() -> None:
+    """adlfs reads the account from its options or from the environment, as modelkit does."""
+    azurite = "AccountName=devstoreaccount1;AccountKey=k1;BlobEndpoint=http://127.0.0.1:10000/a"
+    keys = [
+        store_key("az://container/p", {"connection_string": azurite}, environ={}),
+        store_key("az://container/p", {"account_name": "prod", "account_key": "k2"}, environ={}),
+        store_key("az://container/p", environ={"AZURE_STORAGE_CONNECTION_STRING": azurite}),
+        store_key("az://container/p", environ={"AZURE_STORAGE_ACCOUNT_NAME": "other"}),
+    ]
+    assert keys[0] == keys[2]  # one account, whether from an option or from the environment
+    assert len({keys[0], keys[1], keys[3]}) == 3
+    rotated = azurite.replace("k1", "a-new-key")
+    assert store_key("az://container/p", {"connection_string": rotated}, environ={}) == keys[0]
+
+
 def test_credentials_never_reach_the_cache_folder_name() -> None:
     key = store_key(
         "s3://AKIAKEY:s3cr3t/pass@bucket/p",
@@ -189,6 +204,9 @@ def test_credentials_never_reach_the_cache_folder_name() -> None:
     )
     assert "s3cr3t" not in key.identity and "AKIAKEY" not in key.identity
     assert "s3cr3t" not in key.folder
+    sas = "BlobEndpoint=https://acct.blob.core.windows.net;SharedAccessSignature=sv=1&sig=s3cr3t"
+    azure = store_key("az://c/p", environ={"AZURE_STORAGE_CONNECTION_STRING": sas})
+    assert azure.identity == "az://c/p @ https://acct.blob.core.windows.net"
 
 
 def test_the_cache_folder_of_a_store_is_readable_and_one_path_component() -> None:

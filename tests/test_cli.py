@@ -92,6 +92,11 @@ def folder(tmp_path: Path) -> Path:
     return root
 
 
+def versions_in(result: Result) -> list[str]:
+    """The first column of ``versions`` (dates, hashes and pins follow)."""
+    return [line.split("\t")[0] for line in result.out.splitlines()]
+
+
 def assert_one_error_line(result: Result, fragment: str) -> None:
     assert result.code == 1
     assert result.out == ""
@@ -230,7 +235,7 @@ def test_push_of_content_identical_to_the_newest_version_pushes_nothing_and_exit
     cli("push", str(model), "m")
     result = cli("push", str(model), "m")
     assert result == Result(0, f"m:0.0 in {store} already has this content; nothing pushed\n", "")
-    assert cli("versions", "m").out == "0.0\n"
+    assert versions_in(cli("versions", "m")) == ["0.0"]
 
 
 def test_push_allow_identical_pushes_a_new_version_of_the_same_content(
@@ -277,7 +282,7 @@ def test_versions_prints_one_version_a_line_newest_first(cli: Run, model: Path) 
         cli("push", str(model), "m")
     result = cli("versions", "m")
     assert result.code == 0
-    assert result.out.splitlines() == [f"0.{i}" for i in range(10, -1, -1)]
+    assert versions_in(result) == [f"0.{i}" for i in range(10, -1, -1)]
 
 
 def test_ls_prints_asset_names_and_filters_by_prefix(cli: Run, model: Path) -> None:
@@ -355,7 +360,7 @@ def test_the_store_comes_from_the_environment_without_store(
 ) -> None:
     cli("push", str(model), "m")
     monkeypatch.setenv("ASSETS_STORE", str(store))
-    assert cli("versions", "m", store_url=None).out == "0.0\n"
+    assert versions_in(cli("versions", "m", store_url=None)) == ["0.0"]
 
 
 def test_the_store_comes_from_the_ini_file_of_the_working_directory(
@@ -363,7 +368,7 @@ def test_the_store_comes_from_the_ini_file_of_the_working_directory(
 ) -> None:
     cli("push", str(model), "m")
     (tmp_path / "pytest.ini").write_text(f"[pytest]\nassets_store = {store.name}\n")
-    assert cli("versions", "m", store_url=None).out == "0.0\n"
+    assert versions_in(cli("versions", "m", store_url=None)) == ["0.0"]
 
 
 # -- verify and the cache ---------------------------------------------------------------------
@@ -434,7 +439,26 @@ def test_verify_repair_downloads_again_and_exits_0(cli: Run, model: Path) -> Non
 def test_cache_ls_lists_cached_versions_with_sizes(cli: Run, model: Path, cached: Path) -> None:
     cli("push", str(model), "m")
     cli("fetch", "m")
-    assert cli("cache", "ls").out == f"m:0.0\t70 B\t{cached / 'm' / '0.0'}\n"
+    assert cli("cache", "ls").out == f"m:0.0\t70 B\t{cached / 'm' / '0.0'}\n1 version, 70 B\n"
+
+
+def test_cache_ls_shows_what_versions_share_and_the_real_size_on_disk(
+    cli: Run, folder: Path
+) -> None:
+    """0.1 changes one of two files: the unchanged one is kept once, for both versions."""
+    cli("push", str(folder), "d")
+    cli("fetch", "d:0.0")
+    (folder / "a.txt").write_text("alpha, again\n")
+    cli("push", str(folder), "d")
+    cli("fetch", "d:0.1")
+    lines = cli("cache", "ls").out.splitlines()
+    assert [line.split("\t")[:2] for line in lines[:-1]] == [
+        ["d:0.0", "11 B (5 B shared)"],
+        ["d:0.1", "18 B (5 B shared)"],
+    ]
+    assert lines[-1] == (
+        "2 versions, 29 B (24 B on disk: files shared between versions are kept once)"
+    )
 
 
 def _three_cached_versions(cli: Run, model: Path) -> None:
@@ -448,14 +472,14 @@ def test_cache_prune_keeps_the_newest_n(cli: Run, model: Path) -> None:
     _three_cached_versions(cli, model)
     result = cli("cache", "prune", "--keep", "1")
     assert result.out == "removed m:0.1 (2 B)\nremoved m:0.0 (2 B)\n"
-    assert [line.split("\t")[0] for line in cli("cache", "ls").out.splitlines()] == ["m:0.2"]
+    assert [line.split("\t")[0] for line in cli("cache", "ls").out.splitlines()[:-1]] == ["m:0.2"]
 
 
 def test_cache_prune_dry_run_removes_nothing(cli: Run, model: Path) -> None:
     _three_cached_versions(cli, model)
     result = cli("cache", "prune", "--keep", "2", "--dry-run")
     assert result.out == "would remove m:0.0 (2 B)\n"
-    assert len(cli("cache", "ls").out.splitlines()) == 3
+    assert len(cli("cache", "ls").out.splitlines()[:-1]) == 3
 
 
 def test_cache_prune_help_shows_the_default_keep(cli: Run) -> None:
@@ -605,7 +629,7 @@ def test_storage_options_on_the_command_line_reach_an_s3_store(
     flags = [arg for option in given for arg in ("--storage-option", option)]
     pushed = cli(*flags, "push", str(model), "m", store_url=s3_store.url)
     assert pushed == Result(0, f"pushed m:0.0 to {s3_store.url}\n", "")
-    assert cli(*flags, "versions", "m", store_url=s3_store.url).out == "0.0\n"
+    assert versions_in(cli(*flags, "versions", "m", store_url=s3_store.url)) == ["0.0"]
 
 
 def test_a_storage_option_without_a_value_exits_1_naming_it(cli: Run) -> None:

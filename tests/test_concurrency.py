@@ -64,11 +64,11 @@ def _run_all(argvs: list[list[str]]) -> list[str]:
     return outputs
 
 
-@pytest.fixture(params=["directory", "s3"])
+@pytest.fixture(params=["directory", "s3", "az"])
 def shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreUnderTest:
     if request.param == "directory":
         return StoreUnderTest(str(tmp_path / "store"), {})
-    store: StoreUnderTest = request.getfixturevalue("s3_store")
+    store: StoreUnderTest = request.getfixturevalue(f"{request.param}_store")
     return store
 
 

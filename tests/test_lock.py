@@ -500,7 +500,9 @@ def test_cli_fetch_warns_when_a_locked_version_was_re_created(
     recreate_meta(store, "demo/vocab", "0.1")
     code, out, err = cli(capsys, "fetch", "demo/vocab:0")
     assert code == 0 and Path(out.strip()).read_text() == VOCAB["0.1"]
-    assert err.startswith("warning: demo/vocab:0.1 no longer matches ")
+    said, warning = err.splitlines()[:2]
+    assert said == "demo/vocab:0 -> 0.1 (assets.lock)"
+    assert warning.startswith("warning: demo/vocab:0.1 no longer matches ")
 
 
 def test_cli_lock_upgrade_re_locks_a_re_created_version_and_says_so(

@@ -22,6 +22,7 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 from pytest_assets import Assets
+from pytest_assets.errors import AssetNotFoundError, AssetsError
 
 VOCAB_0 = b"the quick brown fox\n"
 VOCAB_1 = b"the quick brown fox\njumps\n"
@@ -94,11 +95,15 @@ def html_of(shell: InteractiveShell, value: Any) -> str:
     return str(data["text/html"])
 
 
-def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
+def asset_error(shell: InteractiveShell, line: str, capsys: pytest.CaptureFixture[str]) -> str:
+    """Run ``%asset line`` as a cell that must fail with an asset error; its one line."""
+    capsys.readouterr()
+    result = shell.run_cell(f"%asset {line}")
+    assert isinstance(result.error_in_exec, AssetsError)
+    shown = capsys.readouterr()
+    lines = [line for line in (shown.out + shown.err).splitlines() if line.strip()]
+    assert len(lines) == 1, shown
+    assert "Traceback" not in shown.out + shown.err
     assert lines[0].startswith("asset: ")
     return lines[0]
 
@@ -136,7 +141,8 @@ def test_reload_ext_starts_a_fresh_session(shell: InteractiveShell, tmp_path: Pa
 
 def test_help_lists_every_option(shell: InteractiveShell) -> None:
     doc = shell.find_line_magic("asset").__doc__
-    for option in ("--versions", "--info", "--store", "--cache-dir", "--offline", "--online"):
+    options = ("--versions", "--info", "--cache", "--store", "--cache-dir", "--offline", "--online")
+    for option in options:
         assert option in doc
 
 
@@ -301,8 +307,7 @@ def test_a_refused_setting_prints_one_line_and_changes_nothing(
     line: str,
     fragment: str,
 ) -> None:
-    assert asset(shell, line) is None
-    assert fragment in one_error_line(capsys)
+    assert fragment in asset_error(shell, line, capsys)
     assert asset(shell, "demo/vocab:0.0").is_relative_to(project.cache)
 
 
@@ -311,6 +316,70 @@ def test_a_quoted_cache_dir_with_a_space_is_used_as_written(
 ) -> None:
     path = asset(shell, f'--cache-dir "{tmp_path}/my cache" demo/vocab:0.0')
     assert path.is_relative_to(tmp_path / "my cache")
+
+
+def test_the_line_is_split_as_a_shell_splits_it(
+    shell: InteractiveShell, project: Project, tmp_path: Path
+) -> None:
+    folder = tmp_path / "spaced"
+    folder.mkdir()
+    (folder / "my file.txt").write_bytes(LABELS)
+    Assets(store=str(project.store), cache_dir=tmp_path / "c").push(folder, "e/space")
+    assert asset(shell, '"e/space:0[my file.txt]"').read_bytes() == LABELS
+    assert asset(shell, "e/space:0'[my file.txt]'").read_bytes() == LABELS
+
+
+def test_a_spec_with_a_space_inside_its_brackets_needs_no_quotes(
+    shell: InteractiveShell, project: Project, tmp_path: Path
+) -> None:
+    folder = tmp_path / "spaced"
+    folder.mkdir()
+    (folder / "my file.txt").write_bytes(LABELS)
+    Assets(store=str(project.store), cache_dir=tmp_path / "c").push(folder, "e/space")
+    assert asset(shell, "e/space:0[my file.txt]").read_bytes() == LABELS
+
+
+def test_two_specs_are_a_usage_error(shell: InteractiveShell) -> None:
+    with pytest.raises(UsageError, match="give one SPEC"):
+        asset(shell, "demo/vocab demo/tiny-model")
+
+
+def test_a_relative_store_stays_the_folder_it_named_after_cd(
+    shell: InteractiveShell, project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = tmp_path / "st2"
+    other.mkdir()
+    Assets(store=str(other), cache_dir=tmp_path / "c").push(Path("pytest.ini"), "other/ini")
+    asset(shell, "--store ../st2")
+    (project.root / "sub").mkdir()
+    monkeypatch.chdir(project.root / "sub")  # what %cd does
+    asset(shell, f"--cache-dir {tmp_path / 'c2'}")  # a new setting rebuilds the session
+    assert asset(shell, "other/ini:0.0").read_bytes() == (project.root / "pytest.ini").read_bytes()
+    assert f"{other}" in text_of(shell, asset(shell, ""))
+
+
+def test_a_spec_resolved_through_assets_lock_says_so(
+    shell: InteractiveShell, project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Assets.from_config(project.root).update_lock(["demo/vocab:0"])  # pins 0.1
+    (tmp_path / "vocab.txt").write_bytes(b"newer\n")
+    Assets(store=str(project.store), cache_dir=tmp_path / "c").push(
+        tmp_path / "vocab.txt", "demo/vocab"
+    )  # 0.2, behind the lock's back
+    capsys.readouterr()
+    assert asset(shell, "demo/vocab:0").read_bytes() == VOCAB_1
+    assert capsys.readouterr().err.startswith("demo/vocab:0 -> 0.1 (assets.lock)\n")
+
+
+def test_the_configuration_shows_the_endpoint_in_use_and_where_it_came_from(
+    shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", "http://127.0.0.1:9023")
+    asset(shell, "--store gs://bucket/prefix")
+    shown = text_of(shell, asset(shell, ""))
+    assert re.search(
+        r"endpoint\s+http://127\.0\.0\.1:9023\s+environment STORAGE_EMULATOR_HOST", shown
+    )
 
 
 def test_offline_and_online_together_is_a_usage_error(shell: InteractiveShell) -> None:
@@ -357,28 +426,63 @@ def test_info_keeps_the_metadata_for_code(shell: InteractiveShell) -> None:
     assert info.data["sha256"] == hashlib.sha256(VOCAB_0).hexdigest()
 
 
-# -- errors: one line, no traceback, None ------------------------------------------------------
+def _two_tiny_models(shell: InteractiveShell, project: Project, tmp_path: Path) -> None:
+    """demo/tiny-model 0.0 and 0.1 (config changed, labels shared), both fetched."""
+    source = tmp_path / "tiny-model-1"
+    (source / "labels").mkdir(parents=True)
+    (source / "config.json").write_bytes(CONFIG.replace(b"labels", b"LABELS"))
+    (source / "labels" / "labels.txt").write_bytes(LABELS)
+    Assets(store=str(project.store), cache_dir=tmp_path / "pusher-cache").push(
+        source, "demo/tiny-model"
+    )
+    asset(shell, "demo/tiny-model:0.0")
+    asset(shell, "demo/tiny-model:0.1")
+
+
+def test_cache_view_shows_shared_and_real_sizes(
+    shell: InteractiveShell, project: Project, tmp_path: Path
+) -> None:
+    _two_tiny_models(shell, project, tmp_path)
+    shown = text_of(shell, asset(shell, "--cache"))
+    total = 2 * len(CONFIG) + 2 * len(LABELS)
+    assert shown.splitlines()[0] == (
+        f"2 versions, {total} B ({total - len(LABELS)} B on disk: files shared between "
+        "versions are kept once):"
+    )
+    for version in ("0.0", "0.1"):
+        assert re.search(
+            rf"demo/tiny-model:{version}\s+{len(CONFIG) + len(LABELS)} B\s+{len(LABELS)} B\s", shown
+        )
+
+
+def test_cache_view_renders_as_an_html_table(
+    shell: InteractiveShell, project: Project, tmp_path: Path
+) -> None:
+    _two_tiny_models(shell, project, tmp_path)
+    shown = html_of(shell, asset(shell, "--cache"))
+    assert "<th style='text-align:left'>shared</th>" in shown
+    assert ">demo/tiny-model:0.1<" in shown
+
+
+# -- errors: the cell stops, one line, no traceback --------------------------------------------
 
 
 def test_bad_spec_prints_one_line(
     shell: InteractiveShell, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert asset(shell, "demo/../vocab") is None
-    assert "'..'" in one_error_line(capsys)
+    assert "'..'" in asset_error(shell, "demo/../vocab", capsys)
 
 
 def test_missing_asset_prints_one_line(
     shell: InteractiveShell, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert asset(shell, "demo/nope:1") is None
-    assert "demo/nope does not exist" in one_error_line(capsys)
+    assert "demo/nope does not exist" in asset_error(shell, "demo/nope:1", capsys)
 
 
 def test_missing_version_prints_one_line_with_the_versions_there(
     shell: InteractiveShell, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert asset(shell, "demo/vocab:7") is None
-    assert "0.1, 0.0" in one_error_line(capsys)
+    assert "0.1, 0.0" in asset_error(shell, "demo/vocab:7", capsys)
 
 
 def test_unreachable_store_prints_one_line(
@@ -386,9 +490,7 @@ def test_unreachable_store_prints_one_line(
 ) -> None:
     url = f"http://127.0.0.1:{free_port()}/store"
     asset(shell, f"--store {url}")
-    capsys.readouterr()
-    assert asset(shell, "demo/vocab:0") is None
-    line = one_error_line(capsys)
+    line = asset_error(shell, "demo/vocab:0", capsys)
     assert url in line and "offline" in line
 
 
@@ -396,17 +498,18 @@ def test_no_store_configured_prints_one_line(
     shell: InteractiveShell, project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (project.root / "pytest.ini").write_text("[pytest]\n")
-    assert asset(shell, "demo/vocab") is None
-    assert "no asset store is configured" in one_error_line(capsys)
+    assert "no asset store is configured" in asset_error(shell, "demo/vocab", capsys)
 
 
-def test_error_inside_a_cell_shows_no_traceback(
+def test_an_asset_error_stops_the_cell_with_one_line_and_no_traceback(
     shell: InteractiveShell, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = shell.run_cell("path = %asset demo/nope")
-    assert result.success
-    assert shell.user_ns["path"] is None
-    one_error_line(capsys)
+    result = shell.run_cell("never_set = %asset demo/nope\nnor_this = 1")
+    assert isinstance(result.error_in_exec, AssetNotFoundError)
+    assert "never_set" not in shell.user_ns and "nor_this" not in shell.user_ns  # Run all stops
+    shown = capsys.readouterr()
+    assert "Traceback" not in shown.out + shown.err
+    assert shown.out.strip().startswith("asset: asset demo/nope does not exist")
 
 
 # -- completion -----------------------------------------------------------------------------

@@ -503,7 +503,7 @@ def test_header_redacts_credentials(pytester: pytest.Pytester, xdist: list[str])
     pytester.makepyfile("def test_nothing():\n    pass\n")
     result = pytester.runpytest("--assets-store", "s3://AKIDEXAMPLE:s3cr3t@bucket/prefix", *xdist)
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["assets: store s3://***@bucket/prefix, cache *, online"])
+    result.stdout.fnmatch_lines(["assets: store s3://***@bucket/prefix via *, cache *, online"])
     assert "s3cr3t" not in result.stdout.str()
 
 

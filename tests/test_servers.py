@@ -13,12 +13,13 @@ from typing import Any
 
 import fsspec
 import pytest
+import servers
 from servers import Server, StoreUnderTest, gcsfs_retries
 
 pytestmark = pytest.mark.servers
 
 
-@pytest.fixture(params=["gcs", "s3"])
+@pytest.fixture(params=["gcs", "s3", "az"])
 def store(request: pytest.FixtureRequest) -> StoreUnderTest:
     """Each test once per backend."""
     result: StoreUnderTest = request.getfixturevalue(f"{request.param}_store")
@@ -72,6 +73,18 @@ def test_s3_create_only_write_refuses_an_existing_object(s3_store: StoreUnderTes
     with pytest.raises(FileExistsError):  # moto honours If-None-Match: *, answers 412
         fs.pipe_file(f"{root}/obj", b"second", mode="create")
     assert fs.cat_file(f"{root}/obj") == b"first"
+
+
+def test_without_node_the_azure_tests_say_how_to_get_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(servers, "_AZURITE", tmp_path / ".azurite" / "node_modules" / ".bin" / "x")
+    monkeypatch.setattr(servers.shutil, "which", lambda name: None)
+    assert "install Node.js 18 or newer" in str(servers.azurite_missing())
+    with pytest.raises(servers.ServerStartError, match=r"Azurite needs Node\.js and npm"):
+        servers.start_azurite()
+    monkeypatch.setattr(servers.shutil, "which", lambda name: "/usr/bin/npm")
+    assert "run bash tests/setup-env.sh" in str(servers.azurite_missing())
 
 
 def test_gcs_emulator_create_only_write_silently_overwrites(gcs_store: StoreUnderTest) -> None:

@@ -1,6 +1,7 @@
-"""The core against real servers on loopback: the GCS emulator (gcsfs) and moto (s3fs).
+"""The core against real servers on loopback: the GCS emulator (gcsfs), moto (s3fs) and
+Azurite (adlfs).
 
-Each behaviour runs on both; where a backend differs (the emulator ignores create-only writes)
+Each behaviour runs on each; where a backend differs (the emulator ignores create-only writes)
 the test says so."""
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pytest_assets import (
 pytestmark = pytest.mark.servers
 
 
-@pytest.fixture(params=["gcs", "s3"])
+@pytest.fixture(params=["gcs", "s3", "az"])
 def remote(request: pytest.FixtureRequest) -> StoreUnderTest:
     store: StoreUnderTest = request.getfixturevalue(f"{request.param}_store")
     return store

@@ -103,7 +103,11 @@ def build(store_dir: str) -> None:
     from modelkit.assets.remote import StorageProvider
 
     os.makedirs(store_dir, exist_ok=True)
-    provider = StorageProvider(provider="local", bucket=os.path.abspath(store_dir), prefix=PREFIX)
+    build_with(StorageProvider(provider="local", bucket=os.path.abspath(store_dir), prefix=PREFIX))
+
+
+def build_with(provider) -> None:
+    """The reference assets, pushed through ``provider`` (any of modelkit's stores)."""
     with tempfile.TemporaryDirectory() as tmp:
         # --- file asset: category/vocab 0.0, 0.1, 1.0
         pushed = []
@@ -140,7 +144,20 @@ def main(argv=None) -> int:
         action="store_true",
         help="delete an existing <store_dir>/modelkit-assets first",
     )
+    ap.add_argument(
+        "--az",
+        action="store_true",
+        help="store_dir is an Azure container, reached with AZURE_STORAGE_CONNECTION_STRING "
+        "through modelkit's Azure provider (tests/test_modelkit_compat.py, on Azurite)",
+    )
     args = ap.parse_args(argv)
+    if args.az:
+        from modelkit.assets.remote import StorageProvider
+
+        with contextlib.redirect_stdout(sys.stderr):
+            build_with(StorageProvider(provider="az", bucket=args.store_dir, prefix=PREFIX))
+        print(f"wrote {len(expected_hashes())} objects under {args.store_dir}/{PREFIX}")
+        return 0
 
     root = os.path.join(args.store_dir, PREFIX)
     if os.path.exists(root):

@@ -27,10 +27,15 @@ Directory digests use "/"-separated paths relative to the returned path and
 leave out modelkit's own marker file (the top-level ``.SUCCESS`` that modelkit
 writes inside a fetched directory asset).
 
+With ``--az`` first, BUCKET is an Azure container reached through modelkit's Azure provider
+(``provider="az"``, the connection string from ``AZURE_STORAGE_CONNECTION_STRING``).
+
 Exit status: 0 if every spec was fetched; 1 otherwise, in which case the failing
 spec maps to {"error": "<ExceptionType>: <message>"} (the other specs are still
-reported). Modelkit's log output (structlog prints to stdout by default) is
-redirected to stderr so stdout is pure JSON.
+reported). With ``MODELKIT_FETCH_PROVIDER=s3`` (or ``gcs``) BUCKET is a bucket, reached with
+modelkit's own settings (``S3_ENDPOINT``, ``AWS_ACCESS_KEY_ID``, ``STORAGE_EMULATOR_HOST``...).
+Modelkit's log output (structlog prints to stdout by default) is redirected to stderr so stdout
+is pure JSON.
 """
 
 from __future__ import annotations
@@ -65,16 +70,17 @@ def _digest(path: str):
     return out
 
 
-def fetch(bucket: str, prefix: str, assets_dir: str, specs) -> tuple[dict, bool]:
+def fetch(bucket: str, prefix: str, assets_dir: str, specs, az: bool = False) -> tuple[dict, bool]:
     from modelkit.assets.manager import AssetsManager
     from modelkit.assets.remote import StorageProvider
 
     os.makedirs(assets_dir, exist_ok=True)
+    provider = "az" if az else os.environ.get("MODELKIT_FETCH_PROVIDER", "local")
+    if provider == "local":
+        bucket = os.path.abspath(bucket)
     manager = AssetsManager(
         assets_dir=os.path.abspath(assets_dir),
-        storage_provider=StorageProvider(
-            provider="local", bucket=os.path.abspath(bucket), prefix=prefix
-        ),
+        storage_provider=StorageProvider(provider=provider, bucket=bucket, prefix=prefix),
     )
     result: dict = {}
     ok = True
@@ -96,12 +102,14 @@ def fetch(bucket: str, prefix: str, assets_dir: str, specs) -> tuple[dict, bool]
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    az = bool(argv) and argv[0] == "--az"
+    argv = argv[1:] if az else argv
     if len(argv) < 4 or argv[0] in ("-h", "--help"):
         print(__doc__, file=sys.stderr)
         return 2
     bucket, prefix, assets_dir, *specs = argv
     with contextlib.redirect_stdout(sys.stderr):
-        result, ok = fetch(bucket, prefix, assets_dir, specs)
+        result, ok = fetch(bucket, prefix, assets_dir, specs, az)
     json.dump(result, sys.stdout, indent=2, sort_keys=True)
     sys.stdout.write("\n")
     return 0 if ok else 1

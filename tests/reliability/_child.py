@@ -6,7 +6,8 @@ given a kill point, SIGKILLs itself exactly there; without one the parent kills 
     fetch STORE OPTIONS CACHE SPEC PHASES KILL_POINT
     push  STORE OPTIONS CACHE SOURCE SPEC PHASES KILL_POINT [change]
 
-Kill points (fetch): hang (hold the lock, wait to be killed), download:N (after N objects),
+Kill points (fetch): hang (hold the lock, wait to be killed), link:N (after N files placed from
+the cache's known content), download:N (after N objects),
 range:N (a big object's Nth range finished and saved in its state.json), verify:N (before
 hashing the Nth file), readonly (making the files read-only), record (record written, data not
 yet renamed), renamed (data renamed, fetch not yet returned).
@@ -15,11 +16,15 @@ object into a directory store), copy (about to copy), copy:N (N objects copied i
 store from the version followed), copied (every copy made and checked), uploaded, meta (.meta
 written), locked (holding the .versions lock), versions (.versions written, lock still held),
 released (lock released, claim kept), withdrawn (a changed source's objects removed, its
-claim not yet released).
+claim not yet released), part:N (N parts
+of big files uploaded, an S3 upload still open or GCS parts not yet composed), composed
+(the big files' objects complete, the push not yet on).
 ``ASSETS_TEST_RANGED="BIG_OBJECT_BYTES=1048576,RANGE_BYTES=262144,should_split=always"`` sets
 those constants of ``pytest_assets.ranged`` first (``should_split=always``: every stream hands
 its tail to ranges), as the in-process tests monkeypatch them, so that objects of a few MB go
 in ranges.
+The environment variable ``MULTIPART`` (JSON) sets constants of :mod:`pytest_assets.multipart`
+(small parts, fewer at once), so that a few MB are a big file in many parts.
 With ``change``, the push appends to its first source file just before uploading it: a writer
 racing the upload, so the push must refuse to publish.
 """
@@ -41,7 +46,9 @@ import fsspec.core
 from pytest_assets import cache as cache_module
 from pytest_assets import claims as claims_module
 from pytest_assets import download as download_module
+from pytest_assets import fetch_reuse as reuse_module
 from pytest_assets import localdisk as localdisk_module
+from pytest_assets import multipart as multipart_module
 from pytest_assets import publish as publish_module
 from pytest_assets import push as push_module
 from pytest_assets import push_reuse as push_reuse_module
@@ -93,6 +100,7 @@ def instrument_fetch() -> None:
     check_file, make_read_only = download_module.check_file, cache_module._make_read_only
     copy_out, replace, rename = localdisk_module.copy_out, os.replace, os.rename
     downloaded, verified = counting_kill("download"), counting_kill("verify")
+    place, linked = reuse_module.place, counting_kill("link")
     finish_range, ranges_saved = ranged_module._Download._mark, counting_kill("range")
 
     def get_files_(self: Any, pairs: Any, what: str, progress: Any = None) -> dict[str, Any]:
@@ -109,6 +117,12 @@ def instrument_fetch() -> None:
         result = copy_out(src, dst)
         downloaded()
         return result
+
+    def place_(source: str, target: str, **kwargs: Any) -> str:
+        mark("link")
+        how = place(source, target, **kwargs)
+        linked()
+        return how
 
     def check_file_(local: str, entry: Any, label: str, measured: Any = None) -> Any:
         mark("verify")
@@ -145,6 +159,7 @@ def instrument_fetch() -> None:
     seam(download_module, "check_file", check_file_)
     seam(cache_module, "_make_read_only", make_read_only_)
     seam(Cache, "install", install_)
+    seam(reuse_module, "place", place_)
     seam(ranged_module._Download, "_mark", finish_range_)
     os.replace = replace_  # type: ignore[assignment]
     os.rename = rename_  # type: ignore[assignment]
@@ -222,6 +237,30 @@ def instrument_push() -> None:
             mark("released")
             die_if("released")
 
+    for constant, value in json.loads(os.environ.get("MULTIPART", "{}")).items():
+        seam(multipart_module, constant, value)
+    each_part, put_big, parted = (
+        multipart_module._each_part,
+        multipart_module.put_big,
+        counting_kill("part"),
+    )
+
+    async def each_part_(fd: int, parts: Any, send: Any, gate: Any) -> Any:
+        async def send_(index: int, data: bytes) -> Any:
+            result = await send(index, data)
+            mark("part")
+            parted()
+            return result
+
+        return await each_part(fd, parts, send_, gate)
+
+    def put_big_(*args: Any, **kwargs: Any) -> None:
+        put_big(*args, **kwargs)
+        mark("composed")
+        die_if("composed")
+
+    seam(multipart_module, "_each_part", each_part_)
+    seam(multipart_module, "put_big", put_big_)
     seam(push_module, "claim_version", claim_)
     seam(Store, "put_files", put_files_)
     seam(push_reuse_module, "copy_objects", copy_objects_)

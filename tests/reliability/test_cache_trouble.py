@@ -307,6 +307,7 @@ def test_a_fetch_mending_an_edited_copy_killed_at_a_chosen_point_hands_out_no_da
 
 
 @pytest.mark.parametrize("how", sorted(EDITS))
+@pytest.mark.parametrize("any_store", ["directory", "s3"], indirect=True)  # the cache's own
 def test_a_fetch_mending_an_edited_copy_killed_at_random_hands_out_no_damage(
     tmp_path: Path, any_store: StoreUnderTest, how: str
 ) -> None:

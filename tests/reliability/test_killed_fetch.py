@@ -123,12 +123,14 @@ def test_fetch_killed_at_random_moments_leaves_no_partial_version(
 
 
 @pytest.mark.servers
-def test_fetch_from_s3_killed_at_random_moments_leaves_no_partial_version(
-    s3_store: StoreUnderTest, tmp_path: Path
+@pytest.mark.parametrize("kind", ["s3", "az"])
+def test_fetch_from_a_server_killed_at_random_moments_leaves_no_partial_version(
+    request: pytest.FixtureRequest, tmp_path: Path, kind: str
 ) -> None:
-    """Fault: as above, against the moto S3 server (s3fs' bulk async get), 4 trials. After each:
-    no partial version, verify clean, the next fetch completes."""
-    scenario = Scenario(tmp_path, s3_store, files=24, size=64 * 1024)
+    """Fault: as above, against the moto S3 server and Azurite (s3fs' and adlfs' bulk async
+    get), 4 trials. After each: no partial version, verify clean, the next fetch completes."""
+    store: StoreUnderTest = request.getfixturevalue(f"{kind}_store")
+    scenario = Scenario(tmp_path, store, files=24, size=64 * 1024)
     window = scenario.calibrate()
     rng, seed = _kill.trial_rng()
     for trial in range(4):

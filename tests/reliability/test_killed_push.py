@@ -122,13 +122,19 @@ def test_push_killed_at_a_chosen_point_is_never_listed_incomplete_and_completes_
 
 
 @pytest.mark.servers
-@pytest.mark.parametrize("kill_point", ["claimed", "upload:5", "meta", "locked", "versions"])
-def test_push_to_s3_killed_at_a_chosen_point_completes_on_rerun(
-    s3_store: StoreUnderTest, tmp_path: Path, kill_point: str
+@pytest.mark.parametrize(
+    ("kind", "kill_point"),
+    [*(("s3", point) for point in ["claimed", "upload:5", "meta", "locked", "versions"]),
+     *(("az", point) for point in ["claimed", "locked", "versions"])],
+)  # fmt: skip
+def test_push_to_a_server_killed_at_a_chosen_point_completes_on_rerun(
+    request: pytest.FixtureRequest, tmp_path: Path, kind: str, kill_point: str
 ) -> None:
-    """Fault: as above against the moto S3 server (create-only writes with If-None-Match).
-    After: listed versions are whole, the re-run completes within seconds, content listed once."""
-    pushes = Pushes(tmp_path, s3_store, files=10, size=16 * 1024)
+    """Fault: as above against the moto S3 server and Azurite (create-only writes with
+    If-None-Match; on Azurite the points where the claim and the lock are held). After: listed
+    versions are whole, the re-run completes within seconds, content listed once."""
+    store: StoreUnderTest = request.getfixturevalue(f"{kind}_store")
+    pushes = Pushes(tmp_path, store, files=10, size=16 * 1024)
     source = pushes.source("only")
     outcome = _kill.run(pushes.args(source, kill_point), pushes.phases)
     assert outcome.killed, outcome.stderr
