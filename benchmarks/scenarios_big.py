@@ -1,10 +1,11 @@
 """A big fetch resumed after a kill at 50 %: how much of the object is downloaded again.
 
-A worker process fetches the big file in ranges (forced on, whatever the default threshold) and
-is SIGKILLed once the proxy in front of the store has carried half the object to it; a second
-worker then fetches into the same cache. Bytes are counted at the proxy (the store's own proxy
-on a ``+cap`` column, a zero-delay one on loopback), so the figure is what crossed the wire, and
-the result is hashed here against the source.
+A worker process fetches the big file through the ranged engine (from 1 MB, whatever the
+default threshold: a stream that splits into ranges on a slow link) and is SIGKILLed once the
+proxy in front of the store has carried half the object to it; a second worker then fetches
+into the same cache. Bytes are counted at the proxy (the store's own proxy on a ``+cap``
+column, a zero-delay one on loopback), so the figure is what crossed the wire, and the result
+is hashed here against the source.
 """
 
 from __future__ import annotations
@@ -25,16 +26,16 @@ from pytest_assets.manifest import sha256_file
 
 KILL_AT = 0.5
 HOW = (
-    "The resumed fetch: a worker fetching the big file in ranges (forced on, from 1 MB) is "
-    "SIGKILLed once the proxy has carried half of it (a zero-delay proxy on loopback); a second "
-    "worker fetches into the same cache. Bytes downloaded again are counted at the proxy; the "
-    "result is hashed against the source."
+    "The resumed fetch: a worker fetching the big file through the ranged engine (from 1 MB; "
+    "it splits into ranges on a slow link) is SIGKILLed once the proxy has carried half of it "
+    "(a zero-delay proxy on loopback); a second worker fetches into the same cache. Bytes "
+    "downloaded again are counted at the proxy; the result is hashed against the source."
 )
 MISSED = (
-    "resume misses: a range is kept only once all of it is written (`ranged.py` reads a range "
-    "into memory, then writes it at its offset), so the ranges in flight at the kill are lost "
-    "whole: up to `MAX_CONNECTIONS` ranges. Streaming each range to its offset and saving its "
-    "progress in state.json would lose only the unsaved tail of each connection."
+    "resume misses: a kill loses what was written since state.json last recorded the ranges' "
+    "progress (every 1 % of the object, at least `ranged.STATE_BYTES` apart) and what the link "
+    "still carried; the share also counts the resumed fetch's requests and a kill that landed "
+    "past 50 %. Saving more often (`STATE_PARTS`) trades small writes for fewer bytes lost."
 )
 
 

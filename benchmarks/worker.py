@@ -4,7 +4,8 @@ Run by ``run.py`` as ``python benchmarks/worker.py '<json job>'``; prints one JS
 
 - ``{"cmd": "fetch", "store", "options", "cache", "spec"}``: ``Assets.fetch``. With
   ``"ranged_from": BYTES`` (or ``PYTEST_ASSETS_BENCH_RANGED_FROM`` in the environment) objects
-  from that size on are fetched in ranges (``ranged.BIG_OBJECT_BYTES``), whatever the default.
+  from that size on go through the ranged engine (``ranged.BIG_OBJECT_BYTES``), whatever the
+  default: a stream that splits into parallel ranges when one connection is slow.
 - ``{"cmd": "get_file", "store", "options", "rpath", "lpath", "our_options": bool}``: fsspec's
   raw ``get_file``, with the backend's defaults or with ``Store.download_options()``.
 

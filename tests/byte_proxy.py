@@ -52,6 +52,8 @@ class ByteProxy:
         self.traffic = Traffic()
         self.generation = 0  # bumped by reset: older connections no longer count
         self.open: dict[int, int] = {}  # connections still open, by generation
+        # the link drops: every connection is cut once this much went down since the reset
+        self.cut_after: int | None = None
         self.listener = socket.create_server((HOST, 0))
         self.port = self.listener.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True).start()
@@ -69,6 +71,7 @@ class ByteProxy:
         with self.lock:
             seen, self.traffic = self.traffic, Traffic()
             self.generation += 1
+            self.cut_after = None
         return seen
 
     def close(self) -> None:
@@ -97,6 +100,11 @@ class ByteProxy:
         pending = b""  # requests' bytes after the last complete header block
         try:
             while data := source.recv(_CHUNK):
+                with self.lock:
+                    if not upstream and self.cut_after is not None:
+                        data = data[: max(0, self.cut_after - self.traffic.down)]
+                if not data:
+                    break
                 sink.sendall(data)
                 found: list[tuple[int, int]] = []
                 asked: list[tuple[str, str]] = []

@@ -8,7 +8,7 @@ given a kill point, SIGKILLs itself exactly there; without one the parent kills 
 
 Kill points (fetch): hang (hold the lock, wait to be killed), link:N (after N files placed from
 the cache's known content), download:N (after N objects),
-range:N (a big object's Nth range written and saved in its state.json), verify:N (before
+range:N (a big object's Nth range finished and saved in its state.json), verify:N (before
 hashing the Nth file), readonly (making the files read-only), record (record written, data not
 yet renamed), renamed (data renamed, fetch not yet returned).
 Kill points (push): claimed, upload:N (N objects uploaded), torn (half-way through copying an
@@ -19,9 +19,10 @@ released (lock released, claim kept), withdrawn (a changed source's objects remo
 claim not yet released), part:N (N parts
 of big files uploaded, an S3 upload still open or GCS parts not yet composed), composed
 (the big files' objects complete, the push not yet on).
-``ASSETS_TEST_RANGED="BIG_OBJECT_BYTES=1048576,RANGE_BYTES=262144"`` sets those constants of
-``pytest_assets.ranged`` first, as the in-process tests monkeypatch them, so that objects of a
-few MB go in ranges.
+``ASSETS_TEST_RANGED="BIG_OBJECT_BYTES=1048576,RANGE_BYTES=262144,should_split=always"`` sets
+those constants of ``pytest_assets.ranged`` first (``should_split=always``: every stream hands
+its tail to ranges), as the in-process tests monkeypatch them, so that objects of a few MB go
+in ranges.
 The environment variable ``MULTIPART`` (JSON) sets constants of :mod:`pytest_assets.multipart`
 (small parts, fewer at once), so that a few MB are a big file in many parts.
 With ``change``, the push appends to its first source file just before uploading it: a writer
@@ -100,7 +101,7 @@ def instrument_fetch() -> None:
     copy_out, replace, rename = localdisk_module.copy_out, os.replace, os.rename
     downloaded, verified = counting_kill("download"), counting_kill("verify")
     place, linked = reuse_module.place, counting_kill("link")
-    save_state, ranges_saved = ranged_module._Download._save_state, counting_kill("range")
+    finish_range, ranges_saved = ranged_module._Download._mark, counting_kill("range")
 
     def get_files_(self: Any, pairs: Any, what: str, progress: Any = None) -> dict[str, Any]:
         mark("download")
@@ -137,11 +138,10 @@ def instrument_fetch() -> None:
         mark("install")
         return install(self, *args)
 
-    def save_state_(self: Any) -> None:
-        save_state(self)
-        if self.done:  # not the empty state written before the first range
-            mark("range")
-            ranges_saved()
+    def finish_range_(self: Any, index: int) -> None:
+        finish_range(self, index)  # saved in state.json
+        mark("range")
+        ranges_saved()
 
     def replace_(src: Any, dst: Any, **kwargs: Any) -> None:
         replace(src, dst, **kwargs)
@@ -160,7 +160,7 @@ def instrument_fetch() -> None:
     seam(cache_module, "_make_read_only", make_read_only_)
     seam(Cache, "install", install_)
     seam(reuse_module, "place", place_)
-    seam(ranged_module._Download, "_save_state", save_state_)
+    seam(ranged_module._Download, "_mark", finish_range_)
     os.replace = replace_  # type: ignore[assignment]
     os.rename = rename_  # type: ignore[assignment]
 
@@ -275,7 +275,10 @@ def set_ranged() -> None:
     """The ranged-fetch constants the parent asked for (``ASSETS_TEST_RANGED``)."""
     for item in filter(None, os.environ.get("ASSETS_TEST_RANGED", "").split(",")):
         name, value = item.split("=")
-        seam(ranged_module, name, int(value))
+        if value == "always":
+            seam(ranged_module, name, lambda *_: True)
+        else:
+            seam(ranged_module, name, float(value) if "." in value else int(value))
 
 
 def main(argv: list[str]) -> None:

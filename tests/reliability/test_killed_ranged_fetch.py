@@ -1,11 +1,13 @@
 """Fault 1b, killed ranged fetch: a process fetching a big object in ranges (moto and the GCS
 emulator) dies by SIGKILL at a random range seam or after a random delay. After each kill the
 cache never lists or hands out a partial version, ``verify`` is clean, and the next fetch reads
-from the server only the ranges the killed one had not saved (counted on the wire by a proxy),
-then verifies. A kept part that was damaged since is caught and read again, never returned.
+from the server only the bytes the killed one had not saved, whole ranges and the rest of
+unfinished ones (counted on the wire by a proxy), then verifies. A kept part that was damaged
+since is caught and read again, never returned.
 
-Objects are 2 MB in 256 KB ranges, two in flight (``ASSETS_TEST_RANGED`` in the child, the same
-constants monkeypatched here), so kills land all along the download.
+Objects are 2 MB in 256 KB ranges, two in flight, read in 64 KB chunks whose progress is saved
+after each one; every stream hands its tail to ranges at once (``ASSETS_TEST_RANGED`` in the
+child, the same constants monkeypatched here), so kills land all along the download.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from byte_proxy import ByteProxy, counting
@@ -31,15 +34,48 @@ NAME = "models/weights"
 SPEC = f"{NAME}:0.0"
 KB = 1024
 SIZE = 2 * 1024 * KB + 12_345  # 9 ranges, the last one short
-RANGED = {"BIG_OBJECT_BYTES": 1024 * KB, "RANGE_BYTES": 256 * KB, "MAX_CONNECTIONS": 2}
+RANGED = {
+    "BIG_OBJECT_BYTES": 1024 * KB,
+    "RANGE_BYTES": 256 * KB,
+    "MIN_RANGE_BYTES": 64 * KB,
+    "OBJECT_CONNECTIONS": 2,
+    "CHUNK_BYTES": 64 * KB,
+    "STATE_BYTES": 1,  # progress saved after every chunk
+    "STATE_PARTS": SIZE,
+    "PROBE_SECONDS": 0,
+}
 SLACK = 64 * KB  # what a fetch reads besides the object: .meta, listings, headers
+Spans = list[tuple[int, int]]
 
 
 @pytest.fixture(autouse=True)
 def _small_ranges(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in RANGED.items():
         monkeypatch.setattr(ranged, name, value)
-    monkeypatch.setenv("ASSETS_TEST_RANGED", ",".join(f"{k}={v}" for k, v in RANGED.items()))
+    monkeypatch.setattr(ranged, "should_split", lambda *_: True)
+    hook = [f"{k}={v}" for k, v in RANGED.items()] + ["should_split=always"]
+    monkeypatch.setenv("ASSETS_TEST_RANGED", ",".join(hook))
+
+
+def union(spans: Spans) -> Spans:
+    """The same bytes as sorted, disjoint spans (end exclusive)."""
+    merged: Spans = []
+    for start, end in sorted(s for s in spans if s[1] > s[0]):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def missing(kept: Spans) -> Spans:
+    """The object's bytes outside ``kept``."""
+    gaps, pos = [], 0
+    for start, end in union(kept):
+        if start > pos:
+            gaps.append((pos, start))
+        pos = end
+    return gaps + ([(pos, SIZE)] if pos < SIZE else [])
 
 
 class RangedScenario:
@@ -83,22 +119,36 @@ class RangedScenario:
     def partial(self) -> Path:
         return self.assets().cache.partial_path(NAME, "0.0", "")
 
-    def kept(self) -> list[tuple[int, int]]:
-        """The ranges the partial holds, as the next fetch may keep them."""
+    def state(self) -> dict[str, Any]:
         try:
-            state = json.loads((self.partial / "state.json").read_text())
+            state: dict[str, Any] = json.loads((self.partial / "state.json").read_text())
             whole = (self.partial / "data").stat().st_size == SIZE
         except (OSError, ValueError):
-            return []
-        parts = ranged.ranges(SIZE, state["range_bytes"])
-        return [parts[i] for i in state["done"]] if whole else []
+            return {}
+        return state if whole else {}
 
-    def all_ranges(self) -> list[tuple[int, int]]:
+    def done(self) -> Spans:
+        """The finished ranges the partial holds, as the next fetch may keep them."""
+        state = self.state()
+        parts = ranged.ranges(SIZE, state["range_bytes"]) if state else []
+        return [parts[i] for i in state.get("done", [])]
+
+    def kept(self) -> Spans:
+        """Every span the next fetch may keep: finished ranges and unfinished ones' starts."""
+        state = self.state()
+        parts = ranged.ranges(SIZE, state["range_bytes"]) if state else []
+        started = [
+            (parts[int(i)][0], parts[int(i)][0] + n) for i, n in state.get("partly", {}).items()
+        ]
+        return union(self.done() + started)
+
+    def all_ranges(self) -> Spans:
         return ranged.ranges(SIZE, ranged.range_size(SIZE))
 
-    def fetch_counted(self, context: str) -> list[tuple[int, int]]:
-        """Fetch through the proxy; the ranges it asked the server for (the fetch verified and
-        the partial is gone)."""
+    def fetch_counted(self, context: str) -> Spans:
+        """Fetch through the proxy; the byte ranges it asked the server for (the fetch
+        verified and the partial is gone). A stream's request asks for a run of ranges and
+        hands the ones after its first to requests of their own, so spans may overlap."""
         assets = self.assets()
         self.proxy.reset()
         path, _ = in_thread(lambda: assets.fetch(SPEC), timeout=60)
@@ -110,8 +160,8 @@ class RangedScenario:
         return sorted(traffic.ranges)
 
     def check_after_kill(self, context: str) -> int:
-        """No partial version, verify clean; the next fetch reads exactly the ranges not kept
-        (fewer bytes than the object when ranges were kept) and verifies. Its kept bytes."""
+        """No partial version, verify clean; the next fetch asks for exactly the bytes not kept
+        (none of the kept ones, all of the others) and verifies. Its kept bytes."""
         assets = self.assets()
         if assets.cache.data_path(NAME, "0.0").exists():
             assert assets.cache.has(NAME, "0.0"), f"{context}: data in place without a record"
@@ -120,10 +170,7 @@ class RangedScenario:
         kept = self.kept()
         asked = self.fetch_counted(context)
         if downloads:
-            missing = sorted(set(self.all_ranges()) - set(kept))
-            assert asked == missing, f"{context}: kept {kept}, asked for {asked}"
-            if len(kept) > 1:
-                assert sum(end - start for start, end in asked) < SIZE, context
+            assert union(asked) == missing(kept), f"{context}: kept {kept}, asked for {asked}"
         else:
             assert asked == [], f"{context}: a cached version was read again"
         assets.cache.remove(NAME, "0.0")  # the next trial downloads again
@@ -144,8 +191,8 @@ def test_ranged_fetch_killed_at_random_points_resumes_with_only_the_rest(
     """Fault: SIGKILL during a ranged fetch, 10 trials per batch, 2 batches per server (20 on
     each): even trials right after a random range was saved, odd ones after a random delay
     within a whole fetch's length. After each: no partial version listed or returned, verify
-    clean; the next fetch asks the server for exactly the ranges not kept, reads fewer bytes
-    than the object when more than one range was kept, and verifies."""
+    clean; the next fetch asks the server for exactly the bytes not kept (whole ranges and the
+    rest of unfinished ones) and verifies."""
     window = scenario.calibrate()
     rng, seed = _kill.trial_rng()
     n_ranges = len(scenario.all_ranges())
@@ -155,7 +202,7 @@ def test_ranged_fetch_killed_at_random_points_resumes_with_only_the_rest(
             seam = rng.randrange(1, n_ranges)
             outcome = _kill.run(scenario.args(f"range:{seam}"), scenario.phases)
             assert outcome.where == f"killed at range:{seam}", outcome.stderr
-            assert len(scenario.kept()) == seam
+            assert len(scenario.done()) == seam
         else:
             delay = rng.uniform(0, window * 1.1)
             outcome = _kill.run(scenario.args(), scenario.phases, kill_after=delay)
@@ -170,11 +217,12 @@ def test_a_damaged_kept_part_after_a_kill_is_read_again_never_returned(
 ) -> None:
     """Fault: SIGKILL after 6 ranges were saved, then the kept data loses a byte (one flipped
     in a kept range) or its tail (cut to half). After: the next fetch returns the object's own
-    bytes, verify is clean; a flipped byte costs the missing ranges and then the whole object
-    (the sha256 disagreed), a cut file the whole object once (it is not the object's size)."""
+    bytes, verify is clean, and it asked for the kept bytes too: after a flipped byte the
+    missing bytes and then the whole object (the sha256 disagreed), after a cut file the whole
+    object once (it is not the object's size)."""
     outcome = _kill.run(scenario.args("range:6"), scenario.phases)
     assert outcome.killed, outcome.stderr
-    kept = scenario.kept()
+    kept = scenario.done()
     assert len(kept) == 6
     data = scenario.partial / "data"
     with open(data, "r+b") as handle:
@@ -189,9 +237,4 @@ def test_a_damaged_kept_part_after_a_kill_is_read_again_never_returned(
     assets = scenario.assets()
     assert_cache_sound(assets, {SPEC: {"": scenario.digest}})
     asked = scenario.fetch_counted(damage)
-    everything = scenario.all_ranges()
-    if damage == "flipped":
-        missing = [part for part in everything if part not in kept]
-        assert asked == sorted(missing + everything)
-    else:
-        assert asked == everything
+    assert union(asked) == [(0, SIZE)]  # the kept part too: no pass before asked for it
