@@ -129,6 +129,11 @@ class Store:
         if "://" in self.url and not self.url.startswith(("file://", "local://", "memory://")):
             # Listings must be fresh: other processes push and claim versions behind our back.
             options.setdefault("use_listings_cache", False)
+        if self.url.startswith(("az://", "abfs://", "abfss://")):
+            # adlfs reads AZURE_STORAGE_* when the options name no account, and fsspec reuses
+            # an instance by its options alone: a later change of those variables would reach
+            # the account of the first one.
+            options.setdefault("skip_instance_cache", True)
         if self.url.startswith(("s3://", "s3a://")):
             # botocore's pool holds 10 connections, so a bulk get ran 10 requests at a time
             # (benchmarks: 1,000 objects at 40 ms RTT took 7.5 s; 3.4 s with 64): the budget.

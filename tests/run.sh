@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash tests/setup-env.sh
-exec .venv/bin/python -m pytest -n 2 -p no:randomly "$@"
+exec .venv/bin/python -m pytest -n 2 -p no:randomly --durations=15 "$@"
