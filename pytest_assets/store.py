@@ -314,7 +314,15 @@ class Store:
 
     def delete(self, path: str, what: str) -> None:
         with contextlib.suppress(FileNotFoundError):
-            self._call(what, self.fs.rm_file, path)
+            self._call(what, self._rm_file, path)
+
+    def _rm_file(self, path: str) -> None:
+        """adlfs before 2025 has no ``rm_file`` under the fsspec we admit (NotImplementedError,
+        seen in the lowest-versions session); its ``rm`` of one path is the same request."""
+        try:
+            self.fs.rm_file(path)
+        except NotImplementedError:
+            self.fs.rm(path)
 
     def delete_below(self, path: str, what: str) -> None:
         """Remove every object below ``path`` (a directory version); on a directory store its
