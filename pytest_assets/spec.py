@@ -6,6 +6,7 @@ characters) is refused here, once, for every face."""
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -112,6 +113,12 @@ class AssetSpec:
 
     @classmethod
     def parse(cls, text: str, versioning: str = "major_minor") -> AssetSpec:
+        if cls is AssetSpec and type(text) is str:
+            return _parsed(text, versioning)  # a warm fetch parses the same text each call
+        return cls._parse(text, versioning)
+
+    @classmethod
+    def _parse(cls, text: str, versioning: str) -> AssetSpec:
         if not isinstance(text, str):
             raise InvalidAssetSpecError(
                 f"an asset spec must be a string, not {type(text).__name__}"
@@ -187,3 +194,9 @@ class AssetSpec:
 def label(name: str, version: str) -> str:
     """How people read a version: ``name:version``."""
     return f"{name}:{version}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(text: str, versioning: str) -> AssetSpec:
+    """Specs are frozen, so one parse per text serves every later call (errors are not kept)."""
+    return AssetSpec._parse(text, versioning)
