@@ -213,16 +213,17 @@ class Assets:
     def versions(self, name: str) -> list[str]:
         """Every version of ``name``, newest first, read fresh (offline: the cached ones)."""
         spec = self.parse(name)
-        if self.offline:
-            return sort_versions(self.versioning, self.cache.versions(spec.name))
+        if self.offline:  # what the tiers and the cache hold: what offline fetches can use
+            held = {*self.cache.versions(spec.name), *self.tiers.versions(spec.name)}
+            return sort_versions(self.versioning, list(held))
         return self.catalog.versions(spec.name)
 
     def names(self, prefix: str = "") -> list[str]:
         check_prefix(prefix)
         if self.offline:
-            return sorted(
-                {entry.name for entry in self.cache.entries() if entry.name.startswith(prefix)}
-            )
+            views = [self.cache, *self.tiers.caches]
+            held = {entry.name for view in views for entry in view.entries()}
+            return sorted(name for name in held if name.startswith(prefix))
         return self.catalog.names(prefix)
 
     # -- fetch ------------------------------------------------------------------------------

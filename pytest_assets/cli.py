@@ -280,11 +280,12 @@ def _run(args: argparse.Namespace) -> int:
             from .cache_usage import listing, summary  # with Assets: not for --help
 
             usages, total = listing(assets.cached())
-            for used in usages:
-                shared = f" ({human_size(used.shared)} shared)" if used.shared else ""
-                size = human_size(used.apparent) + shared
-                print(f"{used.label}\t{size}\t{used.entry.path}", file=out)
+            output.cache_rows(usages, out)
             print(summary(total, len(usages)), file=out)
+            for tier, entries in assets.tiers.listed(assets.versioning, None):
+                usages, total = listing(entries)
+                output.cache_rows(usages, out)
+                print(f"shared cache {tier} (read-only): {summary(total, len(usages))}", file=out)
         else:
             pruned = assets.prune(
                 keep=args.keep, dry_run=args.dry_run, include_pinned=args.include_pinned

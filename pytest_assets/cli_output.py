@@ -5,7 +5,8 @@ code they mean. Only presentation: every rule is in the core (``cli.py`` parses 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .display import human_size, meta_rows, plural
 from .errors import ConfigError
@@ -16,6 +17,14 @@ from .redact import redact_url
 
 if TYPE_CHECKING:
     from .assets import PushReport
+    from .cache_usage import VersionUsage
+
+
+def cache_rows(usages: Sequence[VersionUsage], out: TextIO) -> None:
+    """``cache ls``: one tab-separated line per version (its path says which cache holds it)."""
+    for used in usages:
+        shared = f" ({human_size(used.shared)} shared)" if used.shared else ""
+        print(f"{used.label}\t{human_size(used.apparent) + shared}\t{used.entry.path}", file=out)
 
 
 def verify(assets: Any, spec: str | None, repair: bool) -> int:

@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .cache import Cache
-from .cache_admin import Problem, verify
+from .cache import Cache, CachedVersion
+from .cache_admin import Problem, cached, verify
 from .errors import AssetsError, ConfigError
 from .spec import AssetSpec
 from .storekey import expand_home
@@ -122,6 +122,13 @@ class Tiers:
             if tier.store_folder is not None:
                 held.update(dict.fromkeys(tier.versions(name)))
         return list(held)
+
+    def listed(
+        self, versioning: Versioning, wanted: AssetSpec | None
+    ) -> list[tuple[Path, list[CachedVersion]]]:
+        """Each tier with the versions it holds (of ``wanted``), for ``cache ls``: listed as
+        they are, never pruned (a tier is read-only to us)."""
+        return [(tier.directory, cached(tier, versioning, wanted)) for tier in self.caches]
 
 
 def verify_tiers(tiers: Tiers, versioning: Versioning, wanted: AssetSpec | None) -> list[Problem]:

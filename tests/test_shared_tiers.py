@@ -167,6 +167,46 @@ def test_offline_a_partial_spec_resolves_against_the_tiers_versions(
     assert assets.fetch("model").is_relative_to(tier)
 
 
+def test_offline_versions_lists_what_the_tiers_and_the_cache_hold(
+    store: str, tmp_path: Path
+) -> None:
+    Assets(store=store, cache_dir=tmp_path / "cache").push(
+        tmp_path / "src" / "model.bin", "model:1.0"
+    )
+    Assets(store=store, cache_dir=tmp_path / "cache").fetch("model:1.0")
+    tier = fill(store, tmp_path / "tier", "model:0.0")
+    assets = Assets(store=store, cache_dir=tmp_path / "cache", shared_dirs=[tier], offline=True)
+    assert assets.versions("model") == ["1.0", "0.0"]
+
+
+def test_offline_names_lists_the_assets_held_in_the_tiers(store: str, tmp_path: Path) -> None:
+    tier = fill(store, tmp_path / "tier", "model:0.0", "folder:0.0")
+    assets = Assets(store=store, cache_dir=tmp_path / "cache", shared_dirs=[tier], offline=True)
+    assert assets.names() == ["folder", "model"]
+    assert assets.names("mo") == ["model"]
+
+
+def test_cli_cache_ls_lists_each_tier_after_the_cache_and_prune_leaves_the_tier_alone(
+    store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_assets.cli import main
+
+    tier = fill(store, tmp_path / "tier", "folder:0.0")
+    before = everything_below(tier)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ASSETS_SHARED_DIRS", str(tier))
+    common = ["--store", store, "--cache-dir", str(tmp_path / "cache")]
+    assert main([*common, "fetch", "model:0.0"]) == 0
+    capsys.readouterr()
+    assert main([*common, "cache", "ls"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("model:0.0\t") and lines[1].startswith("1 version, ")
+    assert lines[2].startswith("folder:0.0\t") and str(tier) in lines[2]
+    assert lines[3].startswith(f"shared cache {tier} (read-only): 1 version, ")
+    assert main([*common, "cache", "prune", "--keep", "0"]) == 0
+    assert everything_below(tier) == before
+
+
 @pytest.mark.servers
 @pytest.mark.parametrize("offline", [True, False], ids=["offline", "online"])
 def test_a_locked_spec_served_by_a_tier_makes_no_request_to_the_store(
