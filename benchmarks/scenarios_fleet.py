@@ -55,7 +55,9 @@ def _fleet(ctx: Context, target: h.Target) -> list[str]:
 def scenario_fleet(ctx: Context, target: h.Target) -> None:
     """The three rows of issue 13 (``--scenarios fleet``): sync against a bulk get and against
     fetches in a row on delayed stores; the tier hit and the restored runner where requests can
-    be counted at a proxy."""
+    be counted at a proxy (not on a capped link: the issue's rows are at 20 ms)."""
+    if target.capped:
+        return
     specs = _fleet(ctx, target)
     if target.delayed:
         _sync_rows(ctx, target, specs)
