@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .sharing import widen
+
 INDEX_FILE = "content.sqlite"
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS files (sha256 TEXT NOT NULL, size INTEGER NOT NULL, "
@@ -52,8 +54,14 @@ class ContentIndex:
 
     @contextlib.contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
+        """A connection; a new index is made group-writable in a shared cache (SQLite gives its
+        journal the same mode), so every user indexes what they fetch. A user who cannot
+        write it still reads it: their writes fail and are dropped (see ``_write``)."""
+        new = not self.path.exists()
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
+            if new:
+                widen(self.path, self.path.parent)
             db.execute("PRAGMA journal_mode=DELETE")
             # no fsync per commit: a hint lost in a power cut costs downloads, and an index
             # left damaged is dropped and rebuilt from the records (below)

@@ -22,11 +22,12 @@ from typing import Any
 from . import fetch_reuse, ranged
 from .cache import Cache, cache_error
 from .catalog import Catalog
-from .errors import AssetsError, IntegrityError, StoreError
+from .errors import AssetsError, CacheError, IntegrityError, StoreError
 from .localdisk import force_rmtree
 from .locking import version_lock
 from .manifest import FileEntry, Manifest, check_file
 from .progress import ByteProgress, FileProgress
+from .sharing import LOCK_MODE, make_dirs, shared, unwritable
 from .spec import label
 from .store import Store
 
@@ -46,12 +47,18 @@ def download_version(
     it) that it must go."""
     what = label(name, version)
     cache.ensure()
+    refused = unwritable(cache.directory, cache.books)
+    if refused is not None:
+        raise CacheError(f"cache directory {cache.directory}: {what} is not cached; {refused}")
+    lock = cache.lock_path(name, version)
     try:
+        make_dirs(lock.parent, cache.directory)
         with version_lock(
-            cache.lock_path(name, version),
+            lock,
             what,
             progress=lambda: cache.staged_bytes(name, version),
             notify=notify,
+            mode=LOCK_MODE if shared(cache.directory) else 0o644,
         ):
             if cache.has(name, version):
                 if replace is None or not replace():
@@ -169,6 +176,7 @@ def _big_objects(
         if entry.size is not None and entry.size >= ranged.BIG_OBJECT_BYTES:
             where = label(name, version) + (f"[{entry.path}]" if entry.path else "")
             partial = cache.partial_path(name, version, entry.path)
+            make_dirs(partial.parent, cache.directory)  # ranged makes the object's own folder
             big.append(ranged.BigObject(remote, local, entry, partial, where))
     return big
 

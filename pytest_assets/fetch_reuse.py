@@ -102,9 +102,11 @@ def _place_one(
         if found is None:  # kept: its version may be being installed right now
             continue
         source, info = found
-        # A hardlink shares the mode too: only from a copy that has the new file's mode, so
-        # making the new version read-only never changes another version's file.
+        # A hardlink shares the mode and owner too: only from a copy of ours that has the new
+        # file's mode, so making the new version read-only never changes another version's
+        # file (nor fails on another user's, in a shared cache).
         same_mode = stat.S_IMODE(info.st_mode) == expected_mode(False, entry.executable)
+        same_mode = same_mode and info.st_uid == os.geteuid()
         try:
             method = place(source, local, hardlink_ok=same_mode, reflink=how["reflink"])
             measured = sha256_file(local)
@@ -209,7 +211,7 @@ def _reflink(source: str, target: str) -> bool:
     except OSError:
         return False
     try:
-        dst = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        dst = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except OSError:
         os.close(src)
         raise
