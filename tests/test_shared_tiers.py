@@ -346,3 +346,21 @@ def test_cli_verify_exits_1_on_damage_in_a_tier_saying_to_rebuild_it(
     assert f"shared cache {tier} (read-only, not repaired): folder:0.0[sub/b.txt]" in out
     assert f"read-only shared cache(s) {tier}" in err and "rebuild" in err
     assert not (tier / store_key(store).folder / "folder" / "0.0" / "sub" / "b.txt").exists()
+
+
+def test_a_pytest_run_served_by_a_tier_writes_nothing_into_the_writable_cache(
+    pytester: pytest.Pytester, store: str, tmp_path: Path
+) -> None:
+    """Not even the runs note a partial spec leaves for ``sync --last-run``, nor the cache's
+    CACHEDIR.TAG: both come with the first thing written there."""
+    tier = fill(store, tmp_path / "tier", "model:0.0")
+    cache = tmp_path / "cache"
+    pytester.makeini(
+        f"[pytest]\nassets_store = {store}\nassets_dir = {cache}\nassets_shared_dirs = {tier}\n"
+    )
+    pytester.makepyfile(
+        "def test_model(asset):\n    assert asset('model:0').read_bytes() == b'weights' * 100\n"
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+    assert not cache.exists()
