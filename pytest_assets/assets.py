@@ -274,6 +274,7 @@ class Assets:
             progress=self.progress,
             notify=self._say,
             replace=replace,
+            tiers=self.tiers.caches,
         )
 
     # -- assets.lock: the pins --------------------------------------------------------------

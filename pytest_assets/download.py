@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as _dt
 import errno
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +41,11 @@ def download_version(
     progress: bool,
     notify: Callable[[str], None],
     replace: Callable[[], bool] | None = None,
+    tiers: Sequence[Cache] = (),
 ) -> Path:
     """The version's path in the cache, downloaded under its lock unless already there; a
     cached copy is kept unless ``replace`` says (under the lock, so only one process mends
-    it) that it must go."""
+    it) that it must go. Files the cache or the read-only ``tiers`` hold are reused."""
     what = label(name, version)
     cache.ensure()
     refused = unwritable(cache.directory, cache.books)
@@ -65,7 +66,7 @@ def download_version(
                     return cache.data_path(name, version)
                 cache.remove(name, version)
             cache.clean_stale_temps()
-            return _download_locked(catalog, cache, name, version, progress=progress)
+            return _download_locked(catalog, cache, name, version, progress, tiers)
     except OSError as exc:
         raise cache_error(exc, cache.directory, f"fetching {what}") from None
 
@@ -83,7 +84,12 @@ def damaged_copy(what: str, damage: str, *, offline: bool, say: Callable[[str], 
 
 
 def _download_locked(
-    catalog: Catalog, cache: Cache, name: str, version: str, *, progress: bool
+    catalog: Catalog,
+    cache: Cache,
+    name: str,
+    version: str,
+    progress: bool,
+    tiers: Sequence[Cache],
 ) -> Path:
     store = catalog.store
     what = label(name, version)
@@ -105,7 +111,7 @@ def _download_locked(
             local: entry for entry, (_remote, local) in zip(manifest.files, pairs, strict=True)
         }
         # content the cache already holds, placed and re-hashed: (size, sha256) by local path
-        reused = fetch_reuse.link_known(cache, entries)
+        reused = fetch_reuse.link_known(cache, entries, tiers)
         objects = _big_objects(store, cache, name, version, manifest, sizes, pairs)
         objects = [o for o in objects if o.local not in reused]
         big = {o.local for o in objects}
