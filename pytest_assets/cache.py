@@ -31,7 +31,7 @@ from .foldednames import normalised_match
 from .localdisk import force_rmtree
 from .locking import process_is_gone
 from .manifest import FileEntry, Manifest, parse_meta
-from .sharing import make_dirs, widen
+from .sharing import foreign_owner, make_dirs, widen
 from .spec import AssetSpec
 from .storekey import expand_home
 
@@ -347,6 +347,11 @@ class Cache:
 
     def remove(self, name: str, version: str) -> None:
         """Forget a version: record first, so a half-removed version is never taken as whole."""
+        if (owner := foreign_owner(self.data_path(name, version))) is not None:
+            raise CacheError(
+                f"cache directory {self.directory}: {name}:{version} was fetched by user {owner}"
+                ", and only they (or root) can remove it: it was kept, whole"
+            )
         self._intact.pop((name, version), None)
         try:
             self.record_path(name, version).unlink(missing_ok=True)

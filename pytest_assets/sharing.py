@@ -93,3 +93,18 @@ def unwritable(directory: Path, books: Path) -> str | None:
         f"user {user} may not write to it: fix its permissions, or set ASSETS_DIR to a "
         f"writable cache {keep}"
     )
+
+
+def foreign_owner(path: Path) -> str | None:
+    """The user owning the folder ``path`` when it is not us and we are not root: a read-only
+    folder moves only for its owner (its ``..`` changes), so only they can remove it."""
+    try:
+        owner = os.lstat(path).st_uid
+    except OSError:
+        return None
+    if owner == os.geteuid() or os.geteuid() == 0 or not os.path.isdir(path):
+        return None
+    try:
+        return pwd.getpwuid(owner).pw_name
+    except KeyError:
+        return f"uid {owner}"

@@ -61,6 +61,11 @@ def _run(*command: str) -> None:
     raise RuntimeError(f"{' '.join(command)}: {done.stderr.strip()}")
 
 
+def _as(user: str) -> list[str]:
+    """The command prefix that runs as ``user``: its uid, the group users, its groups."""
+    return ["setpriv", f"--reuid={user}", "--regid=users", "--init-groups"]
+
+
 @pytest.fixture(scope="session")
 def team() -> Iterator[Team]:
     if os.geteuid() != 0:
@@ -81,6 +86,15 @@ def team() -> Iterator[Team]:
             extra = ["-G", ",".join(groups)] if groups else []
             _run("useradd", "-M", "-N", "-s", "/usr/sbin/nologin", *extra, user)
             made.insert(0, ("userdel", user))
+        probe = subprocess.run(
+            [*_as(found.bob), sys.executable, "-c", "import pytest_assets"],
+            cwd="/",
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if probe.returncode != 0:  # e.g. a Python under a home folder of mode 0700
+            pytest.skip(f"another user cannot run this Python: {probe.stderr[-300:]}")
         yield found
     finally:
         for command, name in made:
@@ -107,9 +121,8 @@ def shared(team: Team) -> Iterator[tuple[Path, Callable[..., dict[str, Any]]]]:
 
     def run(user: str, code: str, umask: str = "022") -> dict[str, Any]:
         script = _PRELUDE + textwrap.dedent(code) + "\nprint(json.dumps(out))\n"
-        command = ["setpriv", f"--reuid={user}", "--regid=users", "--init-groups"]
         result = subprocess.run(
-            [*command, sys.executable, "-c", script, umask, str(store), str(cache)],
+            [*_as(user), sys.executable, "-c", script, umask, str(store), str(cache)],
             cwd=work,
             capture_output=True,
             text=True,
@@ -121,24 +134,6 @@ def shared(team: Team) -> Iterator[tuple[Path, Callable[..., dict[str, Any]]]]:
         data: dict[str, Any] = json.loads(result.stdout.splitlines()[-1])
         return data
 
-    probe = subprocess.run(
-        [
-            "setpriv",
-            f"--reuid={team.bob}",
-            "--regid=users",
-            "--init-groups",
-            sys.executable,
-            "-c",
-            "import pytest_assets",
-        ],
-        cwd=work,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if probe.returncode != 0:
-        shutil.rmtree(work, ignore_errors=True)
-        pytest.skip(f"another user cannot run this Python: {probe.stderr[-300:]}")
     try:
         yield cache, run
     finally:
@@ -272,3 +267,25 @@ def test_a_user_who_cannot_write_the_content_index_still_fetches(shared: Any, te
         "the same in every version\n",
         "only in 0.2\n",
     ]
+
+
+def test_a_version_another_user_fetched_is_kept_whole_when_one_cannot_remove_it(
+    shared: Any, team: Team
+) -> None:
+    cache, run = shared
+    run(team.alice, 'assets.fetch("d:0.0")')
+    bob = run(
+        team.bob,
+        """
+        try:
+            assets.prune(keep=0)
+        except AssetsError as exc:
+            out["prune"] = str(exc)
+        out["hit"] = (assets.fetch("d:0.0") / "own.txt").read_text()
+    """,
+    )
+    assert bob == {
+        "prune": f"cache directory {cache}: d:0.0 was fetched by user {team.alice}, and only "
+        "they (or root) can remove it: it was kept, whole",
+        "hit": "only in 0.0\n",
+    }
