@@ -75,22 +75,25 @@ def unwritable(directory: Path, books: Path) -> str | None:
     folder = books if books.is_dir() else directory
     if not folder.is_dir() or os.access(folder, os.W_OK | os.X_OK):
         return None  # a cache not made yet: creating it says what is wrong, if anything
+    keep = f"and ASSETS_SHARED_DIRS to {directory} to keep using its copies"
+    with contextlib.suppress(OSError):
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return f"it is not writable (a read-only filesystem): set ASSETS_DIR elsewhere {keep}"
     try:
         user = pwd.getpwuid(os.geteuid()).pw_name  # not $USER: it may be another's (sudo, su)
     except KeyError:
         user = f"uid {os.geteuid()}"
-    keep = f"and ASSETS_SHARED_DIRS to {directory} to keep using its copies"
     try:
         group = grp.getgrgid(os.stat(folder).st_gid).gr_name if shared(folder) else None
     except (KeyError, OSError):
         group = None
     if group is not None:
         return (
-            f"user {user} may not write to this shared cache of group {group}: join that "
-            f"group, or set ASSETS_DIR to a cache of your own {keep}"
+            f"it is not writable by user {user}: join its group {group}, or set ASSETS_DIR to "
+            f"a cache of your own {keep}"
         )
     return (
-        f"user {user} may not write to it: fix its permissions, or set ASSETS_DIR to a "
+        f"it is not writable by user {user}: fix its permissions, or set ASSETS_DIR to a "
         f"writable cache {keep}"
     )
 

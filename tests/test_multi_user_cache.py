@@ -243,9 +243,9 @@ def test_a_user_who_cannot_write_gets_hits_and_a_clear_error_on_a_miss(
     assert _tree(cache) == before  # nothing written, nothing touched, not even a lock
     assert carol["hit"] == "only in 0.0\n"
     assert carol["miss"] == (
-        f"cache directory {cache}: d:0.1 is not cached; user {team.carol} may not write to "
-        f"this shared cache of group {team.group}: join that group, or set ASSETS_DIR to a "
-        f"cache of your own and ASSETS_SHARED_DIRS to {cache} to keep using its copies"
+        f"cache directory {cache}: d:0.1 is not cached; it is not writable by user "
+        f"{team.carol}: join its group {team.group}, or set ASSETS_DIR to a cache of your own "
+        f"and ASSETS_SHARED_DIRS to {cache} to keep using its copies"
     )
 
 
