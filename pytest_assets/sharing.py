@@ -21,16 +21,18 @@ from pathlib import Path
 
 DIR_MODE = 0o2775
 FILE_MODE = 0o664
-LOCK_MODE = 0o666  # any user may open a lock for writing, a member of another group too
+LOCK_MODE = 0o666  # any user may open a lock for writing (flock needs no more)
 
 
 def shared(folder: str | os.PathLike[str]) -> bool:
     """Whether ``folder`` (a cache root, or a folder the cache made in a shared one) is
-    group-writable: then what is created in it is too."""
+    group-writable: then what is created in it is too. Not a sticky one: ``/tmp`` as a cache
+    is everyone's scratch, not a team's cache."""
     try:
-        return bool(os.stat(folder).st_mode & stat.S_IWGRP)
+        mode = os.stat(folder).st_mode
     except OSError:
         return False
+    return bool(mode & stat.S_IWGRP) and not mode & stat.S_ISVTX
 
 
 def make_dirs(path: Path, root: Path) -> None:
@@ -44,7 +46,7 @@ def make_dirs(path: Path, root: Path) -> None:
     except ValueError:
         path.mkdir(parents=True, exist_ok=True)
         return
-    widen = shared(root)
+    share = shared(root)
     current = root
     for part in parts:
         current = current / part
@@ -52,7 +54,7 @@ def make_dirs(path: Path, root: Path) -> None:
             current.mkdir()
         except FileExistsError:
             continue  # made by another process meanwhile, with the same rule
-        if widen:
+        if share:
             with contextlib.suppress(OSError):
                 os.chmod(current, DIR_MODE)
 

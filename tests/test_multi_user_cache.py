@@ -289,3 +289,25 @@ def test_a_version_another_user_fetched_is_kept_whole_when_one_cannot_remove_it(
         "they (or root) can remove it: it was kept, whole",
         "hit": "only in 0.0\n",
     }
+
+
+@pytest.mark.parametrize("root_mode", [0o755, 0o1777])
+def test_a_private_or_sticky_cache_root_keeps_the_umasks_modes(
+    tmp_path: Path, root_mode: int
+) -> None:
+    """Only a root an administrator shared widens anything: not a private one, nor a sticky
+    scratch folder such as /tmp."""
+    (tmp_path / "src").write_text("x\n")
+    Assets(store=str(tmp_path / "store"), cache_dir=tmp_path / "pusher").push(tmp_path / "src", "f")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    cache.chmod(root_mode)
+    old = os.umask(0o022)
+    try:
+        Assets(store=str(tmp_path / "store"), cache_dir=cache).fetch("f:0.0")
+    finally:
+        os.umask(old)
+    books = cache / BOOKKEEPING
+    modes = {stat.S_IMODE(p.stat().st_mode) for p in books.rglob("*") if p.is_dir()}
+    modes |= {stat.S_IMODE(p.stat().st_mode) for p in books.rglob("*.json")}
+    assert modes == {0o755, 0o644}
