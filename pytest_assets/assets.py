@@ -275,6 +275,7 @@ class Assets:
             progress=self.progress,
             notify=self._say,
             replace=replace,
+            tiers=self.tiers.caches,
         )
 
     # -- assets.lock: the pins --------------------------------------------------------------
@@ -316,10 +317,11 @@ class Assets:
         )
 
     def remember_specs(self, specs: list[str]) -> None:
-        """Keep the partial specs a test run used, so ``pytest-assets lock`` can lock them."""
-        if self.pins.path is not None and specs:
-            self.cache.ensure()
-        self.pins.remember_specs(specs)
+        """Keep the partial specs a test run used, so ``pytest-assets lock`` can lock them;
+        never the first thing written into the cache (a run served by shared tiers writes
+        nothing there: nothing is left for ``sync --last-run`` to fetch)."""
+        if self.cache.books.is_dir():
+            self.pins.remember_specs(specs)
 
     # -- info and the cache -----------------------------------------------------------------
 

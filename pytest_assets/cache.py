@@ -31,6 +31,7 @@ from .foldednames import normalised_match
 from .localdisk import force_rmtree
 from .locking import process_is_gone
 from .manifest import FileEntry, Manifest, parse_meta
+from .sharing import foreign_owner, make_dirs, widen
 from .spec import AssetSpec
 from .storekey import expand_home
 
@@ -301,10 +302,11 @@ class Cache:
     def ensure(self) -> None:
         """Create the cache on first use (not before: an unused plugin creates nothing)."""
         try:
-            self.books.mkdir(parents=True, exist_ok=True)
+            make_dirs(self.books, self.directory)
             tag = self.directory / "CACHEDIR.TAG"
             if not tag.exists():
                 tag.write_text(_CACHEDIR_TAG)
+                widen(tag, self.directory)
         except OSError as exc:
             raise cache_error(exc, self.directory, "creating the cache") from None
 
@@ -314,7 +316,7 @@ class Cache:
         owner = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         path = self.books / "tmp" / f"{self._temp_prefix(name, version)}{owner}"
         try:
-            path.mkdir(parents=True)
+            make_dirs(path, self.directory)  # shared: another user can clear it if we die
         except OSError as exc:
             raise cache_error(exc, self.directory, "creating a download folder") from None
         return path
@@ -333,11 +335,12 @@ class Cache:
             executable = {f.path for f in manifest_from_record(record, label).files if f.executable}
             _make_read_only(staged, executable)
             record_path = self.record_path(name, version)
-            record_path.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(record_path.parent, self.directory)
             tmp_record = record_path.with_name(f".{record_path.name}.{uuid.uuid4().hex[:8]}")
             tmp_record.write_text(json.dumps(record, sort_keys=True), encoding="utf-8")
+            widen(tmp_record, record_path.parent)
             os.replace(tmp_record, record_path)
-            target.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(target.parent, self.directory)
             if os.path.lexists(target) and (staged.is_dir() or target.is_dir()):
                 # Data without a record is a leftover (a crash mid-removal, a hand-made
                 # folder): never ours to hand out, so replace it.
@@ -356,6 +359,11 @@ class Cache:
 
     def remove(self, name: str, version: str) -> None:
         """Forget a version: record first, so a half-removed version is never taken as whole."""
+        if (owner := foreign_owner(self.data_path(name, version))) is not None:
+            raise CacheError(
+                f"cache directory {self.directory}: {name}:{version} was fetched by user {owner}"
+                ", and only they (or root) can remove it: it was kept, whole"
+            )
         self._intact.pop((name, version), None)
         try:
             self.record_path(name, version).unlink(missing_ok=True)

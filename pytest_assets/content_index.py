@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .sharing import widen
+
 INDEX_FILE = "content.sqlite"
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS files (sha256 TEXT NOT NULL, size INTEGER NOT NULL, "
@@ -45,15 +47,28 @@ class Holder:
 
 
 class ContentIndex:
-    """The index of one cache (``books`` is its bookkeeping folder)."""
+    """The index of one cache (``books`` is its bookkeeping folder); ``read_only`` for a shared
+    tier's: opened read-only (a read-only mount works), never created, changed or dropped."""
 
-    def __init__(self, books: Path) -> None:
+    def __init__(self, books: Path, *, read_only: bool = False) -> None:
         self.path = books / INDEX_FILE
+        self.read_only = read_only
 
     @contextlib.contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
+        """A connection; a new index is made group-writable in a shared cache (SQLite gives its
+        journal the same mode), so every user indexes what they fetch. A user who cannot
+        write it still reads it: their writes fail and are dropped (see ``_write``)."""
+        if self.read_only:
+            uri = f"{self.path.absolute().as_uri()}?mode=ro"
+            with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=30)) as ro:
+                yield ro
+            return
+        new = not self.path.exists()
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
+            if new:
+                widen(self.path, self.path.parent)
             db.execute("PRAGMA journal_mode=DELETE")
             # no fsync per commit: a hint lost in a power cut costs downloads, and an index
             # left damaged is dropped and rebuilt from the records (below)
@@ -138,7 +153,7 @@ class ContentIndex:
             return []
 
     def _write(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
-        if not rows:
+        if not rows or self.read_only:
             return
         try:
             with self._db() as db:

@@ -15,18 +15,19 @@ from __future__ import annotations
 import datetime as _dt
 import errno
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from . import fetch_reuse, ranged
 from .cache import Cache, cache_error
 from .catalog import Catalog
-from .errors import AssetsError, IntegrityError, StoreError
+from .errors import AssetsError, CacheError, IntegrityError, StoreError
 from .localdisk import force_rmtree
 from .locking import version_lock
 from .manifest import FileEntry, Manifest, check_file
 from .progress import ByteProgress, FileProgress
+from .sharing import LOCK_MODE, make_dirs, shared, unwritable
 from .spec import label
 from .store import Store
 
@@ -40,25 +41,32 @@ def download_version(
     progress: bool,
     notify: Callable[[str], None],
     replace: Callable[[], bool] | None = None,
+    tiers: Sequence[Cache] = (),
 ) -> Path:
     """The version's path in the cache, downloaded under its lock unless already there; a
     cached copy is kept unless ``replace`` says (under the lock, so only one process mends
-    it) that it must go."""
+    it) that it must go. Files the cache or the read-only ``tiers`` hold are reused."""
     what = label(name, version)
     cache.ensure()
+    refused = unwritable(cache.directory, cache.books)
+    if refused is not None:
+        raise CacheError(f"cache directory {cache.directory}: {what} is not cached; {refused}")
+    lock = cache.lock_path(name, version)
     try:
+        make_dirs(lock.parent, cache.directory)
         with version_lock(
-            cache.lock_path(name, version),
+            lock,
             what,
             progress=lambda: cache.staged_bytes(name, version),
             notify=notify,
+            mode=LOCK_MODE if shared(cache.directory) else 0o644,
         ):
             if cache.has(name, version):
                 if replace is None or not replace():
                     return cache.data_path(name, version)
                 cache.remove(name, version)
             cache.clean_stale_temps()
-            return _download_locked(catalog, cache, name, version, progress=progress)
+            return _download_locked(catalog, cache, name, version, progress, tiers)
     except OSError as exc:
         raise cache_error(exc, cache.directory, f"fetching {what}") from None
 
@@ -76,7 +84,12 @@ def damaged_copy(what: str, damage: str, *, offline: bool, say: Callable[[str], 
 
 
 def _download_locked(
-    catalog: Catalog, cache: Cache, name: str, version: str, *, progress: bool
+    catalog: Catalog,
+    cache: Cache,
+    name: str,
+    version: str,
+    progress: bool,
+    tiers: Sequence[Cache],
 ) -> Path:
     store = catalog.store
     what = label(name, version)
@@ -98,7 +111,7 @@ def _download_locked(
             local: entry for entry, (_remote, local) in zip(manifest.files, pairs, strict=True)
         }
         # content the cache already holds, placed and re-hashed: (size, sha256) by local path
-        reused = fetch_reuse.link_known(cache, entries)
+        reused = fetch_reuse.link_known(cache, entries, tiers)
         objects = _big_objects(store, cache, name, version, manifest, sizes, pairs)
         objects = [o for o in objects if o.local not in reused]
         big = {o.local for o in objects}
@@ -169,6 +182,7 @@ def _big_objects(
         if entry.size is not None and entry.size >= ranged.BIG_OBJECT_BYTES:
             where = label(name, version) + (f"[{entry.path}]" if entry.path else "")
             partial = cache.partial_path(name, version, entry.path)
+            make_dirs(partial.parent, cache.directory)  # ranged makes the object's own folder
             big.append(ranged.BigObject(remote, local, entry, partial, where))
     return big
 

@@ -14,6 +14,14 @@ A ``.meta`` names only sha256s; where the bytes come from is the index's and our
 and every source is checked to be a regular file inside the cache's own data (real path, no
 symlink on the way, not the bookkeeping folder) of a version whose record lists that very
 content. The target is always a new file in the version's private staging folder.
+
+A miss also reuses what the read-only shared tiers hold, found through their own indexes
+(opened read-only, never filled or mended: a tier without one offers nothing), after the
+writable cache's. From a tier a file is reflinked or copied, never hardlinked: a tier is not
+ours (a baked layer, another team's share, another user's files), and a hardlink would make
+the new version share its inode, so making our copy read-only would chmod the tier's file, a
+repair or an edit in our cache would damage the tier's copy, and a tier rebuilt by its owner
+would no longer own its bytes alone. A reflink is a private inode: safe wherever it works.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ import fcntl
 import os
 import shutil
 import stat
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -61,21 +69,35 @@ def remember(cache: Cache, name: str, version: str, record: Mapping[str, Any]) -
         index_of(cache).add(cache.store_folder, name, version, files)
 
 
-def link_known(cache: Cache, entries: Mapping[str, FileEntry]) -> dict[str, tuple[int, str]]:
+def link_known(
+    cache: Cache, entries: Mapping[str, FileEntry], tiers: Sequence[Cache] = ()
+) -> dict[str, tuple[int, str]]:
     """Place the known content of ``entries`` (staged local path -> its entry of the new
-    ``.meta``) from the cache; (size, sha256) by local path of each file placed and checked.
-    What is absent is to be downloaded."""
+    ``.meta``) from the cache, then from the shared ``tiers`` in order; (size, sha256) by
+    local path of each file placed and checked. What is absent is to be downloaded."""
     known = {local: e for local, e in entries.items() if e.sha256 and e.size is not None}
     if not known:
         return {}
-    index = index_of(cache)
+    placed = _place_from(cache, index_of(cache), known, hardlink=True)
+    for tier in tiers:
+        rest = {local: e for local, e in known.items() if local not in placed}
+        if not rest:
+            break
+        index = ContentIndex(tier.books, read_only=True)
+        placed.update(_place_from(tier, index, rest, hardlink=False))
+    return placed
+
+
+def _place_from(
+    source: Cache, index: ContentIndex, known: Mapping[str, FileEntry], *, hardlink: bool
+) -> dict[str, tuple[int, str]]:
     holders = index.lookup(e.sha256 for e in known.values() if e.sha256)
     todo = [(local, e, holders[e.sha256]) for local, e in known.items() if e.sha256 in holders]
     if not todo:
         return {}
     for folder in {os.path.dirname(local) for local, _e, _h in todo}:
         os.makedirs(folder, exist_ok=True)
-    sources, how = _Sources(cache), {"reflink": True}
+    sources, how = _Sources(source), {"reflink": True, "hardlink": hardlink}
 
     def one(job: tuple[str, FileEntry, list[Holder]]) -> tuple[str, tuple[int, str] | None]:
         return _place_one(sources, index, how, *job)
@@ -102,9 +124,11 @@ def _place_one(
         if found is None:  # kept: its version may be being installed right now
             continue
         source, info = found
-        # A hardlink shares the mode too: only from a copy that has the new file's mode, so
-        # making the new version read-only never changes another version's file.
+        # A hardlink shares the mode and owner too: only from a copy of ours that has the new
+        # file's mode, so making the new version read-only never changes another version's
+        # file (nor fails on another user's, in a shared cache).
         same_mode = stat.S_IMODE(info.st_mode) == expected_mode(False, entry.executable)
+        same_mode = same_mode and info.st_uid == os.geteuid() and how["hardlink"]
         try:
             method = place(source, local, hardlink_ok=same_mode, reflink=how["reflink"])
             measured = sha256_file(local)
@@ -209,7 +233,7 @@ def _reflink(source: str, target: str) -> bool:
     except OSError:
         return False
     try:
-        dst = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        dst = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except OSError:
         os.close(src)
         raise

@@ -8,14 +8,17 @@ are pins, so that "lock" means only mutual exclusion; the file and the options k
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError, IntegrityError, InvalidAssetSpecError
 from .pinfile import Pin, PinFile, pin_key
+from .sharing import make_dirs, widen
 from .spec import AssetSpec, label
 from .versioning import Versioning
 
@@ -202,9 +205,19 @@ class PinSession:
         if self.path is None or not specs:
             return
         path = self._runs_file()
-        path.parent.mkdir(parents=True, exist_ok=True)
         body = {"lock_file": str(self.path), "specs": sorted(set(specs))}
-        path.write_text(json.dumps(body, indent=1), encoding="utf-8")
+        # replaced whole, shared like the cache: in a shared cache the next run of the same
+        # lock file may be another user's
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        try:
+            make_dirs(path.parent, self._runs_dir.parent)
+            tmp.write_text(json.dumps(body, indent=1), encoding="utf-8")
+            widen(tmp, path.parent)
+            os.replace(tmp, path)
+        except OSError:
+            # a user who may not write to a shared cache: only ``sync --last-run`` misses it
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
 
     def remembered_specs(self) -> list[str]:
         if self.path is None:

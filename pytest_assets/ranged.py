@@ -52,6 +52,7 @@ from .errors import IntegrityError
 from .localdisk import force_rmtree
 from .manifest import HASH_CHUNK, FileEntry, compare
 from .pinned_reads import GCS, S3, pinned_range
+from .sharing import make_dirs, widen
 from .store import ObjectVersion, Store, version_of
 
 # Objects at least this big go through the engine: smaller ones gain little from ranges and
@@ -241,7 +242,7 @@ class _Download:
         self.queue: list[int] = []  # ranges for the range readers, in order
         self.settled = False  # the stream will hand over nothing more
         self.more: asyncio.Event | None = None
-        partial.mkdir(parents=True, exist_ok=True)
+        make_dirs(partial, partial.parent)  # shared like the cache: another user may resume
 
     def run(self) -> tuple[tuple[int, str], bool]:
         """((size, sha256), whether ranges of an earlier pass were kept)."""
@@ -249,6 +250,7 @@ class _Download:
         kept = bool(self.done or self.got)
         fd = os.open(self.data, os.O_RDWR | os.O_CREAT, 0o644)
         try:
+            widen(fd, self.data.parent)
             if not kept:
                 os.ftruncate(fd, 0)
                 os.ftruncate(fd, self.version.size)  # sparse: blocks show progress
@@ -451,6 +453,7 @@ class _Download:
         self.unsaved = 0
         tmp = self.state_path.with_name("state.json.tmp")
         tmp.write_text(json.dumps(state))
+        widen(tmp, tmp.parent)
         os.replace(tmp, self.state_path)
 
 

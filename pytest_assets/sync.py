@@ -26,10 +26,17 @@ from .spec import AssetSpec, label
 if TYPE_CHECKING:
     from .assets import Assets
 
-# Versions in flight at once. Their objects share the store's connection pool, so this bounds
-# the versions being worked on (locks, staging folders, hashing), not the connections; the
-# lead may wire it to the max_connections setting.
-SYNC_VERSIONS_IN_FLIGHT = 8
+# Versions in flight at most. Each takes a lock, a staging folder and a hashing thread while
+# its objects share the store's connection pool: past a few per core more of them add threads,
+# not connections, so the budget decides below this cap (see versions_in_flight).
+SYNC_VERSIONS_IN_FLIGHT = 16
+
+
+def versions_in_flight(max_connections: int) -> int:
+    """As many versions at once as the store's connection budget allows, within the cap: a
+    budget of 1 (one object at a time) syncs one version at a time, 4 at most 4."""
+    return max(1, min(max_connections, SYNC_VERSIONS_IN_FLIGHT))
+
 
 CACHED, FETCHED, TO_FETCH, FAILED = "already cached", "fetched", "to fetch", "failed"
 
@@ -107,10 +114,13 @@ def sync(
     *,
     dry_run: bool = False,
     progress: bool = False,
-    workers: int = SYNC_VERSIONS_IN_FLIGHT,
+    workers: int | None = None,
 ) -> SyncReport:
     """Resolve every spec (through the pins), then fetch every version not in the cache, all
-    in one parallel pass under one progress bar; a dry run sizes them from their ``.meta``."""
+    in one parallel pass under one progress bar (``workers`` versions at once, by default as
+    the connection budget allows); a dry run sizes them from their ``.meta``."""
+    if workers is None:
+        workers = versions_in_flight(assets.max_connections)
     first: dict[tuple[str, str], SyncItem] = {}
     failed: list[SyncItem] = []
     for text in specs:

@@ -164,3 +164,21 @@ def test_a_fetch_stopped_with_ranges_in_flight_keeps_every_byte_each_of_them_wro
     assert again.fetch("big:0.0").read_bytes() == (tmp_path / "big.bin").read_bytes()
     asked = {(start, end) for start, end in proxy.reset().ranges}
     assert not any(s < k_end and k_start < e for s, e in asked for k_start, k_end in kept)
+
+
+def test_a_partial_left_in_a_shared_cache_is_the_groups_to_resume(
+    link: tuple[StoreUnderTest, ByteProxy], tmp_path: Path
+) -> None:
+    """In a cache whose root is group-writable (a cache shared by the users of one machine),
+    what a stopped fetch keeps is too, whatever the umask: another user's fetch goes on
+    from it (tests/test_multi_user_cache.py has the users)."""
+    store, proxy = link
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache").chmod(0o2775)
+    proxy.reset()
+    proxy.cut_after = RANGE + RANGE // 2
+    with pytest.raises(AssetsError):
+        one_stream(store, tmp_path).fetch("big:0.0")
+    partial = one_stream(store, tmp_path).cache.partial_path("big", "0.0", "")
+    modes = {p.name: oct(p.stat().st_mode & 0o7777) for p in [partial, *partial.iterdir()]}
+    assert modes == {partial.name: "0o2775", "data": "0o664", "state.json": "0o664"}

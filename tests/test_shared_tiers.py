@@ -386,3 +386,47 @@ def test_cli_verify_exits_1_on_damage_in_a_tier_saying_to_rebuild_it(
     assert f"shared cache {tier} (read-only, not repaired): folder:0.0[sub/b.txt]" in out
     assert f"read-only shared cache(s) {tier}" in err and "rebuild" in err
     assert not (tier / store_key(store).folder / "folder" / "0.0" / "sub" / "b.txt").exists()
+
+
+def test_a_pytest_run_served_by_a_tier_writes_nothing_into_the_writable_cache(
+    pytester: pytest.Pytester, store: str, tmp_path: Path
+) -> None:
+    """Not even the runs note a partial spec leaves for ``sync --last-run``, nor the cache's
+    CACHEDIR.TAG: both come with the first thing written there."""
+    tier = fill(store, tmp_path / "tier", "model:0.0")
+    cache = tmp_path / "cache"
+    pytester.makeini(
+        f"[pytest]\nassets_store = {store}\nassets_dir = {cache}\nassets_shared_dirs = {tier}\n"
+    )
+    pytester.makepyfile(
+        "def test_model(asset):\n    assert asset('model:0').read_bytes() == b'weights' * 100\n"
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+    assert not cache.exists()
+
+
+def test_a_miss_reuses_the_files_a_tier_holds_copied_never_hardlinked(
+    store: str, tmp_path: Path
+) -> None:
+    tier = fill(store, tmp_path / "tier", "folder:0.0")
+    source = tmp_path / "next"
+    (source / "sub").mkdir(parents=True)
+    (source / "a.txt").write_text("alpha\n")  # as in 0.0
+    (source / "sub" / "b.txt").write_text("beta, changed\n")
+    Assets(store=store, cache_dir=tmp_path / "pusher-cache").push(source, "folder")
+    # the store loses 0.1's a.txt: only the tier's copy can give it
+    gone = Path(store) / "folder" / "0.1" / "a.txt"
+    gone.parent.chmod(0o755)
+    gone.unlink()
+    index = tier / ".pytest-assets" / "content.sqlite"
+    before = (everything_below(tier), index.read_bytes())
+    assets = Assets(store=store, cache_dir=tmp_path / "cache", shared_dirs=[tier])
+    path = assets.fetch("folder:0.1")
+    assert path.is_relative_to(tmp_path / "cache")
+    assert (path / "a.txt").read_text() == "alpha\n"
+    assert (path / "sub" / "b.txt").read_text() == "beta, changed\n"
+    held = next(tier.rglob("a.txt"))
+    assert (path / "a.txt").stat().st_ino != held.stat().st_ino
+    assert held.stat().st_nlink == 1
+    assert (everything_below(tier), index.read_bytes()) == before  # the tier's index unchanged

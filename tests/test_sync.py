@@ -19,7 +19,7 @@ from servers import StoreUnderTest
 from pytest_assets import Assets
 from pytest_assets.cli import main
 from pytest_assets.pinfile import LOCK_NAME
-from pytest_assets.sync import sync, sync_specs
+from pytest_assets.sync import sync, sync_specs, versions_in_flight
 
 SIZES = {"team/a": 1000, "team/b": 3000, "team/c": 200}
 
@@ -123,6 +123,40 @@ def test_sync_fetches_the_versions_at_once_not_one_after_another(
     monkeypatch.setattr(Assets, "fetch", fetch)
     report = sync(make(pushed, tmp_path / "cache", lock), [f"{n}:0" for n in SIZES])
     assert not report.failures, report.failures
+
+
+def test_sync_fetches_one_version_at_a_time_with_a_budget_of_one_connection(
+    pushed: StoreUnderTest, lock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each fetch lingers long enough for any other in flight to overlap it: none does."""
+    running, peak, guard = [0], [0], threading.Lock()
+    real_fetch = Assets.fetch
+
+    def fetch(self: Assets, spec: Any) -> Path:
+        with guard:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        try:
+            threading.Event().wait(0.2)
+            return real_fetch(self, spec)
+        finally:
+            with guard:
+                running[0] -= 1
+
+    monkeypatch.setattr(Assets, "fetch", fetch)
+    assets = Assets(
+        store=pushed.url,
+        cache_dir=tmp_path / "cache",
+        storage_options=pushed.storage_options,
+        lock_file=lock,
+        max_connections=1,
+    )
+    report = sync(assets, [f"{n}:0" for n in SIZES])
+    assert (len(report.of("fetched")), peak[0]) == (len(SIZES), 1)
+
+
+def test_versions_in_flight_follow_the_connection_budget_up_to_a_cap() -> None:
+    assert [versions_in_flight(n) for n in (1, 4, 16, 64, 1000)] == [1, 4, 16, 16, 16]
 
 
 def test_sync_dry_run_lists_sizes_from_the_meta_and_fetches_nothing(
@@ -248,6 +282,8 @@ def test_cli_sync_last_run_takes_the_specs_the_last_pytest_run_remembered(
     cli: Run, pushed: StoreUnderTest, tmp_path: Path
 ) -> None:
     lock = Path(os.getcwd()) / LOCK_NAME
-    make(pushed, tmp_path / "cache", lock).remember_specs(["team/c:0"])
+    ran = make(pushed, tmp_path / "cache", lock)
+    ran.cache.ensure()  # the run wrote into its cache (a run served by tiers leaves no note)
+    ran.remember_specs(["team/c:0"])
     code, out, err = cli("sync", "--last-run")
     assert (code, out) == (0, "1 version, 200 B: 1 fetched\n"), err
