@@ -26,6 +26,7 @@ import shutil
 import stat
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,28 +66,52 @@ def link_known(cache: Cache, entries: Mapping[str, FileEntry]) -> dict[str, tupl
     """Place the known content of ``entries`` (staged local path -> its entry of the new
     ``.meta``) from the cache; (size, sha256) by local path of each file placed and checked.
     What is absent is to be downloaded."""
+    return find_known(cache, entries).place()
+
+
+@dataclass
+class Known:
+    """The files of a new version whose content the index knows, before they are placed: a
+    fetch downloads the others meanwhile, and afterwards whatever could not be placed."""
+
+    cache: Cache
+    index: ContentIndex | None
+    todo: list[tuple[str, FileEntry, list[Holder]]]
+
+    @property
+    def locals(self) -> set[str]:
+        return {local for local, _e, _h in self.todo}
+
+    def place(self) -> dict[str, tuple[int, str]]:
+        """Place and check each file; (size, sha256) by local path of those placed."""
+        if not self.todo or self.index is None:
+            return {}
+        todo, index = self.todo, self.index
+        for folder in {os.path.dirname(local) for local, _e, _h in todo}:
+            os.makedirs(folder, exist_ok=True)
+        sources, how = _Sources(self.cache), {"reflink": True}
+
+        def one(job: tuple[str, FileEntry, list[Holder]]) -> tuple[str, tuple[int, str] | None]:
+            return _place_one(sources, index, how, *job)
+
+        # Small files one after another: a thread per file costs more than hashing 10 KB.
+        big = [job for job in todo if (job[1].size or 0) >= _POOLED_BYTES]
+        placed = [one(job) for job in todo if (job[1].size or 0) < _POOLED_BYTES]
+        if big:
+            with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+                placed.extend(pool.map(one, big))
+        return {local: measured for local, measured in placed if measured is not None}
+
+
+def find_known(cache: Cache, entries: Mapping[str, FileEntry]) -> Known:
+    """The entries whose sha256 the index holds (one lookup, nothing placed yet)."""
     known = {local: e for local, e in entries.items() if e.sha256 and e.size is not None}
     if not known:
-        return {}
+        return Known(cache, None, [])
     index = index_of(cache)
     holders = index.lookup(e.sha256 for e in known.values() if e.sha256)
     todo = [(local, e, holders[e.sha256]) for local, e in known.items() if e.sha256 in holders]
-    if not todo:
-        return {}
-    for folder in {os.path.dirname(local) for local, _e, _h in todo}:
-        os.makedirs(folder, exist_ok=True)
-    sources, how = _Sources(cache), {"reflink": True}
-
-    def one(job: tuple[str, FileEntry, list[Holder]]) -> tuple[str, tuple[int, str] | None]:
-        return _place_one(sources, index, how, *job)
-
-    # Small files one after another: a thread per file costs more than hashing 10 KB.
-    big = [job for job in todo if (job[1].size or 0) >= _POOLED_BYTES]
-    placed = [one(job) for job in todo if (job[1].size or 0) < _POOLED_BYTES]
-    if big:
-        with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-            placed.extend(pool.map(one, big))
-    return {local: measured for local, measured in placed if measured is not None}
+    return Known(cache, index, todo)
 
 
 def _place_one(
