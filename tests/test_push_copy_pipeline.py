@@ -43,17 +43,15 @@ def lines(counter: Any) -> list[str]:
     return out
 
 
-def is_copy(line: str, chunk: bytes) -> bool:
-    return "/rewriteTo/" in line or b"x-amz-copy-source:" in chunk.lower()
-
-
 def copies(counter: Any) -> list[str]:
-    found = []
-    for chunk in counter.requests:
-        line = chunk.split(b"\r\n", 1)[0].decode("latin-1")
-        if is_copy(line, chunk):
-            found.append(unquote(line))
-    return found
+    """The copy requests, by their request line alone (a chunk may end before the headers):
+    GCS rewrites, and on S3 the PUTs into the new version other than the changed file's."""
+    return [
+        line
+        for line in lines(counter)
+        if "/rewriteTo/" in line
+        or (line.startswith("PUT ") and "/0.1/" in line and "config.json" not in line)
+    ]
 
 
 @pytest.fixture(params=["s3", "gcs"])
@@ -110,7 +108,7 @@ def test_a_big_file_pushed_in_parts_is_copied_first_in_one_request(
     counter = push_twice(server, server_store, tmp_path, big=True)
     made = copies(counter)
     assert len(made) == 13  # 12 small files and the big one, one request each
-    assert "weights.bin" in made[0].split(" HTTP/")[0], made[:3]
+    assert "weights.bin" in made[0], made[:3]
     if server.kind == "s3":  # its multipart ETag vouches for nothing: its size is asked
         heads = [line for line in lines(counter) if line.startswith("HEAD ")]
         assert [h for h in heads if "0.1/weights.bin" in h], heads
