@@ -30,7 +30,7 @@ from .layout import refuse_uncacheable
 from .manifest import FileEntry, Manifest, build_meta, parse_meta
 from .publish import publish
 from .push_reuse import Reuse, followed_version, reuse_against
-from .push_transfer import Originals, start_listing_originals, transfer
+from .push_transfer import start_listing_originals, transfer
 from .sources import LocalScan, changed_error, scan_local
 from .spec import AssetSpec, label
 from .store import Store
@@ -148,7 +148,8 @@ class Pusher:
                 if missing is not None:
                     raise missing
             return report(spec=target.with_version(version), pushed=False, identical=False)
-        originals = start_listing_originals(store, name, version, reuse)  # while claiming
+        reuse = start_listing_originals(store, name, version, reuse)  # while claiming
+        report = partial(report, reuse=reuse)
         if new_directory:
             with contextlib.suppress(FileExistsError):  # a concurrent push made it
                 store.create_directory()
@@ -170,14 +171,7 @@ class Pusher:
             None
             if claim.meta_written
             else self._upload_checked(
-                source,
-                name,
-                version,
-                scan,
-                fresh=claim.fresh,
-                reuse=reuse,
-                originals=originals,
-                options=options,
+                source, name, version, scan, fresh=claim.fresh, reuse=reuse, options=options
             )
         )
         publish(
@@ -206,7 +200,6 @@ class Pusher:
         *,
         fresh: bool,
         reuse: Reuse,
-        originals: Originals,
         options: PushOptions,
     ) -> Callable[[], None]:
         """Upload, then check the sources still hold what was hashed; the ``.meta`` writer
@@ -214,15 +207,7 @@ class Pusher:
         store, what = self.store, label(name, version)
         manifest = scan.manifest
         try:
-            self._upload(
-                source,
-                name,
-                version,
-                manifest,
-                resuming=not fresh,
-                reuse=reuse,
-                originals=originals,
-            )
+            self._upload(source, name, version, manifest, resuming=not fresh, reuse=reuse)
         except (OSError, AssetsError):
             changed = scan.changed()  # a source deleted or replaced while it was read?
             if not changed:
@@ -316,7 +301,6 @@ class Pusher:
         *,
         resuming: bool,
         reuse: Reuse,
-        originals: Originals,
     ) -> None:
         """Upload create-only; when finishing an interrupted push, skip what it uploaded;
         what the followed version holds is copied inside the store meanwhile
@@ -347,7 +331,6 @@ class Pusher:
             manifest,
             pairs,
             reuse=reuse,
-            originals=originals,
             resuming=resuming,
             progress=self.progress,
         )

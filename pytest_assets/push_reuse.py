@@ -5,6 +5,7 @@ the store holds their content already (:mod:`.store_copy` copies them server-sid
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,10 @@ class Reuse:
     no_copy: str | None = None  # why the store cannot copy (those files are uploaded), or None
     # Filled by the push: known files whose original differed from its .meta, so uploaded.
     uploaded_instead: set[str] = field(default_factory=set, compare=False)
+    # What the store lists for the originals, once asked (:mod:`.push_transfer`); None: ask.
+    originals: Callable[[], dict[str, dict[str, Any]] | None] = field(
+        default=lambda: None, compare=False
+    )
 
     def summary(self) -> str:
         """``1 changed, 999 unchanged (copied in the store), 1 added``."""

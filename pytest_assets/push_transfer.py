@@ -11,7 +11,7 @@ before any of this, exactly as for a push without copies.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -26,15 +26,13 @@ from .store import Store
 from .store_copy import Copy, list_originals
 from .versioning import Versioning
 
-Originals = Callable[[], dict[str, dict[str, Any]] | None]
 
-
-def start_listing_originals(store: Store, name: str, version: str, reuse: Reuse) -> Originals:
+def start_listing_originals(store: Store, name: str, version: str, reuse: Reuse) -> Reuse:
     """Begin listing the originals the push will copy (one listing of the followed version),
-    so that it overlaps the claim; the returned call waits for it (None: nothing to list)."""
+    so that it overlaps the claim: ``reuse`` with ``originals`` waiting for it."""
     followed = reuse.followed
     if followed is None or not reuse.copies or reuse.no_copy is not None or store.is_local:
-        return lambda: None
+        return reuse
 
     def remote(rel: str) -> str:
         return (
@@ -49,7 +47,7 @@ def start_listing_originals(store: Store, name: str, version: str, reuse: Reuse)
         list_originals, store, copies, f"copying {label(name, version)} in the store"
     )
     pool.shutdown(wait=False)
-    return future.result
+    return dataclasses.replace(reuse, originals=future.result)
 
 
 def transfer(
@@ -61,7 +59,6 @@ def transfer(
     pairs: list[tuple[str, str]],
     *,
     reuse: Reuse,
-    originals: Originals,
     resuming: bool,
     progress: bool,
 ) -> None:
@@ -84,7 +81,7 @@ def transfer(
         upload(uploads)
 
     def copied() -> list[Copy]:
-        return push_reuse.copy_known(store, name, version, copies, reuse, originals())
+        return push_reuse.copy_known(store, name, version, copies, reuse, reuse.originals())
 
     try:
         if copies:
