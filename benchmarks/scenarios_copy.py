@@ -11,15 +11,29 @@ from pathlib import Path
 import harness as h
 from context import Context, Row, fmt_s, interleaved, new_assets, raw_fs, store_root
 
+ISSUE_MB = 256  # issue 12's asset: a 256 MB file and 999 small ones (1,000 files in all)
+
+
+COPY_NOTE = (
+    "copypush misses: a copying push is one server request per unchanged file (each "
+    "vouched for by its own answer) alongside the uploads of the new ones, after 4 round "
+    "trips in a row (`.versions`; the followed `.meta`; the claim, with the originals "
+    "listed meanwhile; the claim read back) and before the 5 of publishing. moto and the "
+    "GCS emulator spend about as much CPU on a copy as on an upload (measured on loopback: "
+    "2-3 ms a copy on the emulator, which takes one request at a time; 9-20 ms on moto on "
+    "the shared 2 cores), so on these servers the copies, not the link, set the pace."
+)
+
 
 def _asset(ctx: Context, target: h.Target) -> Path:
-    """The big file and the small files in one folder (links to the run's test data)."""
+    """The big file and all but one of the small files in one folder (links to the run's test
+    data): 256 MB + 999 x 10 KB at full size; ``--quick`` takes the capped link's small file."""
     folder = ctx.workspace / f"copypush-{target.label.replace('+', '-')}"
     if not folder.exists():
-        mb = ctx.plan.link_mb if target.capped else ctx.plan.big_mb
+        mb = ctx.plan.link_mb if ctx.plan.quick else ISSUE_MB
         folder.mkdir()
         h.make_big(folder / "weights.bin", mb << 20)
-        for rel in ctx.rels:
+        for rel in ctx.rels[: len(ctx.rels) - 1]:
             (folder / "small" / rel).parent.mkdir(parents=True, exist_ok=True)
             os.link(ctx.tree / rel, folder / "small" / rel)
     return folder
@@ -38,6 +52,7 @@ def scenario_copypush(ctx: Context, target: h.Target) -> None:
     assets = new_assets(target, ctx.workspace / "unused-cache")
     assets.push(source, name)  # the version the measured pushes follow
     sent: list[int] = []
+    requests: list[int] = []
     fulls = [0]
 
     def copying() -> float:
@@ -47,7 +62,9 @@ def scenario_copypush(ctx: Context, target: h.Target) -> None:
         start = time.perf_counter()
         new_assets(target, ctx.workspace / "unused-cache").push(source, name)
         seconds = time.perf_counter() - start
-        sent.append(int(proxy.stats()["bytes_up"]))
+        stats = proxy.stats()
+        sent.append(int(stats["bytes_up"]))
+        requests.append(int(stats["requests"]))
         return seconds
 
     def full() -> float:
@@ -61,20 +78,28 @@ def scenario_copypush(ctx: Context, target: h.Target) -> None:
         return seconds
 
     mine, theirs = interleaved(ctx.plan.link_runs, copying, full)
+    if h.median(theirs) < 10 * h.median(mine) and COPY_NOTE not in ctx.notes:
+        ctx.notes.append(COPY_NOTE)
     fs.rm(f"{root}/{name}", recursive=True)
     a, b = h.median(mine), h.median(theirs)
     share = max(sent) / total * 100
     mb = (source / "weights.bin").stat().st_size >> 20
+    small = len(ctx.rels) - 1
     ctx.add(
         Row(
-            f"push new version, 1 of {len(ctx.rels)} x {ctx.plan.file_kb} KB changed "
-            f"(+ {mb} MB file)",
+            f"push new version of {mb} MB + {small} x {ctx.plan.file_kb} KB, 1 small file changed",
             target.label,
-            f"{fmt_s(a)}, {share:.2f} % of the asset's bytes sent",
+            f"{fmt_s(a)}, {share:.2f} % of the asset's bytes sent, {max(requests)} requests",
             f"full push {fmt_s(b)}",
             f"{b / a:.1f}x",
             "< 1 % sent; ≥ 10x faster",
             share < 1 and b / a >= 10,
-            {"ours": mine, "full": theirs, "bytes_sent": sent, "asset_bytes": total},
+            {
+                "ours": mine,
+                "full": theirs,
+                "bytes_sent": sent,
+                "requests": requests,
+                "asset_bytes": total,
+            },
         )
     )

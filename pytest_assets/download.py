@@ -16,6 +16,7 @@ import datetime as _dt
 import errno
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -110,28 +111,46 @@ def _download_locked(
         entries = {
             local: entry for entry, (_remote, local) in zip(manifest.files, pairs, strict=True)
         }
-        # content the cache already holds, placed and re-hashed: (size, sha256) by local path
-        reused = fetch_reuse.link_known(cache, entries, tiers)
+        # Content the cache (or a tier) already holds is placed and re-hashed while the rest
+        # downloads (the version's requests do not wait for local work); what could not be
+        # placed (a cached file changed on disk) is downloaded after.
+        known = fetch_reuse.find_known(cache, entries, tiers)
+        held = known.locals
         objects = _big_objects(store, cache, name, version, manifest, sizes, pairs)
-        objects = [o for o in objects if o.local not in reused]
         big = {o.local for o in objects}
-        bar = FileProgress(progress, f"fetching {what}", len(pairs) - len(big) - len(reused))
+        bar = FileProgress(progress, f"fetching {what}", len(pairs) - len(big | held))
         bytes_bar = ByteProgress(
-            progress, f"fetching {what}", sum(o.entry.size or 0 for o in objects)
+            progress,
+            f"fetching {what}",
+            sum(o.entry.size or 0 for o in objects if o.local not in held),
         )
-        try:
-            # (size, sha256) by local path, for what was hashed on the way in
-            measured: dict[str, tuple[int, str]] = dict(reused)
-            small = [pair for pair in pairs if pair[1] not in big and pair[1] not in reused]
+
+        def fetch(wanted: Callable[[str], bool]) -> dict[str, tuple[int, str]]:
+            """Download the wanted files: (size, sha256) by local path of those hashed on the
+            way in."""
+            got: dict[str, tuple[int, str]] = {}
+            small = [pair for pair in pairs if pair[1] not in big and wanted(pair[1])]
             if manifest.is_directory:
-                measured.update(store.get_files(small, f"downloading {what}", bar))
+                got.update(store.get_files(small, f"downloading {what}", bar))
             elif small:
                 streamed = store.get_file_hashed(*small[0], f"downloading {what}")
-                measured.update({small[0][1]: streamed} if streamed else {})
+                got.update({small[0][1]: streamed} if streamed else {})
                 bar.advance()
             # after the small ones, so that together they stay within the store's budget
             pool = ranged.Pool(store.max_connections)
-            measured.update(ranged.fetch_many(store, objects, pool, bytes_bar.advance))
+            chosen = [o for o in objects if wanted(o.local)]
+            got.update(ranged.fetch_many(store, chosen, pool, bytes_bar.advance))
+            return got
+
+        try:
+            with ThreadPoolExecutor(max_workers=1) as placer:
+                placing = placer.submit(known.place)
+                measured = fetch(lambda local: local not in held)
+                reused = placing.result()
+            measured.update(reused)
+            missed = held - set(reused)
+            if missed:
+                measured.update(fetch(lambda local: local in missed))
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
             _check_staging(staging)
             raise _incomplete_version(store, name, version, manifest, exc) from None

@@ -34,6 +34,7 @@ import shutil
 import stat
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -69,46 +70,73 @@ def remember(cache: Cache, name: str, version: str, record: Mapping[str, Any]) -
         index_of(cache).add(cache.store_folder, name, version, files)
 
 
-def link_known(
+Job = tuple[str, FileEntry, list[Holder]]  # staged local path, its entry, who holds it
+
+
+@dataclass
+class _From:
+    """The files to place from one cache (ours, or a tier), through its index."""
+
+    source: Cache
+    index: ContentIndex
+    hardlink: bool  # only from our own cache: a tier's inode is not ours to share
+    todo: list[Job]
+
+    def place(self) -> dict[str, tuple[int, str]]:
+        for folder in {os.path.dirname(local) for local, _e, _h in self.todo}:
+            os.makedirs(folder, exist_ok=True)
+        sources, how = _Sources(self.source), {"reflink": True, "hardlink": self.hardlink}
+        index = self.index
+
+        def one(job: Job) -> tuple[str, tuple[int, str] | None]:
+            return _place_one(sources, index, how, *job)
+
+        # Small files one after another: a thread per file costs more than hashing 10 KB.
+        big = [job for job in self.todo if (job[1].size or 0) >= _POOLED_BYTES]
+        placed = [one(job) for job in self.todo if (job[1].size or 0) < _POOLED_BYTES]
+        if big:
+            with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+                placed.extend(pool.map(one, big))
+        return {local: measured for local, measured in placed if measured is not None}
+
+
+@dataclass
+class Known:
+    """The files of a new version whose content the cache or a tier knows, before they are
+    placed: a fetch downloads the others meanwhile, and afterwards whatever could not be
+    placed (a cached file changed on disk)."""
+
+    groups: list[_From]
+
+    @property
+    def locals(self) -> set[str]:
+        return {local for group in self.groups for local, _e, _h in group.todo}
+
+    def place(self) -> dict[str, tuple[int, str]]:
+        """Place and check each file; (size, sha256) by local path of those placed."""
+        placed: dict[str, tuple[int, str]] = {}
+        for group in self.groups:
+            placed.update(group.place())
+        return placed
+
+
+def find_known(
     cache: Cache, entries: Mapping[str, FileEntry], tiers: Sequence[Cache] = ()
-) -> dict[str, tuple[int, str]]:
-    """Place the known content of ``entries`` (staged local path -> its entry of the new
-    ``.meta``) from the cache, then from the shared ``tiers`` in order; (size, sha256) by
-    local path of each file placed and checked. What is absent is to be downloaded."""
-    known = {local: e for local, e in entries.items() if e.sha256 and e.size is not None}
-    if not known:
-        return {}
-    placed = _place_from(cache, index_of(cache), known, hardlink=True)
-    for tier in tiers:
-        rest = {local: e for local, e in known.items() if local not in placed}
+) -> Known:
+    """The entries whose sha256 the cache's index holds, then the tiers' (read-only) for the
+    rest: one lookup per index, nothing placed yet."""
+    rest = {local: e for local, e in entries.items() if e.sha256 and e.size is not None}
+    groups: list[_From] = []
+    for k, source in enumerate([cache, *tiers]):
         if not rest:
             break
-        index = ContentIndex(tier.books, read_only=True)
-        placed.update(_place_from(tier, index, rest, hardlink=False))
-    return placed
-
-
-def _place_from(
-    source: Cache, index: ContentIndex, known: Mapping[str, FileEntry], *, hardlink: bool
-) -> dict[str, tuple[int, str]]:
-    holders = index.lookup(e.sha256 for e in known.values() if e.sha256)
-    todo = [(local, e, holders[e.sha256]) for local, e in known.items() if e.sha256 in holders]
-    if not todo:
-        return {}
-    for folder in {os.path.dirname(local) for local, _e, _h in todo}:
-        os.makedirs(folder, exist_ok=True)
-    sources, how = _Sources(source), {"reflink": True, "hardlink": hardlink}
-
-    def one(job: tuple[str, FileEntry, list[Holder]]) -> tuple[str, tuple[int, str] | None]:
-        return _place_one(sources, index, how, *job)
-
-    # Small files one after another: a thread per file costs more than hashing 10 KB.
-    big = [job for job in todo if (job[1].size or 0) >= _POOLED_BYTES]
-    placed = [one(job) for job in todo if (job[1].size or 0) < _POOLED_BYTES]
-    if big:
-        with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-            placed.extend(pool.map(one, big))
-    return {local: measured for local, measured in placed if measured is not None}
+        index = index_of(cache) if k == 0 else ContentIndex(source.books, read_only=True)
+        holders = index.lookup(e.sha256 for e in rest.values() if e.sha256)
+        todo = [(local, e, holders[e.sha256]) for local, e in rest.items() if e.sha256 in holders]
+        if todo:
+            groups.append(_From(source, index, k == 0, todo))
+        rest = {local: e for local, e in rest.items() if e.sha256 not in holders}
+    return Known(groups)
 
 
 def _place_one(

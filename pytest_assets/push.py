@@ -28,10 +28,9 @@ from .errors import AssetExistsError, AssetsError, InvalidAssetSpecError, StoreE
 from .foldednames import warn_clashes
 from .layout import refuse_uncacheable
 from .manifest import FileEntry, Manifest, build_meta, parse_meta
-from .multipart import clean_orphans, put_files
-from .progress import FileProgress
 from .publish import publish
-from .push_reuse import Reuse, copy_known, followed_version, reuse_against
+from .push_reuse import Reuse, followed_version, reuse_against
+from .push_transfer import start_listing_originals, transfer
 from .sources import LocalScan, changed_error, scan_local
 from .spec import AssetSpec, label
 from .store import Store
@@ -149,6 +148,8 @@ class Pusher:
                 if missing is not None:
                     raise missing
             return report(spec=target.with_version(version), pushed=False, identical=False)
+        reuse = start_listing_originals(store, name, version, reuse)  # while claiming
+        report = partial(report, reuse=reuse)
         if new_directory:
             with contextlib.suppress(FileExistsError):  # a concurrent push made it
                 store.create_directory()
@@ -302,7 +303,8 @@ class Pusher:
         reuse: Reuse,
     ) -> None:
         """Upload create-only; when finishing an interrupted push, skip what it uploaded;
-        what the followed version holds is copied inside the store (:mod:`.store_copy`)."""
+        what the followed version holds is copied inside the store meanwhile
+        (:mod:`.push_transfer`)."""
         store, what = self.store, label(name, version)
         if not manifest.is_directory:
             remote = store.object_path(name, version)
@@ -321,16 +323,17 @@ class Pusher:
                         raise exists_error(what, store, False)
                     continue  # uploaded by the interrupted run we are finishing
                 pairs.append((str(source / entry.path), remote))
-        # What killed pushes left (open uploads, parts), before this push starts its own.
-        clean_orphans(store, self.catalog.versioning, name, fresh="" if resuming else version)
-        pairs = copy_known(store, name, version, manifest, pairs, reuse)
-        bar = FileProgress(self.progress, f"pushing {what}", len(pairs))
-        try:
-            put_files(store, pairs, f"uploading {what}", bar, parts=store.parts_path(name, version))
-        except FileExistsError:
-            raise exists_error(what, store, False) from None
-        finally:
-            bar.close()
+        transfer(
+            store,
+            self.catalog.versioning,
+            name,
+            version,
+            manifest,
+            pairs,
+            reuse=reuse,
+            resuming=resuming,
+            progress=self.progress,
+        )
 
     def _withdraw(self, name: str, version: str, manifest: Manifest) -> None:
         """Take back an upload that must not be published: its objects, then its claim, so the

@@ -5,8 +5,9 @@ the store holds their content already (:mod:`.store_copy` copies them server-sid
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .claims import exists_error
 from .diff import ADDED, CHANGED, UNCHANGED, VersionDiff, diff_manifests
@@ -51,6 +52,10 @@ class Reuse:
     no_copy: str | None = None  # why the store cannot copy (those files are uploaded), or None
     # Filled by the push: known files whose original differed from its .meta, so uploaded.
     uploaded_instead: set[str] = field(default_factory=set, compare=False)
+    # What the store lists for the originals, once asked (:mod:`.push_transfer`); None: ask.
+    originals: Callable[[], dict[str, dict[str, Any]] | None] = field(
+        default=lambda: None, compare=False
+    )
 
     def summary(self) -> str:
         """``1 changed, 999 unchanged (copied in the store), 1 added``."""
@@ -107,19 +112,19 @@ def reuse_against(
     return Reuse(diff, reusable(base, manifest), base_version, no_copy)
 
 
-def copy_known(
+def split_known(
     store: Store,
     name: str,
     version: str,
     manifest: Manifest,
     pairs: list[tuple[str, str]],
     reuse: Reuse,
-) -> list[tuple[str, str]]:
-    """Copy in the store the (local, remote) pairs whose content the followed version holds;
-    the pairs left to upload (new content, and what could not be copied)."""
+) -> tuple[list[Copy], list[tuple[str, str]]]:
+    """The (local, remote) pairs whose content the followed version holds, as copies inside
+    the store, and the pairs left to upload."""
     followed = reuse.followed
     if followed is None or not reuse.copies or reuse.no_copy is not None:
-        return pairs
+        return [], pairs
 
     def remote(version: str, rel: str) -> str:
         return (
@@ -135,23 +140,39 @@ def copy_known(
             uploads.append((local, target))
         else:
             copies.append(Copy(remote(followed, known.path), target, entry))
+    return copies, uploads
+
+
+def copy_known(
+    store: Store,
+    name: str,
+    version: str,
+    copies: list[Copy],
+    reuse: Reuse,
+    originals: dict[str, dict[str, Any]] | None = None,
+) -> list[Copy]:
+    """Make the copies in the store; those that could not be made (to upload instead)."""
+    if not copies:
+        return []
+    followed = reuse.followed
     try:
-        left = copy_objects(store, copies, f"copying {label(name, version)} in the store")
+        left = copy_objects(
+            store, copies, f"copying {label(name, version)} in the store", originals
+        )
     except FileExistsError:
         raise exists_error(label(name, version), store, False) from None
     except FileNotFoundError:  # the followed version's objects went away under us
         raise StoreError(
-            f"{label(name, followed)} lost objects in store {store.display_url} while "
+            f"{label(name, str(followed))} lost objects in store {store.display_url} while "
             f"{label(name, version)} was copying them; nothing was published, push again"
         ) from None
-    fallback = {c.target for c in left}
     reuse.uploaded_instead.update(c.entry.path for c in left)
-    if fallback:
+    if left:
         log.warning(
             "%s: %d file(s) of %s differ in the store from its .meta (damaged?) and were "
             "uploaded instead of copied",
             label(name, version),
-            len(fallback),
-            label(name, followed),
+            len(left),
+            label(name, str(followed)),
         )
-    return uploads + [(local, target) for local, target in pairs if target in fallback]
+    return left

@@ -6,9 +6,15 @@ modelkit and older versions of us read it as any other. The copies are create-on
 backend honours it (S3 ``CopyObject`` with ``If-None-Match: *``, a GCS rewrite with
 ``ifGenerationMatch=0``, ``O_EXCL`` on a directory store) and are checked before the push
 publishes anything: the backend's own fingerprint of the copy against the original's (S3's
-ETag, GCS's crc32c; a directory store hashes the copy) and every copy's size in a listing.
+ETag, GCS's crc32c and size, in the copy's own response; a directory store hashes the copy),
+and a copy its response cannot vouch for (an S3 multipart original, whose ETag is no MD5) is
+asked for its size right after it is made, in its own task: no listing after the last copy.
 An original whose size in the store disagrees with its ``.meta`` is not copied (its damage
 must not spread): that file is uploaded, as it is on a backend without server-side copies.
+
+A copy is one request (S3 ``CopyObject`` up to 5 GiB, above that in parts; one rewrite call
+on GCS when it is done at once, else the calls its ``rewriteToken`` asks for), the biggest
+first: its server-side time then overlaps the small ones'.
 """
 
 from __future__ import annotations
@@ -24,7 +30,11 @@ from . import localdisk
 from .manifest import FileEntry, Manifest, sha256_stream
 from .store import Store
 
-_AT_ONCE = 64  # copies in flight on an async backend (s3fs: our pool of 64 connections)
+# Copies in flight on an async backend. They send no data, so the bandwidth budget is not
+# theirs to share; but more did not help where measured: moto and the GCS emulator spend
+# 2-10 ms of CPU on each copy (the emulator one request at a time), so 64 at 40 ms RTT
+# already keep them busy, and s3fs's pool holds the budget's 64 connections anyway.
+_AT_ONCE = 64
 _THREADS = 8  # copies at once on a directory store or a sync backend
 
 
@@ -65,16 +75,24 @@ def no_copy_reason(store: Store) -> str | None:
     return None
 
 
-def copy_objects(store: Store, copies: Sequence[Copy], what: str) -> list[Copy]:
+def copy_objects(
+    store: Store,
+    copies: Sequence[Copy],
+    what: str,
+    originals: dict[str, dict[str, Any]] | None = None,
+) -> list[Copy]:
     """Copy inside the store, each copy checked; returns the copies it could not make (the
     original's size disagrees with its ``.meta``, or the backend cannot copy): upload those.
-    FileExistsError when a target is taken (another push got there: the claim says whose)."""
+    FileExistsError when a target is taken (another push got there: the claim says whose).
+    ``originals`` is what :func:`list_originals` found, when a push listed them earlier."""
     if not copies:
         return []
     if store.is_local:
         return _local(store, copies, what)
-    originals = _details(store, [c.source for c in copies], f"listing the originals of {what}")
+    if originals is None:
+        originals = list_originals(store, copies, what)
     sound = [c for c in copies if _size(originals.get(c.source)) == c.entry.size]
+    sound.sort(key=lambda c: -(c.entry.size or 0))  # the longest copy starts first
     left = [c for c in copies if c not in sound]
     protocols = store.protocols
     if protocols & {"s3", "s3a"}:
@@ -85,8 +103,16 @@ def copy_objects(store: Store, copies: Sequence[Copy], what: str) -> list[Copy]:
         return list(copies)
     else:
         bad = _threaded(store, what, sound, lambda c: store.fs.cp_file(c.source, c.target))
-    _check_sizes(store, sound, what)
+        _check_sizes(store, sound, what)  # a plain cp_file says nothing of what it made
     return left + bad
+
+
+def list_originals(store: Store, copies: Sequence[Copy], what: str) -> dict[str, dict[str, Any]]:
+    """What the store lists for the copies' originals (size, ETag or crc32c), by path; a
+    push asks while it claims its version, so the copies need not wait for it."""
+    if not copies or store.is_local:
+        return {}
+    return _details(store, [c.source for c in copies], f"listing the originals of {what}")
 
 
 def _size(info: dict[str, Any] | None) -> int | None:
@@ -115,19 +141,31 @@ def _details(store: Store, paths: Sequence[str], what: str) -> dict[str, dict[st
 def _check_sizes(store: Store, copies: Sequence[Copy], what: str) -> None:
     """Every copy is there with its size, before anything is published; a copy that is not
     is an error of the store, and nothing is published."""
-    from .errors import StoreError
-
     if not copies:
         return
     there = _details(store, [c.target for c in copies], f"checking the copies of {what}")
     for copy in copies:
-        size = _size(there.get(copy.target))
-        if size != copy.entry.size:
-            raise StoreError(
-                f"{what}: the copy of {copy.source} in store {store.display_url} is "
-                f"{'missing' if size is None else f'{size} bytes, not {copy.entry.size}'}; "
-                "nothing was published, push again"
-            )
+        _check_size(store, copy, _size(there.get(copy.target)), what)
+
+
+def _check_size(store: Store, copy: Copy, size: int | None, what: str) -> None:
+    from .errors import StoreError
+
+    if size != copy.entry.size:
+        raise StoreError(
+            f"{what}: the copy of {copy.source} in store {store.display_url} is "
+            f"{'missing' if size is None else f'{size} bytes, not {copy.entry.size}'}; "
+            "nothing was published, push again"
+        )
+
+
+async def _asked_size(store: Store, copy: Copy, what: str) -> None:
+    """The size the store gives for a copy just made (a HEAD), checked."""
+    try:
+        info = await store.fs._info(copy.target)
+    except FileNotFoundError:
+        info = None
+    _check_size(store, copy, _size(info), what)
 
 
 # -- directory stores ------------------------------------------------------------------------
@@ -202,7 +240,8 @@ def _unquoted(value: Any) -> str:
 
 def partial_s3(store: Store, copy: Copy, original: dict[str, Any]) -> Callable[[], Any]:
     """CopyObject, create-only; its ETag must be the original's (a copy of a single-part
-    object keeps its MD5 ETag; a multipart one's differs, and its size is still checked)."""
+    object keeps its MD5 ETag, which vouches for its bytes; a multipart one's differs, so the
+    copy's size is asked for)."""
     fs = store.fs
 
     async def run() -> Copy | None:
@@ -211,14 +250,18 @@ def partial_s3(store: Store, copy: Copy, original: dict[str, Any]) -> Callable[[
         source = {"Bucket": src_bucket, "Key": src_key}
         if int(original.get("size") or 0) > 5 * 2**30:  # CopyObject's limit: copy in parts
             await fs._copy_managed(copy.source, copy.target, int(original["size"]))
+            await _asked_size(store, copy, "copying in parts")
             return None
         out = await fs._call_s3(
             "copy_object", Bucket=bucket, Key=key, CopySource=source, IfNoneMatch="*"
         )
         etag = _unquoted((out.get("CopyObjectResult") or {}).get("ETag"))
         before = _unquoted(original.get("ETag") or original.get("etag"))
-        if etag and before and "-" not in before and etag != before:
-            raise _mismatch(store, copy, f"ETag {etag}, the original's {before}")
+        if etag and before and "-" not in before:
+            if etag != before:
+                raise _mismatch(store, copy, f"ETag {etag}, the original's {before}")
+        else:  # nothing in the answer vouches for the copy's bytes: its size, then
+            await _asked_size(store, copy, "copying in the store")
         return None
 
     return run
@@ -253,7 +296,9 @@ def partial_gcs(store: Store, copy: Copy, original: dict[str, Any]) -> Callable[
         if crc and before and crc != before:
             raise _mismatch(store, copy, f"crc32c {crc}, the original's {before}")
         size = resource.get("size")
-        if size is not None and int(size) != copy.entry.size:
+        if size is None:  # an answer without the object: ask for its size
+            await _asked_size(store, copy, "copying in the store")
+        elif int(size) != copy.entry.size:
             raise _mismatch(store, copy, f"{size} bytes, not {copy.entry.size}")
         return None
 

@@ -190,13 +190,13 @@ def instrument_push() -> None:
         mark("uploaded")
         die_if("uploaded")
 
-    def copy_objects_(store: Any, copies: Any, what: str) -> Any:
+    def copy_objects_(store: Any, copies: Any, what: str, *args: Any) -> Any:
         mark("copy")
         die_if("copy")
         if KILL.startswith("copy:"):
-            copy_objects(store, copies[: int(KILL.split(":")[1])], what)
+            copy_objects(store, copies[: int(KILL.split(":")[1])], what, *args)
             die_if(KILL)
-        left = copy_objects(store, copies, what)
+        left = copy_objects(store, copies, what, *args)
         mark("copied")
         die_if("copied")
         return left
