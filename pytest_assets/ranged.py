@@ -13,12 +13,15 @@ parallel (:func:`should_split`) only when
   each ranged GET, and 12 ranges of a 128 MB object took 1.37 s against 0.24 s in one stream),
 - and the download may use more than one connection.
 
-The stream then stops where the first stolen range begins, and the ranges are read by up to
-:data:`OBJECT_CONNECTIONS` connections, each holding a slot of the store's connection budget
-(:class:`Pool`, shared by every big object of one download). Through a link that caps each
-connection (20 ms, 4 MB/s a connection, 48 MB/s in all) ranges gave 4.5x (S3) and 7.7x (GCS)
-one stream; on loopback the stream is fast and finishes as it began. The rule reads how the
-transfer behaves, not where the store is: a fixed size threshold cannot win on both.
+The stream then stops where it is, at once, and the rest of its range is the first one handed
+over: a server that answers one request at a time (the GCS emulator) answers no range while the
+stream's response over the whole rest is open, and elsewhere one more request costs a round
+trip on one of a dozen connections. The ranges are read by up to :data:`OBJECT_CONNECTIONS`
+connections, each holding a slot of the store's connection budget (:class:`Pool`, shared by
+every big object of one download). Through a link that caps each connection (20 ms, 4 MB/s a
+connection, 48 MB/s in all) ranges gave 4.5x (S3) and 7.7x (GCS) one stream; on loopback the
+stream is fast and finishes as it began. The rule reads how the transfer behaves, not where
+the store is: a fixed size threshold cannot win on both.
 
 Each range is written at its offset into a preallocated file of the object's partial folder
 (``Cache.partial_path``) as its body streams in (a chunk in memory per connection); the
@@ -237,7 +240,8 @@ class _Download:
         self.cond = threading.Condition()
         self.finished = threading.Event()  # the coroutine wrote its last byte
         # on the event loop only:
-        self.stop = 0  # the stream ends before this range
+        self.stop = 0  # the stream's ranges end before this one
+        self.stream_end = 0  # the stream stops at this byte (inside range ``stop`` once split)
         self.queue: list[int] = []  # ranges for the range readers, in order
         self.settled = False  # the stream will hand over nothing more
         self.more: asyncio.Event | None = None
@@ -296,6 +300,7 @@ class _Download:
             while run < len(todo) and todo[run] == todo[run - 1] + 1 and todo[run] not in self.got:
                 run += 1
             self.stop, self.queue = todo[run - 1] + 1, todo[run:]
+            self.stream_end = self.parts[todo[run - 1]][1]
             self.more = asyncio.Event()
             tasks = [asyncio.ensure_future(self._stream(fd, todo[0]))]
             tasks += [
@@ -314,7 +319,7 @@ class _Download:
                 self.cond.notify_all()
 
     async def _stream(self, fd: int, first: int) -> None:
-        """Read from ``first`` up to :attr:`stop`, which a split moves back; then help with
+        """Read from ``first`` up to :attr:`stream_end`, which a split moves back; then help with
         the ranges (with a budget of one, this is the only reader)."""
         try:
             async with self.pool.gate:
@@ -340,7 +345,7 @@ class _Download:
         begin, single = self.parts[index][0] + self.got.get(index, 0), index + 1
 
         def limit() -> int:
-            return self.parts[(self.stop if stream else single) - 1][1]
+            return self.stream_end if stream else self.parts[single - 1][1]
 
         if begin == limit():  # an empty object
             self._mark(index)
@@ -374,19 +379,21 @@ class _Download:
                 self.got[index] = pos - self.parts[index][0]  # inside a range of ours
                 self._note_progress(len(data))
                 if stream and not self.settled and time.monotonic() - first_at >= PROBE_SECONDS:
-                    self._decide(index, pos - begin, first_at - sent, first_at)
+                    self._decide(index, pos, pos - begin, first_at - sent, first_at)
 
-    def _decide(self, index: int, streamed: int, first_byte: float, first_at: float) -> None:
-        """The stream, now in range ``index``, hands over the ranges after it, or keeps all."""
+    def _decide(
+        self, index: int, pos: int, streamed: int, first_byte: float, first_at: float
+    ) -> None:
+        """The stream, now at ``pos`` in range ``index``, hands over the rest of that range
+        and the ones after it (when there is one after it), or keeps all."""
         elapsed = time.monotonic() - first_at
         rate = streamed / elapsed if elapsed > 0 else float("inf")
-        left = self.parts[self.stop - 1][1] - self.parts[index][0]
-        cut = index + 1
-        if cut < self.stop and should_split(
+        left = self.stream_end - pos
+        if index + 1 < self.stop and should_split(
             rate, left, first_byte, self.range_bytes, self.pool.per_object
         ):
-            self.queue = sorted([*self.queue, *range(cut, self.stop)])
-            self.stop = cut
+            self.queue = sorted([*self.queue, *range(index, self.stop)])
+            self.stop, self.stream_end = index, pos
         self._settle()
 
     def _settle(self) -> None:
