@@ -1,7 +1,7 @@
 """Launcher for gcp-storage-emulator, run as a subprocess by ``servers.start_gcs_emulator``.
 
-Why not the ``gcp-storage-emulator`` console script: the emulator needs three fixes that
-can only be applied in its own process, before its server starts. Each is a
+Why not the ``gcp-storage-emulator`` console script: the emulator needs three fixes, and one
+option, that can only be applied in its own process, before its server starts. Each is a
 monkeypatch of the installed package; the server itself is built exactly as its CLI
 does (``gcp_storage_emulator.server.create_server``).
 
@@ -17,6 +17,15 @@ does (``gcp_storage_emulator.server.create_server``).
    ``.meta`` JSON document, which in memory mode is never read back; as a test session
    piles up objects every write gets slower. In memory mode that write is skipped.
 
+4. Optionally, a thread per request (``PYTEST_ASSETS_GCS_EMULATOR_THREADS=1`` in the
+   environment; the tests leave it off). The emulator answers one request at a time and writes
+   each response whole before it reads the next request, so behind a link that caps each
+   connection (benchmarks/delay_proxy.py) a ranged GET waits until every response before it
+   has been carried, but for what the socket buffers hold (~4.6 MB a response here), and a
+   response left open (a stream read halfway) holds every other request back until it is
+   closed. Real GCS serves connections at once; a benchmark of parallel ranges through the
+   capped link measures the emulator unless this is on.
+
 Usage: ``python _gcs_emulator_main.py --port PORT [--host 127.0.0.1] [--data-dir DIR]``.
 Without ``--data-dir`` objects live in memory only and vanish when the process ends.
 """
@@ -26,6 +35,7 @@ from __future__ import annotations
 import argparse
 import email
 import email.message
+import http.server
 import io
 import json
 import logging
@@ -109,6 +119,16 @@ def _write_config_to_file(self: Any) -> None:
 
 emulator_server._read_data = _read_data
 Storage._write_config_to_file = _write_config_to_file
+
+
+class _ThreadingHTTPServer(http.server.ThreadingHTTPServer):
+    """(4) ``http.server.HTTPServer`` as the emulator builds it, one thread per request."""
+
+    daemon_threads = True
+
+
+if os.environ.get("PYTEST_ASSETS_GCS_EMULATOR_THREADS") == "1":
+    emulator_server.server.HTTPServer = _ThreadingHTTPServer
 
 
 def main(argv: list[str] | None = None) -> int:

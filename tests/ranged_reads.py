@@ -38,11 +38,17 @@ class RangedReads:
 
     def assert_split(self, size: int, first: int = 0) -> None:
         """One stream from range ``first`` asking for the rest, which read the start and
-        handed the others to one ranged request each."""
+        stopped inside a range: the rest of that range and each one after it were asked for
+        by one ranged request each."""
         grid = ranged.ranges(size, self.range_bytes)[first:]
         stolen = sorted(self.seen[1:])
         assert self.seen[0] == (grid[0][0], size)
-        assert stolen and stolen == grid[len(grid) - len(stolen) :]
+        assert stolen, "the stream handed nothing over"
+        (cut, end), whole = stolen[0], stolen[1:]
+        inside = [i for i, (start, stop) in enumerate(grid) if start < cut < stop]
+        assert inside, f"the stream stopped at {cut}, not inside a range"
+        assert end == grid[inside[0]][1]
+        assert whole == grid[inside[0] + 1 :]
 
 
 def count_ranged_reads(monkeypatch: pytest.MonkeyPatch, range_bytes: int) -> RangedReads:

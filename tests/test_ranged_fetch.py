@@ -4,7 +4,8 @@ and resumed after an interruption, on moto (s3fs) and the GCS emulator (gcsfs).
 The threshold and range size are lowered so that a 330 KB object makes six 64 KB ranges, and
 the stream every big object starts as hands its tail over to ranges after its first chunk (when
 to do that on its own is tested in test_ranged_split.py): its request asks for the whole
-object, and the ranges after the first are read by ranged requests of their own. The ranged
+object, it stops there, and the rest of its first range and the ranges after it are read by
+ranged requests of their own. The ranged
 GETs are counted where they leave for the server (aiohttp, under both s3fs and gcsfs).
 
 The GCS emulator serves ``Range`` but ignores ``generation`` on reads (it always serves the
@@ -31,6 +32,7 @@ MB = 1024 * 1024
 RANGE = 64 * 1024
 SIZE = 5 * RANGE + 10_000  # six ranges, the last one short
 N_RANGES = 6
+REQUESTS = N_RANGES + 1  # the stream, the rest of its first range, one for each other range
 
 
 @pytest.fixture(params=["gcs", "s3"])
@@ -94,7 +96,7 @@ def test_a_big_object_is_fetched_in_several_ranges_and_verifies(
     path = assets.fetch("big:0.0")
     assert path.read_bytes() == big.read_bytes()
     reads.assert_split(SIZE)
-    assert len(reads.seen) == N_RANGES
+    assert len(reads.seen) == REQUESTS
     assert not partial_of(assets, "big").exists()
 
 
@@ -104,7 +106,7 @@ def test_every_range_is_pinned_to_the_version_the_download_began_with(
     assets.push(big, "big")
     info = assets.store.fs.info(assets.store.object_path("big", "0.0"))
     assets.fetch("big:0.0")
-    assert len(reads.pins) == N_RANGES
+    assert len(reads.pins) == REQUESTS
     if "generation" in info:  # GCS: the emulator serves the newest bytes whatever it is asked
         assert all(f"generation={info['generation']}" in pin for pin in reads.pins)
     else:  # S3: moto answers 412 to an ETag that no longer matches
@@ -132,7 +134,7 @@ def test_big_files_of_a_directory_go_in_ranges_beside_the_small_ones(
     path = assets.fetch("d:0.0")
     assert (path / "sub" / "weights.bin").read_bytes() == big.read_bytes()
     assert (path / "labels.txt").read_text() == "cat\ndog\n"
-    assert len(reads.seen) == N_RANGES
+    assert len(reads.seen) == REQUESTS
 
 
 def test_an_object_replaced_mid_download_is_an_integrity_error_and_installs_nothing(
@@ -164,13 +166,14 @@ def stopped_after(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Assets:
     """``big:0.0`` pushed, then a fetch that stops after ``ranges_done`` ranges (read in
-    order, one connection); the reads are reset for the next fetch."""
+    order, one connection: the stream's first chunk, the rest of range 0, then one request a
+    range); the reads are reset for the next fetch."""
     assets = make_assets(remote, tmp_path, max_connections=1)
     assets.push(big, "big")
-    reads.before = fail_after(ranges_done)
+    reads.before = fail_after(ranges_done + 1)
     with pytest.raises(StoreError):
         assets.fetch("big:0.0")
-    assert len(reads.seen) == ranges_done
+    assert len(reads.seen) == ranges_done + 1
     reads.before, reads.seen = None, []
     return assets
 
@@ -211,8 +214,9 @@ def test_a_flipped_byte_in_the_kept_part_is_caught_and_downloaded_again(
 
     path = make_assets(remote, tmp_path).fetch("big:0.0")
     assert path.read_bytes() == big.read_bytes()
-    # the missing three, then the whole object again once the sha256 disagreed
-    assert len(reads.seen) == (N_RANGES - 3) + N_RANGES
+    # the missing three, then the whole object again once the sha256 disagreed (each pass
+    # a stream, the rest of its first range, one request for each other range)
+    assert len(reads.seen) == (N_RANGES - 3 + 1) + REQUESTS
 
 
 def test_a_partial_of_an_object_replaced_since_is_not_kept(
@@ -229,7 +233,7 @@ def test_a_partial_of_an_object_replaced_since_is_not_kept(
 
     path = make_assets(remote, tmp_path).fetch("big:0.0")
     assert path.read_bytes() == big.read_bytes()
-    assert len(reads.seen) == N_RANGES
+    assert len(reads.seen) == REQUESTS
 
 
 def test_a_modelkit_meta_without_hashes_is_fetched_in_ranges_and_checked_by_size(
@@ -243,7 +247,7 @@ def test_a_modelkit_meta_without_hashes_is_fetched_in_ranges_and_checked_by_size
     )
     path = assets.fetch("big:0.0")
     assert path.read_bytes() == big.read_bytes()
-    assert len(reads.seen) == N_RANGES
+    assert len(reads.seen) == REQUESTS
     assert assets.cache.record("big", "0.0")["integrity"] == "size"  # type: ignore[index]
 
 

@@ -179,6 +179,33 @@ def test_the_stream_splits_only_where_one_connection_is_slow_for_what_is_left(
     assert ranged.should_split(rate, left, first_byte, 8 * MB, connections) is split
 
 
+@pytest.mark.parametrize(
+    ("rate", "left", "split"),
+    [
+        (4 * MB, 63 * MB, True),  # the capped link, 64 MB: 16 s left in one stream
+        (4 * MB, 15 * MB, False),  # 16 MB on it: under 4 s, the whole probe decides
+        (40 * MB, 250 * MB, True),  # 6 s left
+        (60 * MB, 200 * MB, False),  # 3.3 s: the whole probe decides
+        (530 * MB, 200 * MB, False),  # loopback, 256 MB after 0.1 s in
+        (53 * MB, 200 * MB, False),  # loopback seen ten times slower (a stalled process)
+    ],
+    ids=["capped-64MB", "capped-16MB", "slow", "borderline", "loopback", "loopback-stalled"],
+)
+def test_a_first_look_splits_only_a_stream_far_too_slow_for_what_is_left(
+    rate: float, left: int, split: bool
+) -> None:
+    early = ranged.EARLY_PROBE_SECONDS
+    assert ranged.should_split(rate, left, 0.04, 8 * MB, 12, probed=early) is split
+
+
+def test_what_a_first_look_leaves_the_whole_probe_decides() -> None:
+    """3.3 s left: too little for the first look, enough once the probe is over."""
+    args = (60 * MB, 200 * MB, 0.04, 8 * MB, 12)
+    assert not ranged.should_split(*args, probed=ranged.EARLY_PROBE_SECONDS)
+    assert ranged.should_split(*args, probed=ranged.PROBE_SECONDS)
+    assert ranged.should_split(*args)  # no probed: the whole probe's rate
+
+
 # -- on the servers ---------------------------------------------------------------------------
 
 
@@ -214,6 +241,29 @@ def test_a_big_object_on_a_slow_connection_is_split_into_parallel_ranges(
     reads.assert_split(8 * RANGE)
     assert len(reads.seen) >= 3
     assert in_flight.most > 2  # the ranges went at once
+
+
+def test_a_stream_far_too_slow_splits_at_the_first_look(
+    remote: StoreUnderTest,
+    slow_link: tuple[Proxy, StoreUnderTest],
+    tmp_path: Path,
+    reads: RangedReads,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The whole probe would outlast the download (1 MB at 256 KB/s), so only the first look
+    can split it (up to three fresh fetches, as above)."""
+    monkeypatch.setattr(ranged, "PROBE_SECONDS", 60.0)
+    monkeypatch.setattr(ranged, "EARLY_SECONDS_LEFT", ranged.SPLIT_SECONDS_LEFT)
+    _proxy, store = slow_link
+    source = data_file(tmp_path / "src" / "big.bin", 8 * RANGE)
+    make_assets(remote, tmp_path / "push").push(source, "big")
+    for attempt in range(3):
+        reads.seen.clear()
+        fetched = make_assets(store, tmp_path / f"try-{attempt}").fetch("big:0.0")
+        assert fetched.read_bytes() == source.read_bytes()
+        if len(reads.seen) > 1:
+            break
+    reads.assert_split(8 * RANGE)
 
 
 def test_a_budget_of_one_connection_reads_a_slow_big_object_in_one_stream(
