@@ -77,7 +77,7 @@ class Context:
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     dir_spec: dict[str, str] = field(default_factory=dict)  # store label -> pushed spec
-    shared: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, what) -> spec
+    shared: dict[tuple[str, str], str] = field(default_factory=dict)  # (store url, what) -> spec
     link_limits: dict[str, float] = field(default_factory=dict)  # store label -> MB/s
     proxy_ceiling: str = ""  # what the proxy carries uncapped, measured in this run
     log: Callable[[str], None] = print
@@ -165,7 +165,7 @@ def flat(label: str) -> str:
 
 def ensure_shared(ctx: Context, target: h.Target, what: str, source: Path) -> str:
     """Push ``source`` once per server (the +20ms store is the same server and bucket)."""
-    key = (target.kind, what)
+    key = (target.url, what)
     if key not in ctx.shared:
         assets = new_assets(target, ctx.workspace / "unused-cache")
         ctx.shared[key] = str(assets.push(source, f"{what}/{target.kind}"))

@@ -175,6 +175,21 @@ def _at(kind: str, options: dict[str, Any], old: str | None, endpoint: str) -> d
 
 
 @contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    """``values`` in the environment a server started meanwhile inherits."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextmanager
 def stores(labels: list[str], workspace: Path, delay: float = 0.02) -> Iterator[list[Target]]:
     """Start what ``labels`` need (local, gcs, s3, az, gcs+20ms, s3+20ms, gcs+cap, s3+cap) and
     yield the targets. ``+cap`` is ``+20ms`` with ``CONN_RATE`` and ``LINK_RATE``."""
@@ -191,14 +206,19 @@ def stores(labels: list[str], workspace: Path, delay: float = 0.02) -> Iterator[
                     Target(label, "local", str(root / PREFIX), {}, bucket=str(root), endpoint=None)
                 )
                 continue
-            if kind not in servers:
+            # The capped link's GCS emulator serves a thread per request, as GCS (and moto)
+            # serve connections at once: one at a time, every ranged GET behind the capped
+            # link queues until the responses before it are carried (tests/_gcs_emulator_main.py)
+            key = f"{kind}-threaded" if kind == "gcs" and label.endswith("+cap") else kind
+            if key not in servers:
                 start = {"gcs": start_gcs_emulator, "s3": start_moto, "az": start_azurite}[kind]
-                server = start()
+                with _environment(PYTEST_ASSETS_GCS_EMULATOR_THREADS="1" if key != kind else "0"):
+                    server = start()
                 stack.callback(server.close)
-                servers[kind] = server
-                buckets[kind] = unique_bucket_name("bench")
-                server.make_bucket(buckets[kind])
-            server, bucket = servers[kind], buckets[kind]
+                servers[key] = server
+                buckets[key] = unique_bucket_name("bench")
+                server.make_bucket(buckets[key])
+            server, bucket = servers[key], buckets[key]
             proxy = None
             endpoint = server.endpoint
             if "+" in label:

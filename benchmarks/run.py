@@ -370,7 +370,9 @@ def report(ctx: Context, wall: float, command: str) -> str:
         "`download_file` (s3transfer, aws-cli's engine: 10 threads, 8 MB parts) on S3 and "
         "google-cloud-storage's `transfer_manager.download_chunks_concurrently` (defaults) on "
         "GCS; its push with boto3's `upload_file` on S3 only: the emulator answers 501 to "
-        "`transfer_manager.upload_chunks_concurrently` (the XML multipart API).",
+        "`transfer_manager.upload_chunks_concurrently` (the XML multipart API). `gcs+cap` is "
+        "an emulator of its own serving a thread per request, as GCS serves connections at "
+        "once (one at a time, every ranged GET queues behind the capped link).",
         f"- (b) is a loop of fsspec `get_file`, one object at a time; (c) is modelkit 0.1.3's "
         f"`AssetsManager.fetch_asset` with its own google-cloud-storage / boto3 client. On the "
         f"servers both are timed on the first {plan.seq_sample} objects and scaled per object "

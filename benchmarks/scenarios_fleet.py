@@ -36,7 +36,7 @@ def _shapes(quick: bool) -> list[tuple[str, int, int]]:
 
 def _fleet(ctx: Context, target: h.Target) -> list[str]:
     """The 20 specs, pushed once per server (the +20ms store is the same server and bucket)."""
-    key = (target.kind, "fleet")
+    key = (target.url, "fleet")
     if key in ctx.shared:
         return ctx.shared[key].split()
     pusher = new_assets(target, ctx.workspace / "unused-cache")
