@@ -396,7 +396,8 @@ def update_readme(text: str) -> None:
     body = readme.read_text()
     section = (
         "## Performance\n\n"
-        f"```bash\n.venv/bin/python benchmarks/run.py            # ~12 min on 2 cores\n"
+        f"```bash\n.venv/bin/python benchmarks/run.py            # ~55 min on 2 cores (--stores, "
+        "--scenarios pick)\n"
         ".venv/bin/python benchmarks/run.py --quick    # ~3 min, smaller sizes, flagged\n"
         ".venv/bin/python benchmarks/run.py --link-mb 256  # the capped link's big file at 256 MB "
         "too\n"
