@@ -28,7 +28,12 @@ class Outcome:
 
     @property
     def where(self) -> str:
-        """The phase the process was in when it died (or "done")."""
+        """The phase the process was in when it died (or "done"): its own "killed at" mark
+        when it killed itself, even if another of its threads marked a phase between that mark
+        and the kill (a push takes the ``.versions`` lock while it writes ``.meta``)."""
+        killed = [phase for phase in self.phases if phase.startswith("killed at ")]
+        if killed:
+            return killed[-1]
         return self.phases[-1] if self.phases else "starting"
 
     def result(self) -> dict[str, object]:
