@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import stat
@@ -57,9 +58,9 @@ def test_a_local_store_switches_to_the_pool_when_copies_are_slow(
 
 @pytest.fixture
 def kernel_copies(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Big-file copies (the kernel's, hashed alongside) from 64 KB, in 16 KB steps."""
-    monkeypatch.setattr(localdisk_module, "_KERNEL_COPY_BYTES", 64 * 1024)
-    monkeypatch.setattr(localdisk_module, "_KERNEL_COPY_CHUNK", 16 * 1024)
+    """Big-file copies (hashed in a thread alongside) from 64 KB, in 16 KB steps."""
+    monkeypatch.setattr(localdisk_module, "_PIPELINE_BYTES", 64 * 1024)
+    monkeypatch.setattr(localdisk_module, "_PIPELINE_CHUNK", 16 * 1024)
 
 
 @pytest.mark.usefixtures("kernel_copies")
@@ -86,24 +87,33 @@ def test_a_big_file_changed_in_a_directory_store_is_refused(tmp_path: Path) -> N
 
 
 @pytest.mark.usefixtures("kernel_copies")
-def test_a_big_copy_whose_hashing_thread_gives_up_is_hashed_afterwards(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The stream hasher answers None when it could not follow (an OSError): no shortcut."""
-    real = localdisk_module.stream_hasher
-
-    def giving_up(local: str) -> Any:
-        hasher = real(local)
-        finish = hasher.finish
-        hasher.finish = lambda: (finish(), None)[1]
-        return hasher
-
-    monkeypatch.setattr(localdisk_module, "stream_hasher", giving_up)
-    data = os.urandom(300 * 1024)
-    (tmp_path / "store").mkdir()
-    write(tmp_path / "store" / "big.bin", data)
+def test_a_big_copy_reports_the_size_and_sha256_of_every_byte_it_wrote(tmp_path: Path) -> None:
+    """Many chunks through three buffers: a buffer reused before its hash would show here."""
+    data = os.urandom(300 * 1024 + 7)  # 19 chunks, the last a short one
+    source = write(tmp_path / "store" / "big.bin", data)
     copied = tmp_path / "copy.bin"
-    assert localdisk_module.copy_out(str(tmp_path / "store" / "big.bin"), str(copied)) == (
+    assert localdisk_module.copy_out(str(source), str(copied)) == (
         len(data),
         hashlib.sha256(data).hexdigest(),
     )
+    assert copied.read_bytes() == data
+
+
+@pytest.mark.usefixtures("kernel_copies")
+def test_a_big_copy_that_cannot_write_raises_and_leaves_no_hashing_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk mid-copy: the error reaches the caller (which discards the copy)."""
+    real_write, calls = os.write, [0]
+
+    def filling_up(fd: int, data: Any) -> int:
+        calls[0] += 1
+        if calls[0] > 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    source = write(tmp_path / "store" / "big.bin", os.urandom(300 * 1024))
+    monkeypatch.setattr(localdisk_module.os, "write", filling_up)
+    with pytest.raises(OSError, match="No space left"):
+        localdisk_module.copy_out(str(source), str(tmp_path / "copy.bin"))
+    assert not [t for t in threading.enumerate() if t.name == "pytest-assets-hash"]
