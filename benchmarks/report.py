@@ -121,14 +121,13 @@ def _run_line(head: dict[str, Any]) -> str:
     )
 
 
-def _links(heads: list[dict[str, Any]]) -> list[str]:
-    seen: list[str] = []
-    for head in heads:
-        if head.get("proxy_ceiling"):
-            line = f"Capped link: {head['link']}; {head['proxy_ceiling']}."
-            if line not in seen:
-                seen.append(line)
-    return seen
+def _link(head: dict[str, Any]) -> str:
+    """The capped link a run measured through, with the proxy's own ceiling in that run."""
+    return (
+        f"Capped link: {head['link']}; {head['proxy_ceiling']}."
+        if head.get("proxy_ceiling")
+        else ""
+    )
 
 
 def render(heads: list[dict[str, Any]], rows: list[Row], composed: str = "") -> str:
@@ -138,17 +137,19 @@ def render(heads: list[dict[str, Any]], rows: list[Row], composed: str = "") -> 
             f"`{composed}` — composed at {stamp(_dt.datetime.now(_dt.UTC).timestamp())} from "
             f"{len(heads)} runs, one after another; a later run's rows replace an earlier one's "
             "with the same scenario and store:",
-            *(f"- {_run_line(head)}" for head in heads),
+            *(
+                f"- {_run_line(head)}" + (f" {_link(head)}" if _link(head) else "")
+                for head in heads
+            ),
         ]
     else:
-        top = [_run_line(heads[0])]
+        top = [_run_line(heads[0]), *([_link(heads[0])] if _link(heads[0]) else [])]
     notes: list[str] = []
     for head in heads:
         notes += [note for note in head.get("notes", []) if note not in notes]
     return "\n".join(
         [
             *top,
-            *_links(heads),
             "",
             table(rows),
             "",

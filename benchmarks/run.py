@@ -15,6 +15,7 @@ import dataclasses
 import os
 import shlex
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -405,6 +406,8 @@ def main(argv: list[str] | None = None) -> int:
             wall = time.perf_counter() - started
             save(args.json, header(ctx, command, started_at, wall, done), ctx.rows)
 
+    # a time limit's SIGTERM unwinds like Ctrl-C: the servers and proxies stop, the file stays
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(128 + signal.SIGTERM))
     ctx = run(plan, labels, scenarios, log, checkpoint)
     head = header(ctx, command, started_at, time.perf_counter() - started, done)
     head["finished"] = True

@@ -12,9 +12,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
-from bigfile import rounds  # noqa: E402
-from context import Row  # noqa: E402
-from report import load, merge, render, save  # noqa: E402
+from bigfile import rounds
+from context import Row
+from report import load, merge, render, save
 
 
 def _row(scenario: str, store: str, ours: str = "1 s") -> Row:
