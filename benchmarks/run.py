@@ -408,8 +408,11 @@ def main(argv: list[str] | None = None) -> int:
             save(args.json, header(ctx, command, started_at, wall, done), ctx.rows)
 
     # a time limit's SIGTERM unwinds like Ctrl-C: the servers and proxies stop, the file stays
-    signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(128 + signal.SIGTERM))
-    ctx = run(plan, labels, scenarios, log, checkpoint)
+    before = signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(128 + signal.SIGTERM))
+    try:
+        ctx = run(plan, labels, scenarios, log, checkpoint)
+    finally:
+        signal.signal(signal.SIGTERM, before)
     head = header(ctx, command, started_at, time.perf_counter() - started, done)
     head["finished"] = True
     if args.json:

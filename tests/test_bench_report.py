@@ -128,3 +128,32 @@ def test_a_baseline_at_one_streams_pace_runs_once_and_the_others_every_round() -
 
     assert calls == {"ours": 3, "one_stream": 1, "get_file": 3}
     assert times["one_stream"] == [64.0]
+
+
+def test_json_is_rewritten_after_every_scenario_of_a_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import run
+
+    saved: list[tuple[list[str], int, bool]] = []
+
+    def recording(path: Path, head: dict[str, Any], rows: list[Row]) -> None:
+        saved.append((list(head["done"]), len(rows), head["finished"]))
+        save(path, head, rows)
+
+    monkeypatch.setattr(run, "save", recording)
+    monkeypatch.setenv("PYTEST_ASSETS_BENCH_DIR", str(tmp_path))
+    args = ["--quick", "--stores", "local", "--scenarios", "push,warm", "--files", "5"]
+    args += ["--big-mb", "1", "--runs", "1", "--json", str(tmp_path / "run.json")]
+
+    assert run.main(args) == 0
+
+    capsys.readouterr()
+    assert [(done, finished) for done, _rows, finished in saved] == [
+        (["push on local"], False),
+        (["push on local", "warm on local"], False),
+        (["push on local", "warm on local"], True),
+    ]
+    assert saved[0][1] == 1 and saved[1][1] == 3  # the push row, then the two warm rows
+    head, _rows = load(tmp_path / "run.json")
+    assert head["finished"] and "--stores local" in head["command"]
