@@ -397,12 +397,14 @@ def main(argv: list[str] | None = None) -> int:
     shown = [arg for arg in argv if arg != "--update-readme"]
     command = " ".join(["python benchmarks/run.py", *map(shlex.quote, shown)])
     started_at, started, done = time.time(), time.perf_counter(), []
+    last: list[Context] = []
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
     def checkpoint(ctx: Context, scenario: str) -> None:
         done.append(scenario)
+        last[:] = [ctx]
         if args.json:
             wall = time.perf_counter() - started
             save(args.json, header(ctx, command, started_at, wall, done), ctx.rows)
@@ -411,6 +413,11 @@ def main(argv: list[str] | None = None) -> int:
     before = signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(128 + signal.SIGTERM))
     try:
         ctx = run(plan, labels, scenarios, log, checkpoint)
+    except (KeyboardInterrupt, SystemExit):
+        if last:  # what was measured, marked partial, rather than nothing
+            wall = time.perf_counter() - started
+            print(render([header(last[0], command, started_at, wall, done)], last[0].rows))
+        raise
     finally:
         signal.signal(signal.SIGTERM, before)
     head = header(ctx, command, started_at, time.perf_counter() - started, done)
