@@ -32,8 +32,10 @@ class Plan:
     warm_calls: int = 2000
     seq_sample: int = 30  # objects timed for the sequential baselines on servers
     procs: int = 8
-    link_mb: int = 128  # the big file on a capped link: one 4 MB/s stream takes 32 s
-    link_runs: int = 1  # the big-file fetch and push on servers (a process each)
+    link_mb: int = 256  # the big file on a capped link: one 4 MB/s stream takes 64 s
+    # the big-file rows: runs of ours and of each fast comparison (a process each); a
+    # single-stream baseline runs once whatever this is (``bigfile.rounds``)
+    link_runs: int = 3
 
 
 FULL = Plan(quick=False)
@@ -47,6 +49,7 @@ QUICK = Plan(
     warm_calls=1000,
     seq_sample=10,
     link_mb=16,  # boto3 then splits it in 2 parts; 12 ranges are still ~40 % round trips
+    link_runs=1,
 )
 
 
@@ -99,6 +102,13 @@ def fmt_s(seconds: float) -> str:
     return f"{seconds:.2f} s"
 
 
+def spread(times: list[float]) -> str:
+    """The range of several runs, so a reader sees the variance behind a median."""
+    if len(times) < 2:
+        return ""
+    return f"{fmt_s(min(times))} to {fmt_s(max(times))}"
+
+
 def fmt_delta(seconds: float) -> str:
     return ("+" if seconds >= 0 else "-") + fmt_s(abs(seconds))
 
@@ -116,8 +126,13 @@ def link_text(plan: Plan) -> str:
         f"20 ms each way, {h.CONN_RATE / h.MB:g} MB/s per connection and "
         f"{h.LINK_RATE / h.MB:g} MB/s in all each way; its big file is {plan.link_mb} MB"
         f"{'' if plan.link_mb == 256 else ', not 256'} (one capped stream takes "
-        f"{plan.link_mb / (h.CONN_RATE / h.MB):.0f} s a transfer), "
-        f"{plan.link_runs} run per comparison"
+        f"{plan.link_mb / (h.CONN_RATE / h.MB):.0f} s a transfer)"
+        + (
+            f"; {plan.link_runs} runs of ours and of each fast comparison, single-stream "
+            "baselines once"
+            if plan.link_runs > 1
+            else "; 1 run per comparison"
+        )
     )
 
 

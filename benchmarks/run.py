@@ -1,6 +1,7 @@
 """pytest-assets benchmarks: fetch and push on real stores, side by side with the alternatives.
 
-``python benchmarks/run.py`` (about 20 minutes on 2 cores) or ``--quick`` (about 3) prints one
+``python benchmarks/run.py`` (about 55 minutes on 2 cores; ``report.FULL_RUNS`` splits it into
+three runs of ``--stores`` that ``--from-json`` composes) or ``--quick`` (about 3) prints one
 table: each scenario of issues 5 and 11 on a local directory store, the GCS emulator, moto (S3),
 Azurite, the first two behind a proxy adding 20 ms each way, and behind a capped link (``+cap``:
 20 ms, per-connection and whole-link rates; ``bigfile.py``); our figure, the comparison measured
@@ -12,24 +13,21 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime as _dt
 import hashlib
-import json
 import os
-import re
+import shlex
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import harness as h
 from bigfile import scenario_bigfetch, scenario_bigpush
-from causes import causes
 from context import (
     FULL,
     QUICK,
@@ -40,16 +38,15 @@ from context import (
     flat,
     fmt_s,
     interleaved,
-    link_text,
     make_parents,
     new_assets,
     raw_fs,
     run_worker,
     silence_modelkit,
     store_root,
-    table,
 )
 from linkmeter import ceiling_text
+from report import header, load, merge, render, save, update_readme
 from scenarios_big import scenario_resume
 from scenarios_copy import scenario_copypush
 from scenarios_fleet import scenario_fleet
@@ -303,7 +300,14 @@ def _workspace() -> Iterator[Path]:
         yield path
 
 
-def run(plan: Plan, labels: list[str], scenarios: list[str], log: Callable[[str], None]) -> Context:
+def run(
+    plan: Plan,
+    labels: list[str],
+    scenarios: list[str],
+    log: Callable[[str], None],
+    checkpoint: Callable[[Context, str], None] = lambda _ctx, _done: None,
+) -> Context:
+    """Every scenario on every store; ``checkpoint`` after each (``--json`` saves there)."""
     silence_modelkit()
     with _workspace() as workspace:
         tree = h.make_tree(workspace / "tree", plan.files, plan.file_kb * 1024)
@@ -323,107 +327,45 @@ def run(plan: Plan, labels: list[str], scenarios: list[str], log: Callable[[str]
             for target in targets:
                 log(f"[{target.label}]")
                 for name in needs_store:
-                    if not _runs_on(plan, name, target):
+                    if not _runs_on(plan, name, target, scenarios):
                         continue
                     started = time.perf_counter()
                     globals()[f"scenario_{name}"](ctx, target)
                     log(f"    ({name}: {time.perf_counter() - started:.0f} s)")
+                    checkpoint(ctx, f"{name} on {target.label}")
         if "startup" in scenarios:
             log("[start-up]")
             scenario_startup(ctx)
+            checkpoint(ctx, "startup")
         return ctx
 
 
-def _runs_on(plan: Plan, scenario: str, target: h.Target) -> bool:
+def _runs_on(plan: Plan, scenario: str, target: h.Target, scenarios: list[str]) -> bool:
     """The 256 MB ``big`` scenario is ``bigfetch`` on a capped link (one 4 MB/s stream would
-    take a minute a run); ``--quick`` runs only the big-file scenarios there."""
+    take a minute a run) and on plain ``gcs`` and ``s3`` when bigfetch runs (the same fetch
+    against the same ``get_file``s); ``--quick`` runs only the big-file scenarios on +cap."""
+    if scenario == "big" and "bigfetch" in scenarios and target.remote and target.kind != "az":
+        return target.proxy is not None and not target.capped
     if not target.capped:
         return True
     return scenario in BIG_FILE or (scenario != "big" and not plan.quick)
 
 
-def report(ctx: Context, wall: float, command: str) -> str:
-    plan = ctx.plan
-    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    sizes = f"{plan.files} files x {plan.file_kb} KB, a {plan.big_mb} MB file"
-    runs = (
-        f"medians of {plan.runs} runs (push, cold fetch), {plan.process_runs} (big file, "
-        f"{plan.procs} processes), {plan.light_runs} (warm, start-up)"
-    )
-    mode = (
-        f"QUICK MODE, not the issue's sizes: {sizes}; {runs}" if plan.quick else f"{sizes}; {runs}"
-    )
-    lines = [
-        f"`{command}` — {stamp}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
-        f"{mode}; workspace in {ctx.workspace.parent}; wall time {wall:.0f} s",
-        *([f"Capped link: {link_text(plan)}; {ctx.proxy_ceiling}."] if ctx.proxy_ceiling else []),
-        "",
-        table(ctx.rows),
-        "",
-        "Notes:",
-        "- The workspace (sources, caches, the `local` store) is on tmpfs when there is room "
-        "(`PYTEST_ASSETS_BENCH_DIR` chooses another): on this VM the disk's time for the same "
-        "1,000 small copies ranged from 41 to 742 ms between runs, which buries what our code "
-        "costs. The servers keep their objects in memory.",
-        "- Stores: `local` a directory; `gcs` gcp-storage-emulator; `s3` moto; `az` Azurite (no "
-        "big-file rows); `+20ms` the same server behind `benchmarks/delay_proxy.py` (20 ms each "
-        "way: 40 ms per request; connecting is free, as for a client reusing connections to a "
-        "real cloud, although moto and the emulator close the connection after each response).",
-        "- `+cap` is the `+20ms` proxy also capping each connection and the whole link "
-        "(`--conn-rate`, `--link-rate`, per direction), so about 12 connections fill it; its "
-        "limit is measured in the same run by 12 ranged GETs at once (`_cat_file(start, end)`), "
-        "the `vs link` row. On `+cap` the big-file rows replace the 256 MB `big` scenario; "
-        "`--quick` runs only those there. The big-file fetch is compared with boto3's "
-        "`download_file` (s3transfer, aws-cli's engine: 10 threads, 8 MB parts) on S3 and "
-        "google-cloud-storage's `transfer_manager.download_chunks_concurrently` (defaults) on "
-        "GCS; its push with boto3's `upload_file` on S3 only: the emulator answers 501 to "
-        "`transfer_manager.upload_chunks_concurrently` (the XML multipart API). `gcs+cap` is "
-        "an emulator of its own serving a thread per request, as GCS serves connections at "
-        "once (one at a time, every ranged GET queues behind the capped link).",
-        f"- (b) is a loop of fsspec `get_file`, one object at a time; (c) is modelkit 0.1.3's "
-        f"`AssetsManager.fetch_asset` with its own google-cloud-storage / boto3 client. On the "
-        f"servers both are timed on the first {plan.seq_sample} objects and scaled per object "
-        "to the full count (sequential: time is linear in the objects).",
-        "- (a) and (b) get the per-object options our Store passes (`Store.download_options`: "
-        "one streamed request per object on gcsfs and s3fs) so ratios show what our fetch adds. "
-        "The big file is compared with `get_file` both with the backend's defaults and with "
-        "those options; the ratio is against the faster of the two.",
-        "- Cold fetches use a pinned spec and a fresh cache; `ours` includes reading `.meta`, "
-        "verifying sizes and sha256, and the rename into the cache.",
-        "- Store requests are counted as calls reaching the Store's fsspec filesystem and, "
-        "behind a proxy, as HTTP requests seen on the wire.",
-        *(f"- {note}" for note in ctx.notes),
-        *(f"- {cause}" for cause in causes(ctx.rows)),
-    ]
-    return "\n".join(lines)
-
-
-def update_readme(text: str) -> None:
-    readme = h.REPO / "README.md"
-    body = readme.read_text()
-    section = (
-        "## Performance\n\n"
-        f"```bash\n.venv/bin/python benchmarks/run.py            # ~55 min on 2 cores (--stores, "
-        "--scenarios pick)\n"
-        ".venv/bin/python benchmarks/run.py --quick    # ~3 min, smaller sizes, flagged\n"
-        ".venv/bin/python benchmarks/run.py --link-mb 256  # the capped link's big file at 256 MB "
-        "too\n"
-        ".venv/bin/python benchmarks/linkmeter.py      # the proxy's own ceiling; checks its rate "
-        "caps\n```\n\n"
-        "It starts the GCS emulator and moto on loopback (the `dev` extra), runs each scenario of "
-        "issues 5 and 11 against each store (the `+cap` columns model a real link: 20 ms each "
-        "way, 4 MB/s per connection, 48 MB/s in all), interleaving ours with its comparison, "
-        "and prints the table below (medians; every ratio measured in the same run). "
-        "`--update-readme` rewrites this section. Latest run:\n\n"
-        f"{text}\n\n"
-    )
-    new, count = re.subn(r"## Performance\n.*?(?=^## )", section, body, flags=re.S | re.M)
-    if count != 1:
-        raise SystemExit("README.md has no '## Performance' section followed by another section")
-    readme.write_text(new)
+def compose(paths: list[Path], update: bool) -> int:
+    """One report from the rows several runs saved (``--from-json``)."""
+    loaded = [load(path) for path in paths]
+    heads = [head for head, _rows in loaded]
+    rows = merge([rows for _head, rows in loaded])
+    names = " ".join(str(path) for path in paths)
+    text = render(heads, rows, composed=f"python benchmarks/run.py --from-json {names}")
+    print(text)
+    if update:
+        update_readme(text)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer files and runs, small file")
     parser.add_argument("--stores", default=",".join(ALL_STORES), help="comma-separated")
@@ -432,9 +374,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--big-mb", type=int, help="override the size of the big file")
     parser.add_argument("--link-mb", type=int, help="override the big file's size on +cap")
     parser.add_argument("--runs", type=int, help="override the runs per heavy scenario")
-    parser.add_argument("--json", type=Path, help="also write every raw timing here")
+    parser.add_argument(
+        "--link-runs", type=int, help="runs of ours and the fast clients per big-file row"
+    )
+    parser.add_argument("--json", type=Path, help="rows and raw timings, after every scenario")
+    parser.add_argument(
+        "--from-json", type=Path, nargs="+", metavar="JSON", help="report saved runs, no run"
+    )
     parser.add_argument("--update-readme", action="store_true", help="write the table there")
     args = parser.parse_args(argv)
+    if args.from_json:
+        return compose(args.from_json, args.update_readme)
     labels = [s for s in args.stores.split(",") if s]
     scenarios = [s for s in args.scenarios.split(",") if s]
     for name in labels:
@@ -448,20 +398,41 @@ def main(argv: list[str] | None = None) -> int:
     if any(v is not None for v in overrides.values()):
         changed = {k: v for k, v in overrides.items() if v is not None}
         plan = dataclasses.replace(plan, quick=True, **changed)  # not the issue's sizes
-    plan = dataclasses.replace(plan, link_mb=args.link_mb or plan.link_mb)  # in the header
-    command = "python benchmarks/run.py" + (" --quick" if args.quick else "")
-    command += f" --link-mb {args.link_mb}" if args.link_mb else ""
+    plan = dataclasses.replace(
+        plan, link_mb=args.link_mb or plan.link_mb, link_runs=args.link_runs or plan.link_runs
+    )
+    shown = [arg for arg in argv if arg != "--update-readme"]
+    command = " ".join(["python benchmarks/run.py", *map(shlex.quote, shown)])
+    started_at, started, done = time.time(), time.perf_counter(), []
+    last: list[Context] = []
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    started = time.perf_counter()
-    ctx = run(plan, labels, scenarios, log)
-    wall = time.perf_counter() - started
-    text = report(ctx, wall, command)
-    print(text)
+    def checkpoint(ctx: Context, scenario: str) -> None:
+        done.append(scenario)
+        last[:] = [ctx]
+        if args.json:
+            wall = time.perf_counter() - started
+            save(args.json, header(ctx, command, started_at, wall, done), ctx.rows)
+
+    # a time limit's SIGTERM unwinds like Ctrl-C: the servers and proxies stop, the file stays
+    before = signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(128 + signal.SIGTERM))
+    try:
+        ctx = run(plan, labels, scenarios, log, checkpoint)
+    except (KeyboardInterrupt, SystemExit):
+        if last:  # what was measured, marked partial, rather than nothing
+            wall = time.perf_counter() - started
+            print(render([header(last[0], command, started_at, wall, done)], last[0].rows))
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    head = header(ctx, command, started_at, time.perf_counter() - started, done)
+    head["finished"] = True
     if args.json:
-        args.json.write_text(json.dumps([asdict(r) for r in ctx.rows], indent=1, default=str))
+        save(args.json, head, ctx.rows)
+    text = render([head], ctx.rows)
+    print(text)
     if args.update_readme:
         update_readme(text)
     return 0

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import harness as h
-from context import Context, Row, fmt_s, interleaved, new_assets, raw_fs, store_root
+from context import Context, Row, fmt_s, interleaved, new_assets, raw_fs, spread, store_root
 
 ISSUE_MB = 256  # issue 12's asset: a 256 MB file and 999 small ones (1,000 files in all)
 
@@ -37,6 +37,10 @@ def _asset(ctx: Context, target: h.Target) -> Path:
             (folder / "small" / rel).parent.mkdir(parents=True, exist_ok=True)
             os.link(ctx.tree / rel, folder / "small" / rel)
     return folder
+
+
+def _spread(times: list[float], median: float) -> str:
+    return fmt_s(median) + (f" ({spread(times)})" if spread(times) else "")
 
 
 def scenario_copypush(ctx: Context, target: h.Target) -> None:
@@ -89,8 +93,9 @@ def scenario_copypush(ctx: Context, target: h.Target) -> None:
         Row(
             f"push new version of {mb} MB + {small} x {ctx.plan.file_kb} KB, 1 small file changed",
             target.label,
-            f"{fmt_s(a)}, {share:.2f} % of the asset's bytes sent, {max(requests)} requests",
-            f"full push {fmt_s(b)}",
+            f"{_spread(mine, a)}, {share:.2f} % of the asset's bytes sent, "
+            f"{max(requests)} requests",
+            f"full push {_spread(theirs, b)}",
             f"{b / a:.1f}x",
             "< 1 % sent; ≥ 10x faster",
             share < 1 and b / a >= 10,
