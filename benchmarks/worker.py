@@ -115,7 +115,9 @@ def put_file(job: dict[str, Any]) -> dict[str, Any]:
     from pytest_assets.store import Store
 
     fs = Store(job["store"], job["options"]).fs
-    return _timed(lambda: fs.put_file(job["lpath"], job["rpath"]))
+    # one stream: s3fs sends a big file's parts 10 at a time by default (gcsfs: one at a time)
+    kwargs = {"max_concurrency": 1} if job.get("one_stream") and "s3" in fs.protocol else {}
+    return _timed(lambda: fs.put_file(job["lpath"], job["rpath"], **kwargs))
 
 
 def ranges(job: dict[str, Any]) -> dict[str, Any]:
