@@ -82,7 +82,7 @@ class Calls:
 
 @pytest.mark.parametrize(
     ("mb", "s3_parts", "gcs_parts"),
-    [(8, 2, 8), (32, 7, 10), (64, 10, 10), (256, 32, 32)],
+    [(8, 2, 8), (32, 7, 16), (64, 13, 16), (256, 32, 32)],
 )
 def test_parts_are_at_most_8_mb_and_small_enough_that_each_connection_gets_one(
     s3_store: StoreUnderTest,
@@ -93,8 +93,8 @@ def test_parts_are_at_most_8_mb_and_small_enough_that_each_connection_gets_one(
     s3_parts: int,
     gcs_parts: int,
 ) -> None:
-    """s3transfer's 8 MB parts, 10 at once; a smaller file in smaller parts (S3's are at
-    least 5 MiB) so that it still uses the 10 connections."""
+    """s3transfer's 8 MB parts, 16 at once; a smaller file in smaller parts (S3's are at
+    least 5 MiB) so that it still uses the 16 connections."""
     monkeypatch.setattr(multipart, "PART_BYTES", 8 * 1024 * 1024)
     size = mb << 20
     for store, parts in ((s3_store, s3_parts), (gcs_store, gcs_parts)):
