@@ -15,11 +15,11 @@ CAUSES = {
     "but the GCS emulator ignores those preconditions. Locally each object is copied "
     "create-only through a temp file and a link after a sha256 scan of the sources, against "
     "fsspec's plain copy loop.",
-    "cold fetch 1 file": "big-file misses: the sha256 check (256 MB at ~1.9 GB/s is ~135 ms of "
-    "CPU). From a server it runs in a thread while the bytes stream in, but the 2 cores are "
-    "shared with the server, the proxy and the event loop, so it trails the download; from a "
-    "directory store the kernel's copy (~2.5 GB/s) runs alongside the hash, but sha256 "
-    "itself (~1.7 GB/s) then sets the pace: ~60 % at best.",
+    "cold fetch 1 file": "big-file misses: the sha256 sets the pace. From a directory store a "
+    "thread hashes the very buffers the copy writes, so a verified copy cannot beat the sha256 "
+    "alone (shown in the row: 0.9-1.9 GB/s on this VM, depending on the day) while get_file "
+    "only copies (1.6-2.5 GB/s): ours is within ~10 % of the sha256 alone. From a server the "
+    "hash follows the bytes as they land, sharing the 2 cores with the server and the proxy.",
     "8 processes": "many-process misses: 8 processes woken at once on 2 cores wait for CPU "
     "before they start; with few objects this fixed cost dominates.",
     "cold fetch": "cold-fetch misses: per-object bookkeeping (parent folders, sha256, read-only "
@@ -28,9 +28,13 @@ CAUSES = {
 
 
 CAPPED_CAUSE = (
-    "capped-link misses: `Store.download_options` fetches each object as one streamed request, "
-    "so one big file moves at one connection's cap; a push uploads it as sequential parts. "
-    "Ranged parallel fetch and parallel parts (issue 11) are what would close it."
+    "capped-link misses (profiled at 256 MB): the link's limit is 12 ranged GETs alone, while "
+    "ours shares the 2 cores with moto (~0.2 s of CPU per ranged GET of a 256 MB object) and "
+    "the proxy, and one run differs from the next by up to 15 % (hence `--link-runs`). A push "
+    "sends its first part only after the source's sha256 and the claim (~0.7 s at 256 MB: the "
+    "hash, then 4 round trips), its parts start ~30 ms apart (botocore signs each 8 MB payload "
+    "on the event loop over plain http; not over https), and moto takes ~1.6 s to complete a "
+    "256 MB multipart upload (boto3 waits for it too)."
 )
 
 
