@@ -14,6 +14,7 @@ import hashlib
 import os
 import queue
 import shutil
+import stat
 import threading
 import time
 import uuid
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from .errors import StoreError
 from .manifest import HASH_CHUNK, sha256_stream
 
 _PROBE_FILES = 8  # local copies timed before choosing between a loop and the thread pool
@@ -77,18 +79,41 @@ def copy_in(source: str, target: str, tmp_dir: str) -> None:
         shutil.copyfile(source, tmp)
 
 
-def copy_out(source: str, target: str) -> tuple[int, str]:
+def copy_out(source: str, target: str, what: str = "copying") -> tuple[int, str]:
     """Copy one object out of a directory store, hashing it on the way: (size, sha256). The
     copy is created read-only, as the cache keeps it. A folder at the object's path, or a file
     where a folder should be, means there is no such object: as an object store would say."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     try:
-        with open(source, "rb") as reader, open(os.open(target, flags, _READ_ONLY), "wb") as out:
-            if os.fstat(reader.fileno()).st_size >= _PIPELINE_BYTES:
-                return pipelined_copy_hashing(reader.fileno(), out.fileno())
-            return sha256_stream(reader, copy_to=out)
+        # non-blocking: opening a FIFO left in the store must not wait for a writer
+        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK)
     except (IsADirectoryError, NotADirectoryError) as exc:
         raise FileNotFoundError(errno.ENOENT, f"no object there ({exc.strerror})", source) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise FileNotFoundError(errno.ENOENT, "no object there (a folder)", source)
+        if not stat.S_ISREG(info.st_mode):  # /dev/zero would fill the disk, a FIFO hang
+            raise StoreError(
+                f"{what}: {source} in the directory store is {_special_kind(info.st_mode)}, "
+                "not a regular file: the store is damaged there; put the version's file back "
+                "(or remove the version); nothing was cached"
+            )
+    except BaseException:
+        os.close(fd)
+        raise
+    with open(fd, "rb") as reader, open(os.open(target, flags, _READ_ONLY), "wb") as out:
+        if info.st_size >= _PIPELINE_BYTES:
+            return pipelined_copy_hashing(fd, out.fileno())
+        return sha256_stream(reader, copy_to=out)
+
+
+def _special_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a socket" if stat.S_ISSOCK(mode) else "not a file"
 
 
 def pipelined_copy_hashing(source_fd: int, target_fd: int) -> tuple[int, str]:

@@ -360,7 +360,7 @@ class Store:
         for folder in {os.path.dirname(local) for _, local in pairs}:
             os.makedirs(folder, exist_ok=True)
         if self.is_local:
-            return self._threads(what, localdisk.copy_out, pairs, progress)
+            return self._threads(what, partial(localdisk.copy_out, what=what), pairs, progress)
         if self.is_async:
             options = {"batch_size": self.max_connections, **self.download_options()}
             self._bulk(what, self.fs.get, pairs, progress, **options)

@@ -27,9 +27,9 @@ def _copying_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slow: floa
     monkeypatch.setattr(localdisk_module, "_SLOW_COPY_SECONDS", slow)
     copy, seen = localdisk_module.copy_out, set()
 
-    def watched(source: str, target: str) -> None:
+    def watched(source: str, target: str, what: str) -> None:
         seen.add(threading.current_thread().name)
-        copy(source, target)
+        copy(source, target, what)
 
     monkeypatch.setattr(localdisk_module, "copy_out", watched)
     sources = [write(tmp_path / "store" / f"f{i}", b"x") for i in range(40)]

@@ -176,6 +176,35 @@ def test_file_version_that_is_a_folder_in_the_store_is_refused(world: Path) -> N
     assert "folder" in message and "single file" in message, message
 
 
+def _special(path: Path, kind: str) -> None:
+    if kind == "a device":
+        path.symlink_to("/dev/zero")  # read to its end, it never ends: the disk would fill
+    else:
+        os.mkfifo(path)  # opened for reading, it waits for a writer: the fetch would hang
+
+
+@pytest.mark.parametrize("kind", ["a device", "a FIFO"])
+@pytest.mark.parametrize("shape", ["single file", "file of a folder"])
+def test_version_object_that_is_a_device_or_a_fifo_is_refused_without_reading_it(
+    world: Path, kind: str, shape: str
+) -> None:
+    """Input: a careless or hostile directory store where a version's object is a link to
+    /dev/zero, or a FIFO. Must hold: StoreError naming the asset, the object and what it is, at
+    once (no hang, no disk filled); nothing cached."""
+    store = world / "store"
+    if shape == "single file":
+        meta = {"push_date": "2024-01-01T00:00:00+00:00", "is_directory": False, "size": 4}
+        _write_version(store, meta, {})
+        target = store / NAME / "0.0"
+    else:
+        _write_version(store, _dir_meta(["a", "b"]), {"a": b"data"})
+        target = store / NAME / "0.0" / "b"
+    _special(target, kind)
+    message = _refused(world, f"{NAME}:0.0")
+    assert f"{NAME}:0.0" in message and str(target) in message, message
+    assert f"is {kind}, not a regular file" in message, message
+
+
 def test_folder_version_that_is_a_file_in_the_store_is_refused(world: Path) -> None:
     """Input: .meta says the version is a folder holding ``a``, but the store holds a single
     file at the version's path. Must hold: IntegrityError naming the missing object ``a``;
