@@ -130,6 +130,20 @@ def az_store(az_server: Server) -> Iterator[StoreUnderTest]:
     yield from _store(az_server)
 
 
+@pytest.fixture(params=["s3", "gcs"])
+def server(request: pytest.FixtureRequest) -> Server:
+    """moto, then the GCS emulator: for tests that read a server's own wire or log."""
+    found: Server = request.getfixturevalue(f"{request.param}_server")
+    return found
+
+
+@pytest.fixture
+def server_store(server: Server, request: pytest.FixtureRequest) -> StoreUnderTest:
+    """A fresh store on ``server``."""
+    store: StoreUnderTest = request.getfixturevalue(f"{server.kind}_store")
+    return store
+
+
 @pytest.fixture(
     params=[
         "directory",

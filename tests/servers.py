@@ -434,20 +434,26 @@ def start_azurite(startup_timeout: float = STARTUP_TIMEOUT) -> Server:
 def gcsfs_retries(attempts: int) -> Iterator[None]:
     """Temporarily make every gcsfs HTTP request try ``attempts`` times (default 6).
 
-    gcsfs has no option for this: ``GCSFileSystem._request`` is decorated with a fixed
+    gcsfs has no option for this: ``GCSFileSystem._request`` (and the downloads'
+    ``_get_file_request``, ``_get_file_concurrent``) are decorated with a fixed
     ``retry_request(retries=6)`` (backoff 1+2+4+8+16 s plus jitter), so a dead server
     or a 5xx (the emulator's 501 for unsupported calls) takes ~33 s to surface; the
-    ``retries`` attribute is not consulted. This swaps the decorated method, process-wide.
+    ``retries`` attribute is not consulted. This swaps the decorated methods, process-wide.
     """
     from gcsfs.core import GCSFileSystem
     from gcsfs.retry import retry_request
 
-    original = GCSFileSystem.__dict__["_request"]
-    GCSFileSystem._request = retry_request(retries=attempts)(original.__wrapped__)
+    names = ("_request", "_get_file_request", "_get_file_concurrent")
+    originals = {
+        name: GCSFileSystem.__dict__[name] for name in names if name in vars(GCSFileSystem)
+    }
+    for name, original in originals.items():
+        setattr(GCSFileSystem, name, retry_request(retries=attempts)(original.__wrapped__))
     try:
         yield
     finally:
-        GCSFileSystem._request = original
+        for name, original in originals.items():
+            setattr(GCSFileSystem, name, original)
 
 
 @contextlib.contextmanager

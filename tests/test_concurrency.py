@@ -4,14 +4,13 @@ overwrite a version, and a version is downloaded once with every process seeing 
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 from servers import StoreUnderTest
+from together import start_together
 
 from pytest_assets import Assets
 
@@ -22,7 +21,7 @@ _PUSHER = textwrap.dedent(
     import json, sys, time
     from pytest_assets import Assets
     store, options, cache, source = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], sys.argv[4]
-    time.sleep(max(0.0, float(sys.argv[5]) - time.time()))  # all start at once
+    print("ready", flush=True); sys.stdin.readline()  # all start at once (together.py)
     assets = Assets(store=store, cache_dir=cache, storage_options=options)
     print(assets.push(source, "shared/asset"))
     """
@@ -34,7 +33,7 @@ _FETCHER = textwrap.dedent(
     from pytest_assets import Assets
     from pytest_assets.store import Store
     store, options, cache, spec, log = sys.argv[1:6]
-    time.sleep(max(0.0, float(sys.argv[6]) - time.time()))  # all start at once
+    print("ready", flush=True); sys.stdin.readline()  # all start at once (together.py)
     original = Store.get_files
     def counting(self, pairs, what, progress=None):
         with open(log, "a") as handle:
@@ -50,12 +49,8 @@ _FETCHER = textwrap.dedent(
 
 
 def _run_all(argvs: list[list[str]]) -> list[str]:
-    """Start every process, release them together (a start time 3 s ahead), collect stdout."""
-    start = str(time.time() + 3.0)
-    procs = [
-        subprocess.Popen([*argv, start], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for argv in argvs
-    ]
+    """Start every process, release them together once all are ready, collect stdout."""
+    procs = start_together(argvs)
     outputs = []
     for proc in procs:
         out, err = proc.communicate(timeout=180)

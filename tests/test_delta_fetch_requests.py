@@ -28,17 +28,11 @@ def version(root: Path, changed: int | None) -> Path:
     return root
 
 
-@pytest.fixture(params=["s3", "gcs"])
-def server(request: pytest.FixtureRequest) -> Server:
-    server: Server = request.getfixturevalue(f"{request.param}_server")
-    return server
-
-
 @pytest.mark.servers
 def test_a_version_after_another_costs_its_meta_and_its_changed_object(
-    server: Server, request: pytest.FixtureRequest, tmp_path: Path
+    server: Server, server_store: StoreUnderTest, tmp_path: Path
 ) -> None:
-    store: StoreUnderTest = request.getfixturevalue(f"{server.kind}_store")
+    store = server_store
     pusher = Assets(
         store=store.url, cache_dir=tmp_path / "p", storage_options=store.storage_options
     )

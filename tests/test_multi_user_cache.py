@@ -10,14 +10,12 @@ huggingface_hub's downloads 0600 (#1141).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import stat
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -26,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from as_user import remove_tree, run_script
 
 from pytest_assets import Assets
 from pytest_assets.cache import BOOKKEEPING
@@ -120,27 +119,15 @@ def shared(team: Team) -> Iterator[tuple[Path, Callable[..., dict[str, Any]]]]:
     cache.chmod(0o2775)
 
     def run(user: str, code: str, umask: str = "022") -> dict[str, Any]:
-        script = _PRELUDE + textwrap.dedent(code) + "\nprint(json.dumps(out))\n"
-        result = subprocess.run(
-            [*_as(user), sys.executable, "-c", script, umask, str(store), str(cache)],
-            cwd=work,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-            env={k: v for k, v in os.environ.items() if not k.startswith("ASSETS_")},
+        command = [*_as(user), sys.executable, "-c"]
+        return run_script(
+            command, _PRELUDE, code, umask, str(store), str(cache), cwd=work, timeout=60
         )
-        assert result.returncode == 0, result.stderr
-        data: dict[str, Any] = json.loads(result.stdout.splitlines()[-1])
-        return data
 
     try:
         yield cache, run
     finally:
-        for root, dirs, _files in os.walk(work):
-            for name in dirs:
-                os.chmod(os.path.join(root, name), 0o755)
-        shutil.rmtree(work, ignore_errors=True)
+        remove_tree(work)
 
 
 def _tree(folder: Path) -> dict[str, tuple[int, int, int]]:

@@ -43,20 +43,6 @@ def tree(path: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture(params=["s3", "gcs"])
-def server(request: pytest.FixtureRequest) -> Server:
-    server: Server = request.getfixturevalue(f"{request.param}_server")
-    return server
-
-
-@pytest.fixture
-def server_store(server: Server, request: pytest.FixtureRequest) -> StoreUnderTest:
-    store: StoreUnderTest = request.getfixturevalue(
-        f"{'s3' if server.kind == 's3' else 'gcs'}_store"
-    )
-    return store
-
-
 @pytest.mark.servers
 def test_a_new_version_sends_only_the_bytes_of_what_changed(
     server: Server, server_store: StoreUnderTest, tmp_path: Path

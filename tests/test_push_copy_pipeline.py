@@ -54,18 +54,6 @@ def copies(counter: Any) -> list[str]:
     ]
 
 
-@pytest.fixture(params=["s3", "gcs"])
-def server(request: pytest.FixtureRequest) -> Server:
-    server: Server = request.getfixturevalue(f"{request.param}_server")
-    return server
-
-
-@pytest.fixture
-def server_store(server: Server, request: pytest.FixtureRequest) -> StoreUnderTest:
-    store: StoreUnderTest = request.getfixturevalue(f"{server.kind}_store")
-    return store
-
-
 def push_twice(server: Server, store: StoreUnderTest, tmp_path: Path, *, big: bool) -> Any:
     """Push a folder, change its config, reset the counter and push it again (copying)."""
     source = make_source(tmp_path / "src", big=big)

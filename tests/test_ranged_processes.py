@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 from byte_proxy import counting
 from servers import StoreUnderTest
+from together import start_together
 
 from pytest_assets import Assets, ranged
 
@@ -35,7 +34,7 @@ _FETCHER = textwrap.dedent(
         assert hasattr(ranged, name), name
         setattr(ranged, name, value)
     assets = Assets(store=store, cache_dir=cache, storage_options=json.loads(options))
-    time.sleep(max(0.0, float(sys.argv[6]) - time.time()))  # all start at once
+    print("ready", flush=True); sys.stdin.readline()  # all start at once (together.py)
     path = assets.fetch(spec)
     print(json.dumps([str(path), hashlib.sha256(path.read_bytes()).hexdigest()]))
     """
@@ -70,12 +69,8 @@ def test_processes_fetching_one_big_asset_read_each_byte_once(
             str(cache),
             spec,
             json.dumps(RANGED),
-            str(time.time() + 3.0),
         ]
-        procs = [
-            subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for _ in range(PROCESSES)
-        ]
+        procs = start_together([argv] * PROCESSES)
         outputs = []
         for proc in procs:
             out, err = proc.communicate(timeout=180)

@@ -159,6 +159,24 @@ def data_file(path: Path, size: int) -> Path:
     return path
 
 
+def fetch_until_split(
+    remote: StoreUnderTest, slow: StoreUnderTest, tmp_path: Path, reads: RangedReads
+) -> None:
+    """Push a 1 MB object straight to the server, fetch it through the slow link: it must come
+    in parallel ranges. The rule reads the link from our side: a test process stalled for a
+    moment (the other xdist worker on 2 cores) finds the buffered bytes waiting and a late
+    first byte, and takes the link for fast. So up to three fresh fetches; one must split."""
+    source = data_file(tmp_path / "src" / "big.bin", 8 * RANGE)
+    make_assets(remote, tmp_path / "push").push(source, "big")
+    for attempt in range(3):
+        reads.seen.clear()
+        fetched = make_assets(slow, tmp_path / f"try-{attempt}").fetch("big:0.0")
+        assert fetched.read_bytes() == source.read_bytes()
+        if len(reads.seen) > 1:
+            break
+    reads.assert_split(8 * RANGE)
+
+
 # -- the rule, in the numbers that were measured ------------------------------------------------
 
 
@@ -226,19 +244,7 @@ def test_a_big_object_on_a_slow_connection_is_split_into_parallel_ranges(
     reads: RangedReads,
     in_flight: InFlight,
 ) -> None:
-    _proxy, store = slow_link
-    source = data_file(tmp_path / "src" / "big.bin", 8 * RANGE)
-    make_assets(remote, tmp_path / "push").push(source, "big")  # straight to the server
-    # The rule reads the link from our side: a test process stalled for a moment (the other
-    # xdist worker on 2 cores) finds the buffered bytes waiting and a late first byte, and
-    # takes the link for fast. So up to three fresh fetches; the rule must split in one.
-    for attempt in range(3):
-        reads.seen.clear()
-        fetched = make_assets(store, tmp_path / f"try-{attempt}").fetch("big:0.0")
-        assert fetched.read_bytes() == source.read_bytes()
-        if len(reads.seen) > 1:
-            break
-    reads.assert_split(8 * RANGE)
+    fetch_until_split(remote, slow_link[1], tmp_path, reads)
     assert len(reads.seen) >= 3
     assert in_flight.most > 2  # the ranges went at once
 
@@ -251,19 +257,10 @@ def test_a_stream_far_too_slow_splits_at_the_first_look(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The whole probe would outlast the download (1 MB at 256 KB/s), so only the first look
-    can split it (up to three fresh fetches, as above)."""
+    can split it."""
     monkeypatch.setattr(ranged, "PROBE_SECONDS", 60.0)
     monkeypatch.setattr(ranged, "EARLY_SECONDS_LEFT", ranged.SPLIT_SECONDS_LEFT)
-    _proxy, store = slow_link
-    source = data_file(tmp_path / "src" / "big.bin", 8 * RANGE)
-    make_assets(remote, tmp_path / "push").push(source, "big")
-    for attempt in range(3):
-        reads.seen.clear()
-        fetched = make_assets(store, tmp_path / f"try-{attempt}").fetch("big:0.0")
-        assert fetched.read_bytes() == source.read_bytes()
-        if len(reads.seen) > 1:
-            break
-    reads.assert_split(8 * RANGE)
+    fetch_until_split(remote, slow_link[1], tmp_path, reads)
 
 
 def test_a_budget_of_one_connection_reads_a_slow_big_object_in_one_stream(

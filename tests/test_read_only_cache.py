@@ -7,18 +7,17 @@ child process as ``nobody``, in a folder of its own under the system's temp dire
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from as_user import remove_tree, run_script
 
 NOBODY = 65534
 
@@ -82,27 +81,12 @@ def unprivileged() -> Iterator[Any]:
         pytest.skip(f"the unprivileged user cannot run this Python: {probe.stderr[-300:]}")
 
     def run(code: str) -> dict[str, Any]:
-        script = _PRELUDE + textwrap.dedent(code) + "\nprint(json.dumps(out))\n"
-        result = subprocess.run(
-            [*command, script],
-            cwd=work,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-            env={k: v for k, v in os.environ.items() if not k.startswith("ASSETS_")},
-        )
-        assert result.returncode == 0, result.stderr
-        data: dict[str, Any] = json.loads(result.stdout.splitlines()[-1])
-        return data
+        return run_script(command, _PRELUDE, code, cwd=work, timeout=120)
 
     try:
         yield run
     finally:
-        for root, dirs, _files in os.walk(work):
-            for name in dirs:
-                os.chmod(os.path.join(root, name), 0o755)
-        shutil.rmtree(work, ignore_errors=True)
+        remove_tree(work)
 
 
 def test_a_test_cannot_change_add_or_delete_files_of_its_asset(unprivileged: Any) -> None:

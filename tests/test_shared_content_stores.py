@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from servers import Server, StoreUnderTest
+from together import start_together
 
 from pytest_assets import Assets
 from pytest_assets.store import Store
@@ -108,7 +107,7 @@ _FETCHER = textwrap.dedent(
     from pytest_assets import Assets
     from pytest_assets.store import Store
     store, options, cache, spec, log = sys.argv[1:6]
-    time.sleep(max(0.0, float(sys.argv[6]) - time.time()))  # both start at once
+    print("ready", flush=True); sys.stdin.readline()  # both start at once (together.py)
     original = Store.get_files
     def counting(self, pairs, what, progress=None):
         with open(log, "a") as handle:
@@ -123,17 +122,13 @@ _FETCHER = textwrap.dedent(
 
 
 def _fetch_at_once(store: StoreUnderTest, cache: Path, specs: list[str], log: Path) -> list[Any]:
-    start = str(time.time() + 2.0)
     options = json.dumps(store.storage_options)
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", _FETCHER, store.url, options, str(cache), spec, str(log), start],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for spec in specs
-    ]
+    procs = start_together(
+        [
+            [sys.executable, "-c", _FETCHER, store.url, options, str(cache), spec, str(log)]
+            for spec in specs
+        ]
+    )
     outputs = []
     for proc in procs:
         out, err = proc.communicate(timeout=180)

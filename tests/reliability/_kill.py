@@ -12,7 +12,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import _forkserver
 from ._helpers import CHILD
+
+Child = subprocess.Popen[str] | _forkserver.Forked
 
 
 @dataclass
@@ -46,15 +49,21 @@ def child_env() -> dict[str, str]:
     return dict(os.environ, GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT="false")
 
 
-def start(args: list[str], phases: Path) -> subprocess.Popen[str]:
+def start(args: list[str], phases: Path) -> Child:
+    """A child running ``args``: forked from a warm process where it can be (the same child,
+    without an interpreter's start-up), else a new interpreter."""
     phases.unlink(missing_ok=True)
-    proc = subprocess.Popen(
-        [sys.executable, str(CHILD), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=child_env(),
-    )
+    proc: Child
+    if _forkserver.available():
+        proc = _forkserver.start(args, child_env())
+    else:
+        proc = subprocess.Popen(
+            [sys.executable, str(CHILD), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=child_env(),
+        )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if line.strip() != "ready":
@@ -63,7 +72,7 @@ def start(args: list[str], phases: Path) -> subprocess.Popen[str]:
     return proc
 
 
-def finish(proc: subprocess.Popen[str], phases: Path, kill_after: float | None) -> Outcome:
+def finish(proc: Child, phases: Path, kill_after: float | None) -> Outcome:
     if kill_after is not None:
         time.sleep(kill_after)
         proc.send_signal(signal.SIGKILL)

@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 from byte_proxy import ByteProxy, counting
-from servers import StoreUnderTest
+from servers import Server, StoreUnderTest
 
-from pytest_assets import Assets, ranged
+from pytest_assets import Assets, AssetsError, ranged
 from pytest_assets.manifest import sha256_file
 
 from . import _kill
@@ -83,7 +83,12 @@ class RangedScenario:
     store's endpoint is part of its cache folder). Every trial reuses one cache."""
 
     def __init__(
-        self, tmp_path: Path, store: StoreUnderTest, counted: StoreUnderTest, proxy: ByteProxy
+        self,
+        tmp_path: Path,
+        store: StoreUnderTest,
+        counted: StoreUnderTest,
+        proxy: ByteProxy,
+        server: Server,
     ) -> None:
         self.store, self.counted, self.proxy = store, counted, proxy
         self.cache, self.phases = tmp_path / "cache", tmp_path / "phases.txt"
@@ -95,7 +100,13 @@ class RangedScenario:
         Assets(
             store=store.url, cache_dir=tmp_path / "pusher", storage_options=store.storage_options
         ).push(source, NAME)
-        self.assets().fetch(SPEC)  # the version is whole and readable through the proxy
+        try:
+            self.assets().fetch(SPEC)  # the version is whole and readable through the proxy
+        except AssetsError as exc:  # a 404 on .meta, seen in CI on GCS: what the wire saw
+            raise AssertionError(
+                f"{exc}\nrequests through the proxy: {proxy.traffic.requests}\n"
+                f"{server!r} log:\n{server.log_tail(2000)}"
+            ) from exc
         self.assets().cache.remove(NAME, "0.0")
 
     def assets(self) -> Assets:
@@ -180,8 +191,9 @@ class RangedScenario:
 @pytest.fixture(params=["s3", "gcs"])
 def scenario(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RangedScenario]:
     store: StoreUnderTest = request.getfixturevalue(f"{request.param}_store")
+    server: Server = request.getfixturevalue(f"{request.param}_server")
     with counting(store) as (counted, proxy):
-        yield RangedScenario(tmp_path, store, counted, proxy)
+        yield RangedScenario(tmp_path, store, counted, proxy, server)
 
 
 @pytest.mark.parametrize("batch", range(2))

@@ -6,14 +6,13 @@ covered in tests/test_concurrency.py.)"""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 from servers import StoreUnderTest
+from together import start_together
 
 from pytest_assets import Assets
 
@@ -29,10 +28,10 @@ _PUSHER = textwrap.dedent(
     from pytest_assets import Assets
     store, options, cache, done = sys.argv[1:5]
     sources = json.loads(sys.argv[5])
-    time.sleep(max(0.0, float(sys.argv[6]) - time.time()))
+    print("ready", flush=True); sys.stdin.readline()  # all start at once (together.py)
     assets = Assets(store=store, cache_dir=cache, storage_options=json.loads(options))
     for source in sources:
-        print(assets.push(source, sys.argv[7]), flush=True)
+        print(assets.push(source, sys.argv[6]), flush=True)
         time.sleep(0.05)
     open(done, "w").close()
     """
@@ -45,8 +44,8 @@ _FETCHER = textwrap.dedent(
     from pytest_assets import Assets, AssetNotFoundError
     store, options, cache, done = sys.argv[1:5]
     expected = json.loads(sys.argv[5])
-    time.sleep(max(0.0, float(sys.argv[6]) - time.time()))
-    name = sys.argv[7]
+    print("ready", flush=True); sys.stdin.readline()  # all start at once (together.py)
+    name = sys.argv[6]
     def digests(path):
         return {p.relative_to(path).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
                 for p in sorted(path.rglob("*")) if p.is_file()}
@@ -81,26 +80,14 @@ def test_fetchers_racing_a_pusher_only_ever_see_complete_versions(
     options = json.dumps(any_store.storage_options)
     done = tmp_path / "pushed-all"
     cache = tmp_path / "shared-cache"
-    start = str(time.time() + 2.5)
     common = [any_store.url, options]
     listed_sources = json.dumps([str(s) for s in sources])
-    pusher_args = [str(tmp_path / "pusher-cache"), str(done), listed_sources, start, NAME]
-    pusher = subprocess.Popen(
-        [sys.executable, "-c", _PUSHER, *common, *pusher_args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    pusher_args = [str(tmp_path / "pusher-cache"), str(done), listed_sources, NAME]
+    fetcher_args = [str(cache), str(done), json.dumps(expected), NAME]
+    pusher, *fetchers = start_together(
+        [[sys.executable, "-c", _PUSHER, *common, *pusher_args]]
+        + [[sys.executable, "-c", _FETCHER, *common, *fetcher_args]] * 3
     )
-    fetcher_args = [str(cache), str(done), json.dumps(expected), start, NAME]
-    fetchers = [
-        subprocess.Popen(
-            [sys.executable, "-c", _FETCHER, *common, *fetcher_args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(3)
-    ]
     out, err = pusher.communicate(timeout=180)
     assert pusher.returncode == 0, err
     pushed = [line.split(":")[1] for line in out.split()]
