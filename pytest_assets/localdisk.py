@@ -182,7 +182,7 @@ class StreamHasher(Protocol):
 
 def stream_hasher(local: str) -> StreamHasher:
     """An fsspec callback that sha256es ``local`` in a thread while a single-stream download
-    (or a kernel copy) writes it, so hashing overlaps the writing instead of following it.
+    writes it, so hashing overlaps the writing instead of following it.
 
     Only the bytes the writer reports written are read; a new ``set_size`` is a new attempt
     (gcsfs retries reopen the file), which restarts the hash. ``finish()`` reads the rest and
