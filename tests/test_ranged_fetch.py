@@ -276,12 +276,14 @@ def test_a_modelkit_object_cut_short_is_an_integrity_error(
     ("size", "expected"),
     [
         (48 * MB, 4 * MB),  # split over every connection
-        (1024 * MB, 8 * MB),  # capped: a kill loses at most one range per connection
+        (96 * MB, 8 * MB),  # one full wave of the largest ranges
+        (100 * MB, -(-100 * MB // 24)),  # two waves of 24 ranges, not 12 and then 1
+        (1024 * MB, -(-1024 * MB // 132)),  # at most 8 MB, in 11 whole waves of 12
         (4 * MB, 2 * MB),  # floored: a range is worth its round trip
     ],
-    ids=["split", "capped", "floored"],
+    ids=["split", "one wave", "two whole waves", "capped", "floored"],
 )
-def test_a_range_is_the_object_split_over_the_connections_within_bounds(
+def test_a_range_is_the_object_split_over_the_connections_in_whole_waves_within_bounds(
     size: int, expected: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(ranged, "OBJECT_CONNECTIONS", 12)
