@@ -253,7 +253,7 @@ def scenario_bigpush(ctx: Context, target: h.Target) -> None:
             cell["ours"],
             other,
             ratio,
-            "≥ 3x one stream, ≤ boto3" if capped else "-",
+            ("≥ 3x one stream" + (", ≤ boto3" if "boto3" in t else "")) if capped else "-",
             met if capped else None,
             results,
         )
