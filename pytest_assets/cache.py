@@ -321,8 +321,11 @@ class Cache:
             raise cache_error(exc, self.directory, "creating a download folder") from None
         return path
 
-    def install(self, name: str, version: str, staged: Path, record: dict[str, Any]) -> Path:
-        """Move a verified download into place: record first, then one rename of the data."""
+    def install(
+        self, name: str, version: str, staged: Path, record: dict[str, Any], executable: set[str]
+    ) -> Path:
+        """Move a verified download into place: record first, then one rename of the data;
+        ``executable`` (the files to leave executable) is the caller's, parsed once."""
         target = self.data_path(name, version)
         label = f"{name}:{version}"
         if self.has(name, version):
@@ -332,7 +335,6 @@ class Cache:
             return target
         self._intact.pop((name, version), None)
         try:
-            executable = {f.path for f in manifest_from_record(record, label).files if f.executable}
             _make_read_only(staged, executable)
             record_path = self.record_path(name, version)
             make_dirs(record_path.parent, self.directory)

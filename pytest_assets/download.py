@@ -178,7 +178,8 @@ def _download_locked(
         # indexed first: a kill after the rename leaves no unindexed version, and an entry
         # of a version never installed is found stale (no record) and dropped
         fetch_reuse.remember(cache, name, version, record)
-        return cache.install(name, version, staged, record)
+        executable = {entry.path for entry in manifest.files if entry.executable}
+        return cache.install(name, version, staged, record, executable)
     finally:
         force_rmtree(staging)  # read-only parts included (made so before a failed install)
 
