@@ -1,6 +1,6 @@
 """pytest-assets benchmarks: fetch and push on real stores, side by side with the alternatives.
 
-``python benchmarks/run.py`` (about 55 minutes on 2 cores; ``report.FULL_RUNS`` splits it into
+``python benchmarks/run.py`` (about 57 minutes on 2 cores; ``report.FULL_RUNS`` splits it into
 three runs of ``--stores`` that ``--from-json`` composes) or ``--quick`` (about 3) prints one
 table: each scenario of issues 5 and 11 on a local directory store, the GCS emulator, moto (S3),
 Azurite, the first two behind a proxy adding 20 ms each way, and behind a capped link (``+cap``:
