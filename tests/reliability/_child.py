@@ -113,8 +113,8 @@ def instrument_fetch() -> None:
         get_files(self, pairs, what, progress)
         return {}
 
-    def copy_out_(src: str, dst: str) -> Any:
-        result = copy_out(src, dst)
+    def copy_out_(src: str, dst: str, what: str = "copying") -> Any:
+        result = copy_out(src, dst, what)
         downloaded()
         return result
 
